@@ -1,0 +1,97 @@
+/**
+ * The admin listener, on its own port (default 127.0.0.1:9090), apart from client traffic:
+ * health, readiness, Prometheus metrics, and the endpoints subsystems register (rules, diffs).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ListenAddress } from '../config/gateway-config.js';
+
+export interface AdminReply {
+  status: number;
+  body: unknown;
+  contentType?: string;
+}
+
+export type AdminHandler = (req: IncomingMessage, url: URL, body: string) => AdminReply | Promise<AdminReply>;
+
+const MAX_ADMIN_BODY = 1024 * 1024;
+
+export class AdminServer {
+  private readonly routes = new Map<string, AdminHandler>();
+  private readonly server: Server;
+  private readonly tokenDigest: Buffer | undefined;
+
+  constructor(token: string) {
+    this.tokenDigest = token ? createHash('sha256').update(token).digest() : undefined;
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  /** Registers `METHOD /path`. */
+  route(method: string, path: string, handler: AdminHandler): this {
+    this.routes.set(`${method} ${path}`, handler);
+    return this;
+  }
+
+  /** True when the request carries `Authorization: Bearer <admin.token>`; never true without a token configured. */
+  authorized(req: IncomingMessage): boolean {
+    const auth = req.headers.authorization;
+    if (!this.tokenDigest || !auth?.startsWith('Bearer ')) return false;
+    return timingSafeEqual(createHash('sha256').update(auth.slice(7)).digest(), this.tokenDigest);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const handler = this.routes.get(`${req.method} ${url.pathname}`);
+    let reply: AdminReply;
+    try {
+      if (!handler) {
+        const known = [...this.routes.keys()].some((k) => k.endsWith(` ${url.pathname}`));
+        reply = known ? { status: 405, body: { error: 'method not allowed' } } : { status: 404, body: { error: 'not found' } };
+        req.resume();
+      } else {
+        const body = await readBody(req);
+        reply = body === undefined ? { status: 413, body: { error: 'body too large' } } : await handler(req, url, body);
+      }
+    } catch (err) {
+      reply = { status: 500, body: { error: (err as Error).message } };
+    }
+    const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body, null, 2) + '\n';
+    res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  listen(addr: ListenAddress): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(addr.port, addr.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_ADMIN_BODY) chunks.push(c);
+    });
+    req.on('end', () => resolve(size > MAX_ADMIN_BODY ? undefined : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * The admin endpoints of a gateway: /healthz, /readyz, /metrics, GET and PUT /rules.
+ * (/diffs is registered by the shadow subsystem.)
+ */
+import { ConfigError } from '../config/yaml-source.js';
+import type { GatewayRuntime } from '../gateway/lifecycle.js';
+import { parseRuleSet } from '../rules/rule-set.js';
+import { RedisRuleSource } from '../store/redis-rule-source.js';
+import { VersionConflictError } from '../store/rule-store.js';
+import { ruleContextOf, type RuleSource } from '../store/rule-source.js';
+import type { AdminServer } from './admin-server.js';
+
+export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, source: () => RuleSource | undefined): void {
+  admin.route('GET', '/healthz', () => ({ status: 200, body: { status: 'ok' } }));
+
+  admin.route('GET', '/readyz', () => {
+    const meta = rt.rules.meta;
+    if (!meta) return { status: 503, body: { ready: false, reason: 'no rule set loaded yet' } };
+    return { status: 200, body: { ready: true, source: meta.source, version: meta.version, applied_at: meta.appliedAt.toISOString(), note: meta.note } };
+  });
+
+  admin.route('GET', '/metrics', async () => ({
+    status: 200,
+    body: await rt.metrics.registry.metrics(),
+    contentType: rt.metrics.registry.contentType,
+  }));
+
+  admin.route('GET', '/rules', () => {
+    const meta = rt.rules.meta;
+    const rules = rt.rules.rules;
+    if (!meta || !rules) return { status: 503, body: { error: 'no rule set loaded yet' } };
+    return { status: 200, body: { version: meta.version, source: meta.source, applied_at: meta.appliedAt.toISOString(), yaml: rules.source } };
+  });
+
+  // Does what `switchyard rules push` does: same validation, same errors (as JSON).
+  admin.route('PUT', '/rules', async (req, url, body) => {
+    if (!admin.authorized(req)) return { status: 401, body: { error: 'a valid "Authorization: Bearer <admin.token>" is required' } };
+    const src = source();
+    if (!(src instanceof RedisRuleSource)) return { status: 409, body: { error: 'rules are read from a file; PUT /rules needs rules.redis in the gateway config' } };
+    try {
+      parseRuleSet(body, 'request-body', ruleContextOf(rt.config));
+    } catch (err) {
+      if (err instanceof ConfigError) return { status: 400, body: { error: 'invalid rules', errors: err.issues } };
+      throw err;
+    }
+    const expect = url.searchParams.get('expect_version') ?? req.headers['if-match']?.replace(/"/g, '');
+    try {
+      const version = await src.ruleStore.push(body, {
+        author: String(req.headers['x-switchyard-author'] ?? 'admin-api'),
+        message: url.searchParams.get('message') ?? '',
+        expectVersion: expect === undefined || expect === '' ? undefined : Number(expect),
+      });
+      return { status: 200, body: { version } };
+    } catch (err) {
+      if (err instanceof VersionConflictError) return { status: 409, body: { error: err.message, active_version: err.actual } };
+      return { status: 503, body: { error: `redis: ${(err as Error).message}` } };
+    }
+  });
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * The `switchyard` command. Each subcommand lives in src/cli/ and returns its exit code.
+ */
+import { exitWithError, UsageError } from './cli/common.js';
+import { EXPLAIN_USAGE, explainCommand } from './cli/explain.js';
+import { GATEWAY_USAGE, gatewayCommand } from './cli/gateway.js';
+import { RULES_USAGE, rulesCommand } from './cli/rules.js';
+
+const USAGE = `usage:
+  ${GATEWAY_USAGE}
+  ${RULES_USAGE.split('\n').join('\n  ')}
+  ${EXPLAIN_USAGE}
+`;
+
+const commands: Record<string, (argv: string[]) => number | Promise<number>> = {
+  gateway: gatewayCommand,
+  rules: rulesCommand,
+  explain: explainCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}\n${USAGE}`);
+  return command(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) exitWithError(new UsageError((err as Error).message));
+    exitWithError(err);
+  },
+);

@@ -1,0 +1,49 @@
+/**
+ * Shared pieces of the command line: finding the gateway config, printing config errors, and
+ * the exit codes (0 ok, 1 invalid input or failed check, 2 usage error).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadGatewayConfig, type GatewayConfig } from '../config/gateway-config.js';
+import { ConfigError, formatIssue } from '../config/yaml-source.js';
+
+export class UsageError extends Error {
+  readonly exitCode = 2;
+}
+
+/** The package's own config directory (embedded defaults), next to dist/. */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** `--config FILE`, else ./config/gateway.yaml, else the packaged default. */
+export function defaultConfigPath(given?: string): string {
+  if (given) return given;
+  const local = resolve('config/gateway.yaml');
+  return existsSync(local) ? local : join(PACKAGE_ROOT, 'config', 'gateway.yaml');
+}
+
+export function loadConfigOrExit(path: string): GatewayConfig {
+  try {
+    return loadGatewayConfig(path);
+  } catch (err) {
+    exitWithError(err);
+  }
+}
+
+export function exitWithError(err: unknown): never {
+  if (err instanceof ConfigError) {
+    for (const issue of err.issues) process.stderr.write(formatIssue(issue) + '\n');
+    process.exit(1);
+  }
+  if (err instanceof UsageError) {
+    process.stderr.write(`switchyard: ${err.message}\n`);
+    process.exit(2);
+  }
+  const e = err as NodeJS.ErrnoException;
+  process.stderr.write(`switchyard: ${e.code === 'ENOENT' ? `no such file: ${e.path}` : e.message}\n`);
+  process.exit(1);
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}

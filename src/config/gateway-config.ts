@@ -1,0 +1,208 @@
+/**
+ * The gateway config (`config/gateway.yaml`): listeners, backends, where the rules come from.
+ * Validated once at start into a frozen object; every error names file, line, column and key.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  boolean,
+  dict,
+  duration,
+  list,
+  number,
+  object,
+  oneOf,
+  opt,
+  refine,
+  reject,
+  req,
+  section,
+  size,
+  string,
+  validateDocument,
+  type Check,
+} from './schema.js';
+import { parseYamlSource } from './yaml-source.js';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface BackendConfig {
+  name: string;
+  url: URL;
+  connectTimeoutMs: number;
+  responseTimeoutMs: number;
+  /** Upper bound of keep-alive connections in this backend's pool. */
+  connections: number;
+}
+
+export interface RedisConfig {
+  url?: string;
+  prefix: string;
+  /** Re-read the active version this often, in case a change notice was lost. */
+  pollMs: number;
+  /** Where the last applied rule set is written, for starts while Redis is down. */
+  snapshot: string;
+  historyLimit: number;
+  sentinels?: { host: string; port: number }[];
+  sentinelName?: string;
+  cluster?: { host: string; port: number }[];
+}
+
+export interface GatewayConfig {
+  file: string;
+  listen: ListenAddress;
+  admin: { listen: ListenAddress; token: string };
+  /** In declaration order: this order lays out the split's bucket ranges (see docs/rules.md). */
+  backends: readonly BackendConfig[];
+  rules: { file: string; watch: boolean; redis?: RedisConfig };
+  override: { token: string };
+  debugHeaders: boolean;
+  log: { level: string; access: boolean; accessSample: number };
+  limits: { maxUrlBytes: number; maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
+}
+
+const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+
+const listenAddress: Check<ListenAddress> = refine(string(), (value, node, ctx, path) => {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) return reject(ctx, node, path, `${JSON.stringify(value)} is not HOST:PORT (e.g. "127.0.0.1:8080" or "[::1]:8080")`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+});
+
+const backendUrl: Check<URL> = refine(string(), (value, node, ctx, path) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return reject(ctx, node, path, `${JSON.stringify(value)} is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return reject(ctx, node, path, 'only http:// and https:// backends are supported');
+  if (url.pathname !== '/' || url.search) return reject(ctx, node, path, 'a backend URL is an origin (scheme, host, port) without a path');
+  return url;
+});
+
+const hostPort = refine(string(), (value, node, ctx, path) => {
+  const m = /^(.+):(\d{1,5})$/.exec(value);
+  if (!m) return reject(ctx, node, path, `${JSON.stringify(value)} is not HOST:PORT`);
+  return { host: m[1]!, port: Number(m[2]) };
+});
+
+const schema = object({
+  listen: opt(listenAddress, { host: '0.0.0.0', port: 8080 }),
+  admin: opt(
+    section({
+      listen: opt(listenAddress, { host: '127.0.0.1', port: 9090 }),
+      token: opt(string(), ''),
+    }),
+  ),
+  backends: req(
+    dict(
+      object({
+        url: req(backendUrl),
+        connect_timeout: opt(duration({ min: 1 }), 2000),
+        response_timeout: opt(duration({ min: 1 }), 30_000),
+        connections: opt(number({ integer: true, min: 1, max: 10_000 }), 256),
+      }),
+      { key: NAME, keyHint: 'a backend name (lowercase letters, digits, - and _)', min: 1 },
+    ),
+  ),
+  rules: req(
+    object({
+      file: req(string({ nonEmpty: true })),
+      watch: opt(boolean(), true),
+      redis: opt(
+        object({
+          url: opt(string()),
+          prefix: opt(string({ pattern: /^[A-Za-z0-9:_.-]*$/, patternHint: 'a key prefix of letters, digits and :_.-' }), 'switchyard:'),
+          poll_interval: opt(duration({ min: 100 }), 1000),
+          snapshot: opt(string({ nonEmpty: true }), '.switchyard/rules-snapshot.json'),
+          history: opt(number({ integer: true, min: 1, max: 10_000 }), 50),
+          sentinels: opt(list(hostPort, { min: 1 })),
+          sentinel_name: opt(string({ nonEmpty: true })),
+          cluster: opt(list(hostPort, { min: 1 })),
+        }),
+      ),
+    }),
+  ),
+  override: opt(section({ token: opt(string(), '') })),
+  debug_headers: opt(boolean(), false),
+  log: opt(
+    section({
+      level: opt(oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info'),
+      access: opt(boolean(), true),
+      access_sample: opt(number({ min: 0, max: 1 }), 1),
+    }),
+  ),
+  limits: opt(
+    section({
+      max_url_length: opt(size({ max: 1024 * 1024 }), 8 * 1024),
+      max_header_size: opt(size({ max: 1024 * 1024 }), 32 * 1024),
+      headers_timeout: opt(duration({ min: 100 }), 20_000),
+      request_timeout: opt(duration({ min: 0 }), 300_000),
+      keep_alive_timeout: opt(duration({ min: 0 }), 65_000),
+    }),
+  ),
+});
+
+/** Reads and validates a gateway config file; throws ConfigError listing every problem. */
+export function loadGatewayConfig(file: string, env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const text = readFileSync(file, 'utf8');
+  return parseGatewayConfig(text, file, env);
+}
+
+export function parseGatewayConfig(text: string, file: string, env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const src = parseYamlSource(text, file);
+  const raw = validateDocument(src, schema, env);
+  const base = dirname(resolve(file));
+  const limits = raw.limits;
+  const redis = raw.rules.redis;
+  const config: GatewayConfig = {
+    file,
+    listen: raw.listen,
+    admin: raw.admin,
+    backends: Object.entries(raw.backends).map(([name, b]) => ({
+      name,
+      url: b.url,
+      connectTimeoutMs: b.connect_timeout,
+      responseTimeoutMs: b.response_timeout,
+      connections: b.connections,
+    })),
+    rules: {
+      file: resolve(base, raw.rules.file),
+      watch: raw.rules.watch,
+      redis: redis && {
+        url: redis.url || undefined,
+        prefix: redis.prefix,
+        pollMs: redis.poll_interval,
+        snapshot: resolve(base, redis.snapshot),
+        historyLimit: redis.history,
+        sentinels: redis.sentinels,
+        sentinelName: redis.sentinel_name,
+        cluster: redis.cluster,
+      },
+    },
+    override: raw.override,
+    debugHeaders: raw.debug_headers,
+    log: { level: raw.log.level, access: raw.log.access, accessSample: raw.log.access_sample },
+    limits: {
+      maxUrlBytes: limits.max_url_length,
+      maxHeaderBytes: limits.max_header_size,
+      headersTimeoutMs: limits.headers_timeout,
+      requestTimeoutMs: limits.request_timeout,
+      keepAliveTimeoutMs: limits.keep_alive_timeout,
+    },
+  };
+  return deepFreeze(config);
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof URL) && !(value instanceof RegExp)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,79 @@
+/**
+ * Every error switchyard answers with, in one catalogue: a stable code, the HTTP status it maps
+ * to, and the `reason` word used in metrics and logs. docs/errors.md lists them; a test checks
+ * that the two agree.
+ */
+
+export interface ErrorDef {
+  code: string;
+  status: number;
+  /** Bounded metric label and log word. */
+  reason: string;
+  message: string;
+}
+
+function def(code: string, status: number, reason: string, message: string): ErrorDef {
+  return Object.freeze({ code, status, reason, message });
+}
+
+export const ERRORS = Object.freeze({
+  // Upstream (backend) side.
+  UPSTREAM_REFUSED: def('SWY_ERR_UPSTREAM_REFUSED', 502, 'refused', 'the backend refused the connection'),
+  UPSTREAM_RESET: def('SWY_ERR_UPSTREAM_RESET', 502, 'reset', 'the backend closed the connection before answering'),
+  UPSTREAM_CONNECT_TIMEOUT: def('SWY_ERR_UPSTREAM_CONNECT_TIMEOUT', 504, 'connect_timeout', 'the backend did not accept the connection in time'),
+  UPSTREAM_RESPONSE_TIMEOUT: def('SWY_ERR_UPSTREAM_RESPONSE_TIMEOUT', 504, 'response_timeout', 'the backend did not answer in time'),
+  UPSTREAM_BAD_RESPONSE: def('SWY_ERR_UPSTREAM_BAD_RESPONSE', 502, 'bad_response', 'the backend sent an invalid response'),
+  UPSTREAM_FAILED: def('SWY_ERR_UPSTREAM_FAILED', 502, 'error', 'the request to the backend failed'),
+  // Downstream (client) side.
+  CLIENT_BAD_REQUEST: def('SWY_ERR_CLIENT_BAD_REQUEST', 400, 'bad_request', 'the request is malformed'),
+  CLIENT_URI_TOO_LONG: def('SWY_ERR_CLIENT_URI_TOO_LONG', 414, 'uri_too_long', 'the request target is longer than the limit'),
+  CLIENT_HEADERS_TOO_LARGE: def('SWY_ERR_CLIENT_HEADERS_TOO_LARGE', 431, 'headers_too_large', 'the request headers are larger than the limit'),
+  CLIENT_TIMEOUT: def('SWY_ERR_CLIENT_TIMEOUT', 408, 'timeout', 'the request was not received in time'),
+  CLIENT_ABORTED: def('SWY_ERR_CLIENT_ABORTED', 499, 'client_aborted', 'the client went away before the answer was complete'),
+  // The gateway itself.
+  NOT_READY: def('SWY_ERR_NOT_READY', 503, 'not_ready', 'no rule set is loaded yet'),
+  SHUTTING_DOWN: def('SWY_ERR_SHUTTING_DOWN', 503, 'shutting_down', 'the gateway is shutting down'),
+});
+
+export type ErrorName = keyof typeof ERRORS;
+
+/** Maps an error raised by the upstream client (undici, node:net) to its catalogue entry. */
+export function classifyUpstreamError(err: unknown): ErrorDef {
+  const code = (err as { code?: string } | null)?.code;
+  switch (code) {
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return ERRORS.UPSTREAM_REFUSED;
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+      return ERRORS.UPSTREAM_RESET;
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return ERRORS.UPSTREAM_CONNECT_TIMEOUT;
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return ERRORS.UPSTREAM_RESPONSE_TIMEOUT;
+    case 'UND_ERR_ABORTED':
+    case 'ABORT_ERR':
+      return ERRORS.CLIENT_ABORTED;
+    case 'HPE_INVALID_CONSTANT':
+    case 'HPE_INVALID_STATUS':
+    case 'HPE_INVALID_HEADER_TOKEN':
+    case 'UND_ERR_INFO':
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+    case 'UND_ERR_RES_EXCEEDED_MAX_SIZE':
+      return ERRORS.UPSTREAM_BAD_RESPONSE;
+    default:
+      return ERRORS.UPSTREAM_FAILED;
+  }
+}
+
+/** The small JSON body of a local reply. */
+export function errorBody(e: ErrorDef, extra: Record<string, string | undefined> = {}): string {
+  return JSON.stringify({ error: e.reason, code: e.code, message: e.message, ...extra });
+}

@@ -1,0 +1,81 @@
+/**
+ * Header rewriting between downstream and upstream, as pure functions.
+ * Hop-by-hop headers are dropped in both directions (RFC 9110 §7.6.1): Connection and every
+ * header it names, Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  // Node answers "Expect: 100-continue" itself; the upstream request is sent with its body.
+  'expect',
+  // Credentials meant for this proxy, not for the backend.
+  'proxy-authorization',
+]);
+
+export const REQUEST_ID = 'x-request-id';
+export const ROUTE_HEADER = 'x-switchyard-route';
+export const BACKEND_HEADER = 'x-switchyard-backend';
+export const SHADOW_HEADER = 'x-switchyard-shadow';
+const SWITCHYARD_PREFIX = 'x-switchyard-';
+
+function connectionListed(headers: IncomingHttpHeaders): Set<string> | undefined {
+  const c = headers.connection;
+  if (!c) return undefined;
+  const set = new Set<string>();
+  for (const token of c.split(',')) {
+    const t = token.trim().toLowerCase();
+    if (t) set.add(t);
+  }
+  return set;
+}
+
+export interface UpstreamHeaderInput {
+  headers: IncomingHttpHeaders;
+  remoteAddress: string | undefined;
+  /** "http" or "https": how the client reached the gateway. */
+  protocol: string;
+  requestId: string;
+  route: string;
+}
+
+/** Headers for the upstream request, as a flat object undici accepts. */
+export function upstreamRequestHeaders(input: UpstreamHeaderInput): Record<string, string | string[]> {
+  const { headers } = input;
+  const listed = connectionListed(headers);
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    // The gateway's own control headers (override, token) never reach a backend.
+    if (name.startsWith(SWITCHYARD_PREFIX)) continue;
+    out[name] = value;
+  }
+  const xff = headers['x-forwarded-for'];
+  const remote = input.remoteAddress ?? '';
+  out['x-forwarded-for'] = xff ? `${xff}, ${remote}` : remote;
+  out['x-forwarded-proto'] = (headers['x-forwarded-proto'] as string | undefined) ?? input.protocol;
+  const host = headers['x-forwarded-host'] ?? headers.host;
+  if (host !== undefined) out['x-forwarded-host'] = host;
+  out[REQUEST_ID] = input.requestId;
+  out[ROUTE_HEADER] = input.route;
+  return out;
+}
+
+/** Response headers from the upstream, minus hop-by-hop ones, ready for writeHead. */
+export function downstreamResponseHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
+  const listed = connectionListed(headers as IncomingHttpHeaders);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}

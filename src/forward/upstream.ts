@@ -1,0 +1,180 @@
+/**
+ * One backend as the gateway sees it: a keep-alive undici Pool, and `forward`, which streams a
+ * request to it and its response back to the client. Nothing is buffered on this path: request
+ * body chunks go to undici as they arrive, response chunks go to the client as they arrive, and
+ * backpressure in either direction pauses the other side.
+ *
+ * undici was chosen over http-proxy for plain HTTP by measurement (scripts/bench-forwarders.ts);
+ * http-proxy still carries WebSocket upgrades (see websocket.ts).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Pool, type Dispatcher } from 'undici';
+import type { BackendConfig } from '../config/gateway-config.js';
+import { ERRORS, classifyUpstreamError, errorBody, type ErrorDef } from '../errors.js';
+import { downstreamResponseHeaders } from './headers.js';
+
+/** Optional observer of the upstream response (the shadow tee uses it). It must not block. */
+export interface ResponseTap {
+  onStart(status: number, headers: Record<string, string | string[] | undefined>): void;
+  onData(chunk: Buffer): void;
+  onEnd(): void;
+  onError(err: Error): void;
+}
+
+export interface ForwardOutcome {
+  status: number;
+  bytesOut: number;
+  /** Set when the upstream failed or the client went away. */
+  error?: ErrorDef;
+  cause?: Error;
+}
+
+export interface ForwardOptions {
+  headers: Record<string, string | string[]>;
+  /** Extra response headers (debug headers, request id). */
+  responseHeaders?: Record<string, string>;
+  tap?: ResponseTap;
+  /** Called when the request body is complete or failed; used to release resources early. */
+  extraErrorFields?: Record<string, string>;
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const len = req.headers['content-length'];
+  return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+export class Upstream {
+  readonly name: string;
+  readonly pool: Pool;
+
+  constructor(readonly config: BackendConfig) {
+    this.name = config.name;
+    this.pool = new Pool(config.url.origin, {
+      connections: config.connections,
+      connect: { timeout: config.connectTimeoutMs },
+      headersTimeout: config.responseTimeoutMs,
+      bodyTimeout: config.responseTimeoutMs,
+      keepAliveTimeout: 4_000,
+      keepAliveMaxTimeout: 60_000,
+    });
+  }
+
+  /** Streams `req` to this backend and the answer to `res`; resolves once `res` is finished or torn down. */
+  forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions): Promise<ForwardOutcome> {
+    return new Promise((resolve) => {
+      const handler = new ForwardHandler(this.name, req, res, opts, resolve);
+      try {
+        this.pool.dispatch(
+          {
+            path: req.url ?? '/',
+            method: req.method ?? 'GET',
+            headers: opts.headers,
+            body: hasBody(req) ? req : null,
+          },
+          handler,
+        );
+      } catch (err) {
+        handler.onResponseError(undefined, err as Error);
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  destroy(): Promise<void> {
+    return this.pool.destroy();
+  }
+}
+
+class ForwardHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private bytesOut = 0;
+  private status = 0;
+  private settled = false;
+  private readonly onClientClose: () => void;
+
+  constructor(
+    private readonly backend: string,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly opts: ForwardOptions,
+    private readonly resolve: (o: ForwardOutcome) => void,
+  ) {
+    // A client that goes away cancels its upstream request.
+    this.onClientClose = () => {
+      if (!res.writableFinished) this.abort();
+    };
+    res.once('close', this.onClientClose);
+  }
+
+  private abort(): void {
+    const err = Object.assign(new Error('client went away'), { code: 'UND_ERR_ABORTED' });
+    if (this.controller && !this.controller.aborted) this.controller.abort(err);
+    else if (!this.controller) this.finish(ERRORS.CLIENT_ABORTED, err);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.res.destroyed) this.abort();
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+    this.status = statusCode;
+    const out = downstreamResponseHeaders(headers);
+    if (this.opts.responseHeaders) Object.assign(out, this.opts.responseHeaders);
+    if (!this.res.destroyed) this.res.writeHead(statusCode, statusMessage || undefined, out);
+    this.opts.tap?.onStart(statusCode, headers);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.bytesOut += chunk.length;
+    this.opts.tap?.onData(chunk);
+    if (this.res.destroyed) return;
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.opts.tap?.onEnd();
+    this.res.end();
+    this.finish();
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController | undefined, err: Error): void {
+    const e = classifyUpstreamError(err);
+    this.opts.tap?.onError(err);
+    if (e === ERRORS.CLIENT_ABORTED || this.res.destroyed) {
+      this.res.destroy();
+      this.finish(ERRORS.CLIENT_ABORTED, err);
+      return;
+    }
+    if (!this.res.headersSent) {
+      // Nothing reached the client yet: answer with a small JSON error naming backend and reason.
+      const body = errorBody(e, { backend: this.backend, ...this.opts.extraErrorFields });
+      this.status = e.status;
+      this.res.writeHead(e.status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        ...this.opts.responseHeaders,
+      });
+      this.res.end(body);
+    } else {
+      // Mid-response: the only honest signal left is to cut the client connection.
+      this.res.destroy(err);
+    }
+    this.finish(e, err);
+  }
+
+  private finish(error?: ErrorDef, cause?: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.res.removeListener('close', this.onClientClose);
+    // Drain any unread request body so the client connection stays usable.
+    if (error && !this.req.complete && !this.req.destroyed) this.req.resume();
+    this.resolve({ status: this.status, bytesOut: this.bytesOut, error, cause });
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * The first step of the lifecycle: refuse requests the gateway will not forward, before any
+ * routing work. Node's parser has already refused malformed request lines, invalid header names
+ * and values, and Content-Length together with Transfer-Encoding (see client-errors.ts).
+ */
+import type { IncomingMessage } from 'node:http';
+import { ERRORS, type ErrorDef } from '../errors.js';
+
+export interface AdmissionLimits {
+  maxUrlBytes: number;
+}
+
+export function admit(req: IncomingMessage, limits: AdmissionLimits): ErrorDef | undefined {
+  const url = req.url ?? '';
+  if (url.length > limits.maxUrlBytes) return ERRORS.CLIENT_URI_TOO_LONG;
+  // Origin-form ("/path") or, for a proxy, absolute-form; "*" only with OPTIONS (RFC 9112 §3.2).
+  if (!(url.startsWith('/') || url.startsWith('http://') || url.startsWith('https://') || (url === '*' && req.method === 'OPTIONS'))) {
+    return ERRORS.CLIENT_BAD_REQUEST;
+  }
+  // A Trailer announcement needs a chunked body to carry the trailers; without one it is either
+  // a client bug or a desync attempt, and a backend could read it either way.
+  if (req.headers.trailer !== undefined && !/\bchunked\b/i.test(req.headers['transfer-encoding'] ?? '')) {
+    return ERRORS.CLIENT_BAD_REQUEST;
+  }
+  return undefined;
+}

@@ -1,0 +1,123 @@
+/**
+ * The gateway process: builds what is built once (upstream pools, metrics, the rule source),
+ * opens the client and admin listeners, and shuts them down gracefully.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import { AdminServer } from '../admin/admin-server.js';
+import { digestToken } from '../router/decide.js';
+import { Upstream } from '../forward/upstream.js';
+import { UpgradeProxy } from '../forward/websocket.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { createMetrics, type Metrics } from '../metrics/catalogue.js';
+import { ActiveRules } from '../rules/active-rules.js';
+import { startRuleSource, type RuleSource } from '../store/rule-source.js';
+import { answerClientError } from './client-errors.js';
+import { createRequestHandler, createUpgradeHandler, type GatewayRuntime, type ShadowStep } from './lifecycle.js';
+import { registerAdminRoutes } from '../admin/routes.js';
+
+export interface GatewayOptions {
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Builds the shadow step once the runtime exists (src/shadow). */
+  shadow?: (rt: GatewayRuntime) => ShadowStep & { close?(): Promise<void> };
+}
+
+export class Gateway {
+  private readonly server: Server;
+  private readonly admin: AdminServer;
+  private ruleSource: RuleSource | undefined;
+  private readonly sockets = new Set<Socket>();
+  private closeShadow: (() => Promise<void>) | undefined;
+
+  private constructor(readonly runtime: GatewayRuntime) {
+    const { config } = runtime;
+    this.server = createServer(
+      {
+        maxHeaderSize: config.limits.maxHeaderBytes,
+        headersTimeout: config.limits.headersTimeoutMs,
+        requestTimeout: config.limits.requestTimeoutMs,
+        keepAliveTimeout: config.limits.keepAliveTimeoutMs,
+      },
+      createRequestHandler(runtime),
+    );
+    this.server.on('upgrade', createUpgradeHandler(runtime));
+    this.server.on('clientError', (err, socket) => answerClientError(err, socket as Socket, config.limits.maxUrlBytes, runtime.metrics));
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+    this.admin = new AdminServer(config.admin.token);
+  }
+
+  static async start(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
+    const logger = opts.logger ?? createLogger(config.log.level);
+    const metrics = opts.metrics ?? createMetrics();
+    const runtime: GatewayRuntime = {
+      config,
+      rules: new ActiveRules(metrics),
+      upstreams: new Map(config.backends.map((b) => [b.name, new Upstream(b)])),
+      backendNames: new Set(config.backends.map((b) => b.name)),
+      overrideTokenDigest: digestToken(config.override.token),
+      metrics,
+      logger,
+      upgrades: new UpgradeProxy(),
+      draining: false,
+    };
+    const gw = new Gateway(runtime);
+    if (opts.shadow) {
+      const step = opts.shadow(runtime);
+      runtime.shadow = step;
+      gw.closeShadow = step.close?.bind(step);
+    }
+    registerAdminRoutes(gw.admin, runtime, () => gw.ruleSource);
+    try {
+      await gw.admin.listen(config.admin.listen);
+      gw.ruleSource = await startRuleSource(config, runtime.rules, metrics, logger);
+      await new Promise<void>((resolve, reject) => {
+        gw.server.once('error', reject);
+        gw.server.listen(config.listen.port, config.listen.host, () => {
+          gw.server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      await gw.stop(0);
+      throw err;
+    }
+    logger.info({ listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source }, 'gateway started');
+    return gw;
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  get adminPort(): number {
+    return this.admin.port;
+  }
+
+  /**
+   * Graceful stop: refuse new connections, let in-flight requests finish until `deadlineMs`,
+   * then close what is left, the pools, the rule source and the admin listener.
+   */
+  async stop(deadlineMs = 10_000): Promise<void> {
+    const rt = this.runtime;
+    rt.draining = true;
+    const closed = new Promise<void>((resolve) => (this.server.listening ? this.server.close(() => resolve()) : resolve()));
+    // Idle keep-alive connections close now; busy ones finish their response with
+    // `connection: close` (see the lifecycle) and then close.
+    this.server.closeIdleConnections();
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
+    await Promise.race([closed, deadline]);
+    this.server.closeAllConnections();
+    for (const s of this.sockets) s.destroy();
+    await this.closeShadow?.();
+    await Promise.allSettled([...rt.upstreams.values()].map((u) => u.destroy()));
+    rt.upgrades.close();
+    await this.ruleSource?.stop();
+    await this.admin.close();
+  }
+}

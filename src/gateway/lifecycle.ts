@@ -1,0 +1,196 @@
+/**
+ * The life of a request in the gateway, as one ordered list (drawn in docs/lifecycle.md):
+ *
+ *   1. admit     refuse what will not be forwarded (limits, malformed targets)     → 4xx
+ *   2. decide    match a route, pick the backend (override, sticky bucket, random)
+ *   3. shadow    start the copy to the other backend, if the route samples this one
+ *   4. forward   stream the request to the backend and its answer to the client   → 502/504
+ *   5. log       metrics and the access log line; always runs, also after errors
+ *
+ * Each step is a plain function call below; everything built once (rule table, pools, metric
+ * objects) lives in GatewayRuntime, and a request only allocates its small RequestContext.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import { ERRORS, errorBody, type ErrorDef } from '../errors.js';
+import { BACKEND_HEADER, REQUEST_ID, upstreamRequestHeaders } from '../forward/headers.js';
+import type { ForwardOutcome, ResponseTap, Upstream } from '../forward/upstream.js';
+import type { UpgradeProxy } from '../forward/websocket.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/catalogue.js';
+import { decide, type Decision } from '../router/decide.js';
+import type { ActiveRules } from '../rules/active-rules.js';
+import { requestFacts, type RequestFacts } from '../rules/request-facts.js';
+import type { RuleSet } from '../rules/rule-set.js';
+import { admit } from './admission.js';
+
+/** Per request: the only allocation the lifecycle makes besides what Node and undici make. */
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  startNs: bigint;
+  /** Bytes read on the connection when the request arrived; the delta at the end is the body. */
+  bytesReadAtStart: number;
+  requestId: string;
+  rules: RuleSet;
+  facts: RequestFacts;
+  decision: Decision;
+  /** Set by the shadow step: what happened to the copy, for the access log. */
+  shadow?: string;
+}
+
+/** The shadow step's contract; src/shadow implements it. */
+export interface ShadowStep {
+  /** Starts a shadow copy if the route asks for one; returns a tap on the primary response. */
+  begin(ctx: RequestContext): ResponseTap | undefined;
+}
+
+/** Everything built once and shared by all requests. */
+export interface GatewayRuntime {
+  config: GatewayConfig;
+  rules: ActiveRules;
+  upstreams: ReadonlyMap<string, Upstream>;
+  backendNames: ReadonlySet<string>;
+  overrideTokenDigest?: Buffer;
+  metrics: Metrics;
+  logger: Logger;
+  shadow?: ShadowStep;
+  upgrades: UpgradeProxy;
+  draining: boolean;
+}
+
+function localReply(res: ServerResponse, e: ErrorDef, requestId: string, close: boolean): void {
+  const body = errorBody(e, { request_id: requestId });
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    [REQUEST_ID]: requestId,
+  };
+  if (close) headers.connection = 'close';
+  res.writeHead(e.status, headers);
+  res.end(body);
+}
+
+function remoteAddressOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? '';
+}
+
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers[REQUEST_ID];
+  // Keep a sane client-supplied id so that traces join up; replace anything odd.
+  return typeof given === 'string' && given.length > 0 && given.length <= 200 && /^[\x21-\x7e]+$/.test(given) ? given : randomUUID();
+}
+
+export function createRequestHandler(rt: GatewayRuntime) {
+  const { metrics } = rt;
+  const accessLog = rt.config.log.access ? rt.logger.child({ kind: 'access' }) : undefined;
+  const sample = rt.config.log.accessSample;
+
+  function log(ctx: RequestContext | undefined, req: IncomingMessage, res: ServerResponse, startNs: bigint, outcome: ForwardOutcome, bytesReadAtStart = req.socket.bytesRead): void {
+    const seconds = Number(process.hrtime.bigint() - startNs) / 1e9;
+    const route = ctx?.decision.routeName ?? '-';
+    const backend = ctx?.decision.backend ?? '-';
+    const code = String(outcome.status || res.statusCode);
+    metrics.requests.inc({ route, backend, code });
+    metrics.requestDuration.observe({ route, backend }, seconds);
+    metrics.inFlight.dec();
+    if (outcome.error) {
+      if (outcome.error === ERRORS.CLIENT_ABORTED || outcome.error.status < 500) metrics.clientErrors.inc({ reason: outcome.error.reason });
+      else metrics.upstreamErrors.inc({ backend, reason: outcome.error.reason });
+    }
+    if (accessLog && (sample >= 1 || Math.random() < sample)) {
+      accessLog.info({
+        request_id: ctx?.requestId ?? req.headers[REQUEST_ID],
+        method: req.method,
+        path: ctx?.facts.path ?? req.url,
+        route,
+        backend,
+        placement: ctx?.decision.placement,
+        shadow: ctx?.shadow ?? 'none',
+        status: Number(code),
+        duration_ms: Math.round(seconds * 1e6) / 1e3,
+        bytes_in: req.socket.bytesRead - bytesReadAtStart,
+        bytes_out: outcome.bytesOut,
+        error: outcome.error?.reason,
+        cause: outcome.cause?.message,
+      });
+    }
+  }
+
+  return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const startNs = process.hrtime.bigint();
+    const bytesReadAtStart = req.socket.bytesRead;
+    metrics.inFlight.inc();
+    const requestId = requestIdOf(req);
+    let ctx: RequestContext | undefined;
+    try {
+      // 1. admit
+      if (rt.draining) res.setHeader('connection', 'close');
+      const refused = admit(req, rt.config.limits);
+      const rules = rt.rules.rules;
+      if (refused || !rules) {
+        const e = refused ?? ERRORS.NOT_READY;
+        localReply(res, e, requestId, e.status < 500);
+        log(undefined, req, res, startNs, { status: e.status, bytesOut: 0, error: e });
+        return;
+      }
+
+      // 2. decide
+      const facts = requestFacts(req.method ?? 'GET', req.url ?? '/', req.headers, remoteAddressOf(req));
+      const decision = decide(rules, facts, { backends: rt.backendNames, overrideTokenDigest: rt.overrideTokenDigest });
+      ctx = { req, res, startNs, bytesReadAtStart, requestId, rules, facts, decision };
+      metrics.placements.inc({ route: decision.routeName, backend: decision.backend, placement: decision.placement });
+      if (decision.overrideRejected) metrics.overrideRejected.inc();
+
+      // 3. shadow
+      const tap = rt.shadow?.begin(ctx);
+
+      // 4. forward
+      const upstream = rt.upstreams.get(decision.backend)!;
+      const responseHeaders: Record<string, string> = { [REQUEST_ID]: requestId };
+      if (rt.config.debugHeaders) responseHeaders[BACKEND_HEADER] = decision.backend;
+      const headers = upstreamRequestHeaders({
+        headers: req.headers,
+        remoteAddress: facts.remoteAddress,
+        protocol: 'http',
+        requestId,
+        route: decision.routeName,
+      });
+      const c = ctx;
+      upstream
+        .forward(req, res, { headers, responseHeaders, tap })
+        // 5. log
+        .then((outcome) => log(c, req, res, startNs, outcome, bytesReadAtStart));
+    } catch (err) {
+      // A bug in a step must cost one request, never the process.
+      rt.logger.error({ err, request_id: requestId }, 'request handler failed');
+      if (!res.headersSent) localReply(res, ERRORS.UPSTREAM_FAILED, requestId, true);
+      else res.destroy();
+      log(ctx, req, res, startNs, { status: 500, bytesOut: 0, error: ERRORS.UPSTREAM_FAILED, cause: err as Error });
+    }
+  };
+}
+
+/** WebSocket upgrades: decide like any request, then hand both sockets to the upgrade proxy. */
+export function createUpgradeHandler(rt: GatewayRuntime) {
+  return function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const rules = rt.rules.rules;
+    const refused = rt.draining ? ERRORS.SHUTTING_DOWN : admit(req, rt.config.limits);
+    if (!rules || refused) {
+      const e = refused ?? ERRORS.NOT_READY;
+      socket.end(`HTTP/1.1 ${e.status} ${e.reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
+    const requestId = requestIdOf(req);
+    const facts = requestFacts(req.method ?? 'GET', req.url ?? '/', req.headers, remoteAddressOf(req));
+    const decision = decide(rules, facts, { backends: rt.backendNames, overrideTokenDigest: rt.overrideTokenDigest });
+    const upstream = rt.upstreams.get(decision.backend)!;
+    rt.metrics.placements.inc({ route: decision.routeName, backend: decision.backend, placement: decision.placement });
+    rt.upgrades.upgrade(req, socket, head, upstream.config.url, { [REQUEST_ID]: requestId, 'x-switchyard-route': decision.routeName }, (error) => {
+      rt.metrics.requests.inc({ route: decision.routeName, backend: decision.backend, code: error ? String(error.status) : '101' });
+      if (error) rt.metrics.upstreamErrors.inc({ backend: decision.backend, reason: error.reason });
+    });
+  };
+}

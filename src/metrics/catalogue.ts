@@ -1,0 +1,118 @@
+/**
+ * Every metric switchyard exports, declared in this one file: name, help, labels, buckets.
+ * docs/metrics.md lists the same set and test/unit/metrics-catalogue.test.ts fails when the two
+ * disagree. Labels are bounded: route names, backend names and outcome words, never paths or ids.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export function createMetrics(options: { processMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  const registers = [registry];
+  const metrics = {
+    registry,
+
+    // Gateway: requests.
+    requests: new Counter({
+      name: 'switchyard_requests_total',
+      help: 'Requests answered by the gateway, by route, serving backend and status code.',
+      labelNames: ['route', 'backend', 'code'] as const,
+      registers,
+    }),
+    requestDuration: new Histogram({
+      name: 'switchyard_request_duration_seconds',
+      help: 'Time from receiving a request to the end of its response, by route and serving backend.',
+      labelNames: ['route', 'backend'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    inFlight: new Gauge({
+      name: 'switchyard_requests_in_flight',
+      help: 'Requests received whose response has not finished yet.',
+      registers,
+    }),
+    upstreamErrors: new Counter({
+      name: 'switchyard_upstream_errors_total',
+      help: 'Failed requests to a backend, by backend and reason (refused, reset, connect_timeout, response_timeout, bad_response, error).',
+      labelNames: ['backend', 'reason'] as const,
+      registers,
+    }),
+    clientErrors: new Counter({
+      name: 'switchyard_client_errors_total',
+      help: 'Requests refused or cut short on the client side, by reason (bad_request, uri_too_long, headers_too_large, timeout, client_aborted).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    placements: new Counter({
+      name: 'switchyard_route_placements_total',
+      help: 'Routing decisions by route, backend and placement (fixed, sticky, random, override); random counts split requests without a sticky key value.',
+      labelNames: ['route', 'backend', 'placement'] as const,
+      registers,
+    }),
+    overrideRejected: new Counter({
+      name: 'switchyard_override_rejected_total',
+      help: 'Requests carrying x-switchyard-force that were not honoured (missing or wrong token, unknown backend).',
+      registers,
+    }),
+
+    // Rules.
+    rulesVersion: new Gauge({
+      name: 'switchyard_rules_version',
+      help: 'Version of the active rule set (0 when loaded from a file).',
+      registers,
+    }),
+    rulesReloads: new Counter({
+      name: 'switchyard_rules_reloads_total',
+      help: 'Attempts to load a new rule set, by result (applied, invalid, error).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    rulesSource: new Gauge({
+      name: 'switchyard_rules_source',
+      help: 'Where the active rule set came from: 1 for the active source (redis, snapshot, file), 0 for the others.',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+    routeWeight: new Gauge({
+      name: 'switchyard_route_weight',
+      help: 'Configured split of a route, in percent per backend.',
+      labelNames: ['route', 'backend'] as const,
+      registers,
+    }),
+    redisUp: new Gauge({
+      name: 'switchyard_rules_redis_connected',
+      help: '1 while the connection to the rules Redis is up, 0 otherwise.',
+      registers,
+    }),
+
+    // Shadow traffic and comparison.
+    shadowRequests: new Counter({
+      name: 'switchyard_shadow_requests_total',
+      help: 'Shadow requests by route, target backend and outcome (sent, dropped, error, timeout, skipped).',
+      labelNames: ['route', 'target', 'outcome'] as const,
+      registers,
+    }),
+    shadowComparisons: new Counter({
+      name: 'switchyard_shadow_comparisons_total',
+      help: 'Finished comparisons by route and result (match, mismatch, noise, shadow_error, shadow_timeout, skipped).',
+      labelNames: ['route', 'result'] as const,
+      registers,
+    }),
+    shadowDiffFields: new Counter({
+      name: 'switchyard_shadow_diff_fields_total',
+      help: 'Differing fields in mismatches, by route and field (status, header:NAME, a JSON Pointer, body); at most 20 fields per route, the rest as "other".',
+      labelNames: ['route', 'field'] as const,
+      registers,
+    }),
+    shadowInFlight: new Gauge({
+      name: 'switchyard_shadow_in_flight',
+      help: 'Shadow requests in flight.',
+      registers,
+    }),
+  };
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

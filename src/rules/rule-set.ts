@@ -1,0 +1,200 @@
+/**
+ * The rule language (docs/rules.md): parse and validate a rules YAML into a frozen, compiled
+ * RuleSet. Validation reports every problem as FILE:LINE:COL; a RuleSet only exists when the
+ * whole file is valid, so an invalid file can never replace the active rules.
+ */
+import { isMap, isScalar, isSeq } from 'yaml';
+import { compilePathPattern, type PathPattern } from './path-pattern.js';
+import { compileHostPattern, compileValueMatcher, type RouteMatch, type ValueMatcher } from './route-match.js';
+import { RouteTable } from './route-table.js';
+import { compileSplit, type Split } from './split.js';
+import { compileShadow, shadowSchema, type ShadowPolicy } from './shadow-policy.js';
+import {
+  INVALID,
+  dict,
+  keyNodeAt,
+  list,
+  number,
+  object,
+  opt,
+  refine,
+  reject,
+  req,
+  section,
+  string,
+  validateDocument,
+  type Check,
+} from '../config/schema.js';
+import { ConfigError, parseYamlSource, type ConfigIssue } from '../config/yaml-source.js';
+import { deepFreeze } from '../config/gateway-config.js';
+
+export type StickyKey = { kind: 'header' | 'cookie' | 'query'; name: string; source: string } | { kind: 'ip'; source: string };
+
+export interface Route {
+  name: string;
+  match: RouteMatch;
+  split: Split;
+  sticky?: StickyKey;
+  /** Hash salt for the bucket; the route name unless set. */
+  salt: string;
+  shadow?: ShadowPolicy;
+}
+
+export interface RuleSet {
+  default: string;
+  routes: readonly Route[];
+  table: RouteTable<Route>;
+  /** The YAML text this rule set was compiled from. */
+  source: string;
+}
+
+export interface RuleContext {
+  /** Backend names from the gateway config, in declaration order (it lays out the split). */
+  backends: readonly string[];
+}
+
+/** The route name reported (metrics, logs, explain) for requests that match no route. */
+export const DEFAULT_ROUTE = 'default';
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
+const ROUTE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+function compiled<T>(compile: (s: string) => T | string): Check<T> {
+  return refine(string(), (value, node, ctx, path) => {
+    const out = compile(value);
+    return typeof out === 'string' ? reject(ctx, node, path, out) : out;
+  });
+}
+
+const valueMatchers = (lowerKeys: boolean) =>
+  refine(dict(compiled(compileValueMatcher), { lowerKeys }), (v) => Object.entries(v) as [string, ValueMatcher][]);
+
+const stickyKey: Check<StickyKey> = refine(string(), (value, node, ctx, path) => {
+  if (value === 'ip') return { kind: 'ip', source: value };
+  const m = /^(header|cookie|query):(.+)$/.exec(value);
+  if (!m) return reject(ctx, node, path, `${JSON.stringify(value)} is not a sticky key (header:NAME, cookie:NAME, query:NAME or ip)`);
+  const kind = m[1] as 'header' | 'cookie' | 'query';
+  return { kind, name: kind === 'header' ? m[2]!.toLowerCase() : m[2]!, source: value };
+});
+
+function ruleSchema(rc: RuleContext) {
+  const backendName = refine(string(), (value, node, ctx, path) =>
+    rc.backends.includes(value) ? value : reject(ctx, node, path, `unknown backend ${JSON.stringify(value)} (the gateway config has: ${rc.backends.join(', ')})`),
+  );
+
+  const matchSchema = section({
+    host: opt(compiled(compileHostPattern)),
+    path: opt(compiled<PathPattern>(compilePathPattern)),
+    methods: opt(list(refine(string(), (v, node, ctx, path) => {
+      const up = v.toUpperCase();
+      return (METHODS as readonly string[]).includes(up) ? up : reject(ctx, node, path, `unknown method ${JSON.stringify(v)}`);
+    }), { min: 1 })),
+    headers: opt(valueMatchers(true)),
+    cookies: opt(valueMatchers(false)),
+    query: opt(valueMatchers(false)),
+  });
+
+  const splitSchema = refine(dict(number({ min: 0, max: 100, decimals: 2 }), { min: 1 }), (weights, node, ctx, path) => {
+    let ok = true;
+    for (const name of Object.keys(weights)) {
+      if (!rc.backends.includes(name)) {
+        ok = false;
+        reject(ctx, keyNodeAt(node, name), `${path}.${name}`, `unknown backend ${JSON.stringify(name)} (the gateway config has: ${rc.backends.join(', ')})`);
+      }
+    }
+    const sum = Object.values(weights).reduce((a, w) => a + Math.round(w * 100), 0);
+    if (sum !== 10_000) return reject(ctx, node, path, `weights sum to ${sum / 100}, not 100`);
+    return ok ? weights : INVALID;
+  });
+
+  const routeSchema = refine(
+    object({
+      name: req(string({ pattern: ROUTE_NAME, patternHint: 'a route name (letters, digits, _.-, at most 64)' })),
+      match: opt(matchSchema),
+      split: opt(splitSchema),
+      backend: opt(backendName),
+      sticky: opt(stickyKey),
+      salt: opt(string({ nonEmpty: true })),
+      shadow: opt(shadowSchema(backendName)),
+    }),
+    (r, node, ctx, path) => {
+      if ((r.split === undefined) === (r.backend === undefined)) {
+        return reject(ctx, node, path, 'a route has exactly one of "split" or "backend"');
+      }
+      return r;
+    },
+  );
+
+  return object({
+    default: req(backendName),
+    routes: opt(uniqueNames(list(routeSchema)), []),
+  });
+}
+
+/**
+ * Reports duplicate route names straight from the YAML nodes, so that they are listed even
+ * when other parts of the same routes are invalid.
+ */
+function uniqueNames<T>(check: Check<T>): Check<T> {
+  return (raw, ctx, path) => {
+    if (isSeq(raw)) {
+      const seen = new Map<string, number>();
+      raw.items.forEach((item, i) => {
+        const nameNode = isMap(item) ? item.get('name', true) : undefined;
+        if (!isScalar(nameNode) || typeof nameNode.value !== 'string') return;
+        const name = nameNode.value;
+        if (name === DEFAULT_ROUTE) {
+          ctx.report(nameNode, `${path}[${i}].name`, `"${DEFAULT_ROUTE}" is reserved for requests that match no route`);
+        } else if (seen.has(name)) {
+          ctx.report(nameNode, `${path}[${i}].name`, `duplicate route name ${JSON.stringify(name)} (first at ${path}[${seen.get(name)}])`);
+        } else seen.set(name, i);
+      });
+    }
+    return check(raw, ctx, path);
+  };
+}
+
+/** Parses and compiles a rules file; throws ConfigError listing every problem. */
+export function parseRuleSet(text: string, file: string, rc: RuleContext): RuleSet {
+  const src = parseYamlSource(text, file);
+  const raw = validateDocument(src, ruleSchema(rc));
+  const routes: Route[] = raw.routes.map((r) => {
+    const m = r.match as {
+      host?: RouteMatch['host'];
+      path?: PathPattern;
+      methods?: string[];
+      headers?: [string, ValueMatcher][];
+      cookies?: [string, ValueMatcher][];
+      query?: [string, ValueMatcher][];
+    };
+    return {
+      name: r.name,
+      match: {
+        host: m.host,
+        path: m.path,
+        methods: m.methods && new Set(m.methods),
+        headers: m.headers ?? [],
+        cookies: m.cookies ?? [],
+        query: m.query ?? [],
+      },
+      split: compileSplit(r.split ?? { [r.backend!]: 100 }, rc.backends),
+      sticky: r.sticky,
+      salt: r.salt ?? r.name,
+      shadow: r.shadow && compileShadow(r.shadow),
+    };
+  });
+  const ruleSet: RuleSet = { default: raw.default, routes, table: new RouteTable(routes), source: text };
+  deepFreeze(routes);
+  return Object.freeze(ruleSet);
+}
+
+/** Validation only: the list of problems, empty when the file is valid. */
+export function validateRuleText(text: string, file: string, rc: RuleContext): readonly ConfigIssue[] {
+  try {
+    parseRuleSet(text, file, rc);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues;
+    throw err;
+  }
+}

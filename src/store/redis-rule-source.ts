@@ -1,0 +1,189 @@
+/**
+ * Gateway side of the Redis rules store. Loads the active version at start, applies a new one
+ * when the change notice arrives, and also re-reads on every (re)connect and on a periodic poll,
+ * because pub/sub drops messages while a client is disconnected.
+ *
+ * Redis is never in the request path: while it is down the gateway serves the rules it has.
+ * Unreachable at start → the last-known-good snapshot on disk, else `rules.file`. A version that
+ * fails validation (written behind the CLI's back) is counted and logged, never applied.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { GatewayConfig, RedisConfig } from '../config/gateway-config.js';
+import { ConfigError, formatIssue } from '../config/yaml-source.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/catalogue.js';
+import type { ActiveRules } from '../rules/active-rules.js';
+import { parseRuleSet, type RuleContext, type RuleSet } from '../rules/rule-set.js';
+import { createRedisClient, type RedisClient } from './redis-client.js';
+import { readRuleFile } from './rule-file.js';
+import { RuleStore } from './rule-store.js';
+
+const START_TIMEOUT_MS = 2000;
+
+interface Snapshot {
+  version: number;
+  yaml: string;
+  savedAt: string;
+}
+
+export class RedisRuleSource {
+  readonly kind = 'redis' as const;
+  private readonly store: RuleStore;
+  private readonly subscriber: RedisClient;
+  private poll: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private again = false;
+  private lastInvalid = 0;
+  private stopped = false;
+
+  private constructor(
+    private readonly cfg: RedisConfig,
+    private readonly rc: RuleContext,
+    private readonly active: ActiveRules,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    readonly client: RedisClient,
+  ) {
+    this.store = new RuleStore(client, cfg.prefix, cfg.historyLimit);
+    this.subscriber = createRedisClient(cfg, { failFast: true });
+  }
+
+  get ruleStore(): RuleStore {
+    return this.store;
+  }
+
+  static async start(config: GatewayConfig, cfg: RedisConfig, rc: RuleContext, active: ActiveRules, metrics: Metrics, logger: Logger): Promise<RedisRuleSource> {
+    const client = createRedisClient(cfg, { failFast: true });
+    const src = new RedisRuleSource(cfg, rc, active, metrics, logger, client);
+    src.wire();
+    const connected = await src.connectWithin(START_TIMEOUT_MS);
+    if (connected) await src.refresh();
+    if (!active.rules) src.fallBack(config, connected ? 'Redis holds no valid rules yet' : 'Redis was unreachable at start');
+    src.poll = setInterval(() => void src.refresh(), cfg.pollMs);
+    src.poll.unref();
+    return src;
+  }
+
+  private wire(): void {
+    this.metrics.redisUp.set(0);
+    // Errors are reported through status changes; without a listener ioredis would log each one.
+    this.client.on('error', () => undefined);
+    this.subscriber.on('error', () => undefined);
+    this.client.on('ready', () => {
+      this.metrics.redisUp.set(1);
+      this.logger.info('rules redis connected');
+      void this.refresh();
+    });
+    this.client.on('close', () => {
+      if (this.metrics) this.metrics.redisUp.set(0);
+    });
+    this.subscriber.on('ready', () => void this.subscriber.subscribe(this.store.keys.channel).catch(() => undefined));
+    this.subscriber.on('message', () => void this.refresh());
+    void this.subscriber.connect().catch(() => undefined);
+  }
+
+  private connectWithin(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.client.connect().then(
+        () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+        () => undefined, // ioredis keeps retrying; the timer decides
+      );
+    });
+  }
+
+  private fallBack(config: GatewayConfig, why: string): void {
+    const snap = readSnapshot(this.cfg.snapshot);
+    if (snap) {
+      try {
+        const rules = parseRuleSet(snap.yaml, this.cfg.snapshot, this.rc);
+        this.active.apply(rules, { version: snap.version, source: 'snapshot', note: `${why}; serving the snapshot of version ${snap.version}` });
+        this.logger.warn({ snapshot: this.cfg.snapshot, version: snap.version }, `${why}; serving the last-known-good snapshot`);
+        return;
+      } catch (err) {
+        this.logger.error({ snapshot: this.cfg.snapshot, err }, 'snapshot unreadable; falling back to rules.file');
+      }
+    }
+    const rules = readRuleFile(config.rules.file, this.rc);
+    this.active.apply(rules, { version: 0, source: 'file', note: `${why}; no snapshot, serving ${config.rules.file}` });
+    this.logger.warn({ file: config.rules.file }, `${why}; no snapshot, serving rules.file`);
+  }
+
+  /** Reads the active version and applies it if it differs from ours. Calls coalesce. */
+  refresh(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.refreshing) {
+      this.again = true;
+      return this.refreshing;
+    }
+    this.refreshing = this.doRefresh().finally(() => {
+      this.refreshing = undefined;
+      if (this.again) {
+        this.again = false;
+        void this.refresh();
+      }
+    });
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<void> {
+    if ((this.client as { status?: string }).status !== 'ready') return;
+    let entry;
+    try {
+      entry = await this.store.active();
+    } catch (err) {
+      this.metrics.rulesReloads.inc({ result: 'error' });
+      this.logger.warn({ err: (err as Error).message }, 'reading rules from redis failed; keeping the active rules');
+      return;
+    }
+    const meta = this.active.meta;
+    if (!entry || (meta?.source === 'redis' && meta.version === entry.version) || entry.version === this.lastInvalid) return;
+    let rules: RuleSet;
+    try {
+      rules = parseRuleSet(entry.yaml, `redis:${this.store.keys.versions}#${entry.version}`, this.rc);
+    } catch (err) {
+      this.lastInvalid = entry.version;
+      this.metrics.rulesReloads.inc({ result: 'invalid' });
+      const errors = err instanceof ConfigError ? err.issues.map(formatIssue) : [(err as Error).message];
+      this.logger.error({ version: entry.version, errors }, 'rules in redis are invalid; keeping the active rules');
+      return;
+    }
+    this.active.apply(rules, { version: entry.version, source: 'redis' });
+    this.metrics.rulesReloads.inc({ result: 'applied' });
+    this.logger.info({ version: entry.version, author: entry.author, message: entry.message }, 'rules applied from redis');
+    try {
+      writeSnapshot(this.cfg.snapshot, { version: entry.version, yaml: entry.yaml, savedAt: new Date().toISOString() });
+    } catch (err) {
+      this.logger.warn({ snapshot: this.cfg.snapshot, err: (err as Error).message }, 'could not write the rules snapshot');
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.poll);
+    await this.refreshing?.catch(() => undefined);
+    this.subscriber.disconnect();
+    this.client.disconnect();
+  }
+}
+
+function readSnapshot(file: string): Snapshot | undefined {
+  try {
+    const s = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
+    return typeof s.yaml === 'string' && typeof s.version === 'number' ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written to a temporary file and renamed, so a crash never leaves half a snapshot. */
+function writeSnapshot(file: string, snap: Snapshot): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(snap));
+  renameSync(tmp, file);
+}

@@ -1,0 +1,113 @@
+/**
+ * The rules in Redis (docs/rules.md, "Storage in Redis"). All keys share the hash tag `{rules}`
+ * so that the compare-and-set script works on Redis Cluster too:
+ *
+ *   PREFIX{rules}:version    the active version, an integer that only grows
+ *   PREFIX{rules}:versions   hash: version → JSON {version, yaml, author, time, message}
+ *   PREFIX{rules}:history    list of retained versions, newest first (bounded)
+ *   PREFIX{rules}:changed    pub/sub channel; the message is the new version
+ *
+ * Every write is one Lua script: it checks the expected version, stores the new one, trims the
+ * history and publishes the notice atomically, so two pushes expecting the same version cannot
+ * both win.
+ */
+import type { RedisClient } from './redis-client.js';
+
+export interface RuleVersion {
+  version: number;
+  yaml: string;
+  author: string;
+  time: string;
+  message: string;
+}
+
+export class VersionConflictError extends Error {
+  readonly code = 'SWY_ERR_RULES_VERSION_CONFLICT';
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`version conflict: expected version ${expected}, but the active version is ${actual}; re-read the rules and push again`);
+  }
+}
+
+const PUSH = `
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= cur then return {0, cur} end
+local v = cur + 1
+local entry = cjson.encode({version = v, yaml = ARGV[2], author = ARGV[3], time = ARGV[4], message = ARGV[5]})
+redis.call('HSET', KEYS[2], tostring(v), entry)
+redis.call('SET', KEYS[1], v)
+redis.call('LPUSH', KEYS[3], v)
+local limit = tonumber(ARGV[6])
+local dropped = redis.call('LRANGE', KEYS[3], limit, -1)
+for _, old in ipairs(dropped) do redis.call('HDEL', KEYS[2], old) end
+redis.call('LTRIM', KEYS[3], 0, limit - 1)
+redis.call('PUBLISH', ARGV[7], v)
+return {1, v}
+`;
+
+const ACTIVE = `
+local v = redis.call('GET', KEYS[1])
+if not v then return {0, false} end
+return {tonumber(v), redis.call('HGET', KEYS[2], v)}
+`;
+
+export class RuleStore {
+  readonly keys: { version: string; versions: string; history: string; channel: string };
+
+  constructor(
+    readonly redis: RedisClient,
+    prefix = 'switchyard:',
+    private readonly historyLimit = 50,
+  ) {
+    const base = `${prefix}{rules}`;
+    this.keys = { version: `${base}:version`, versions: `${base}:versions`, history: `${base}:history`, channel: `${base}:changed` };
+  }
+
+  /** Writes a new version; with `expectVersion`, only if the active version is still that one. */
+  async push(yaml: string, meta: { author: string; message: string; expectVersion?: number }): Promise<number> {
+    const k = this.keys;
+    const [ok, v] = (await this.redis.eval(
+      PUSH,
+      3,
+      k.version,
+      k.versions,
+      k.history,
+      meta.expectVersion === undefined ? '' : String(meta.expectVersion),
+      yaml,
+      meta.author,
+      new Date().toISOString(),
+      meta.message,
+      String(this.historyLimit),
+      k.channel,
+    )) as [number, number];
+    if (ok !== 1) throw new VersionConflictError(meta.expectVersion!, v);
+    return v;
+  }
+
+  /** The active version, or undefined when nothing was ever pushed. */
+  async active(): Promise<RuleVersion | undefined> {
+    const [v, raw] = (await this.redis.eval(ACTIVE, 2, this.keys.version, this.keys.versions)) as [number, string | null];
+    if (!v) return undefined;
+    if (!raw) return { version: v, yaml: '', author: '', time: '', message: '(version body missing)' };
+    return JSON.parse(raw) as RuleVersion;
+  }
+
+  async activeVersion(): Promise<number> {
+    return Number((await this.redis.get(this.keys.version)) ?? 0);
+  }
+
+  async get(version: number): Promise<RuleVersion | undefined> {
+    const raw = await this.redis.hget(this.keys.versions, String(version));
+    return raw ? (JSON.parse(raw) as RuleVersion) : undefined;
+  }
+
+  /** Retained versions, newest first. */
+  async history(): Promise<RuleVersion[]> {
+    const versions = await this.redis.lrange(this.keys.history, 0, -1);
+    if (versions.length === 0) return [];
+    const raws = await this.redis.hmget(this.keys.versions, ...versions);
+    return raws.filter((r): r is string => !!r).map((r) => JSON.parse(r) as RuleVersion);
+  }
+}
