@@ -17,6 +17,7 @@ export function admit(req: IncomingMessage, limits: AdmissionLimits): ErrorDef |
   if (!(url.startsWith('/') || url.startsWith('http://') || url.startsWith('https://') || (url === '*' && req.method === 'OPTIONS'))) {
     return ERRORS.CLIENT_BAD_REQUEST;
   }
+  if (req.headers.host === undefined && req.httpVersionMinor === 1 && req.httpVersionMajor === 1) return ERRORS.CLIENT_BAD_REQUEST; // RFC 9112 §3.2
   // A Trailer announcement needs a chunked body to carry the trailers; without one it is either
   // a client bug or a desync attempt, and a backend could read it either way.
   if (req.headers.trailer !== undefined && !/\bchunked\b/i.test(req.headers['transfer-encoding'] ?? '')) {

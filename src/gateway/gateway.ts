@@ -39,6 +39,10 @@ export class Gateway {
         headersTimeout: config.limits.headersTimeoutMs,
         requestTimeout: config.limits.requestTimeoutMs,
         keepAliveTimeout: config.limits.keepAliveTimeoutMs,
+        // Node checks headers/request timeouts on this interval (30 s by default).
+        connectionsCheckingInterval: Math.min(1000, config.limits.headersTimeoutMs),
+        // admit() refuses a missing Host itself, with the same JSON body as every other 400.
+        requireHostHeader: false,
       },
       createRequestHandler(runtime),
     );

@@ -31,8 +31,6 @@ export interface RequestContext {
   req: IncomingMessage;
   res: ServerResponse;
   startNs: bigint;
-  /** Bytes read on the connection when the request arrived; the delta at the end is the body. */
-  bytesReadAtStart: number;
   requestId: string;
   rules: RuleSet;
   facts: RequestFacts;
@@ -88,7 +86,16 @@ export function createRequestHandler(rt: GatewayRuntime) {
   const accessLog = rt.config.log.access ? rt.logger.child({ kind: 'access' }) : undefined;
   const sample = rt.config.log.accessSample;
 
-  function log(ctx: RequestContext | undefined, req: IncomingMessage, res: ServerResponse, startNs: bigint, outcome: ForwardOutcome, bytesReadAtStart = req.socket.bytesRead): void {
+  function log(ctx: RequestContext | undefined, req: IncomingMessage, res: ServerResponse, startNs: bigint, outcome: ForwardOutcome, bytesIn = 0): void {
+    try {
+      record(ctx, req, res, startNs, outcome, bytesIn);
+    } catch (err) {
+      // The log step must never turn into an unhandled rejection.
+      rt.logger.error({ err }, 'log step failed');
+    }
+  }
+
+  function record(ctx: RequestContext | undefined, req: IncomingMessage, res: ServerResponse, startNs: bigint, outcome: ForwardOutcome, bytesIn: number): void {
     const seconds = Number(process.hrtime.bigint() - startNs) / 1e9;
     const route = ctx?.decision.routeName ?? '-';
     const backend = ctx?.decision.backend ?? '-';
@@ -111,7 +118,7 @@ export function createRequestHandler(rt: GatewayRuntime) {
         shadow: ctx?.shadow ?? 'none',
         status: Number(code),
         duration_ms: Math.round(seconds * 1e6) / 1e3,
-        bytes_in: req.socket.bytesRead - bytesReadAtStart,
+        bytes_in: bytesIn,
         bytes_out: outcome.bytesOut,
         error: outcome.error?.reason,
         cause: outcome.cause?.message,
@@ -121,7 +128,9 @@ export function createRequestHandler(rt: GatewayRuntime) {
 
   return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const startNs = process.hrtime.bigint();
-    const bytesReadAtStart = req.socket.bytesRead;
+    // The socket is detached from `req` once the response ends, so keep it for the byte count.
+    const socket = req.socket;
+    const bytesReadAtStart = socket.bytesRead;
     metrics.inFlight.inc();
     const requestId = requestIdOf(req);
     let ctx: RequestContext | undefined;
@@ -140,7 +149,7 @@ export function createRequestHandler(rt: GatewayRuntime) {
       // 2. decide
       const facts = requestFacts(req.method ?? 'GET', req.url ?? '/', req.headers, remoteAddressOf(req));
       const decision = decide(rules, facts, { backends: rt.backendNames, overrideTokenDigest: rt.overrideTokenDigest });
-      ctx = { req, res, startNs, bytesReadAtStart, requestId, rules, facts, decision };
+      ctx = { req, res, startNs, requestId, rules, facts, decision };
       metrics.placements.inc({ route: decision.routeName, backend: decision.backend, placement: decision.placement });
       if (decision.overrideRejected) metrics.overrideRejected.inc();
 
@@ -162,7 +171,7 @@ export function createRequestHandler(rt: GatewayRuntime) {
       upstream
         .forward(req, res, { headers, responseHeaders, tap })
         // 5. log
-        .then((outcome) => log(c, req, res, startNs, outcome, bytesReadAtStart));
+        .then((outcome) => log(c, req, res, startNs, outcome, socket.bytesRead - bytesReadAtStart));
     } catch (err) {
       // A bug in a step must cost one request, never the process.
       rt.logger.error({ err, request_id: requestId }, 'request handler failed');

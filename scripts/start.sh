@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `npm start`: installs npm packages when missing, builds, and runs the gateway on the embedded
+# defaults (config/gateway.yaml with rules from config/rules.yaml; no Redis needed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
+npm run build --silent
+exec node dist/cli.js gateway --config config/gateway.yaml "$@"

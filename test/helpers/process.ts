@@ -1,0 +1,71 @@
+/**
+ * Runs the built CLI (dist/cli.js) as a child process: for what only a real process shows
+ * (memory, signals, exit codes).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export const CLI = resolve('dist/cli.js');
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  port: number;
+  adminPort: number;
+  stderr: () => string;
+  /** Peak resident set size so far, in bytes (VmHWM). */
+  peakRss(): number;
+  rss(): number;
+  exited: Promise<number | null>;
+}
+
+/** Starts `switchyard gateway --config FILE` and resolves once it logs "gateway started". */
+export function spawnGateway(configFile: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [CLI, 'gateway', '--config', configFile, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let err = '';
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const status = (field: string) => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  };
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${err}`)), 15_000);
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c.toString();
+      const m = /"listen":(\d+),"admin":(\d+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolvePromise({
+          child,
+          port: Number(m[1]),
+          adminPort: Number(m[2]),
+          stderr: () => err,
+          peakRss: () => status('VmHWM'),
+          rss: () => status('VmRSS'),
+          exited,
+        });
+      }
+    });
+    child.stdout!.resume();
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code}:\n${err}`));
+    });
+  });
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: string[], env: Record<string, string> = {}, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdin.end(input);
+    child.once('exit', (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}

@@ -1,0 +1,87 @@
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { echoBackend, send, type TestServer } from '../helpers/servers.js';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { rawExchange } from '../helpers/raw.js';
+
+describe('bad input', () => {
+  let legacy: TestServer;
+  let g: TestGateway;
+  const seen: string[] = [];
+
+  beforeAll(async () => {
+    legacy = await echoBackend('legacy');
+    legacy.server.on('request', (req) => seen.push(`${req.method} ${req.url}`));
+    g = await startGateway({
+      backends: { legacy: legacy.url },
+      rules: 'default: legacy\n',
+      extra: 'limits:\n  max_url_length: 8kb\n  max_header_size: 32kb\n  headers_timeout: 1s',
+    });
+  });
+  afterAll(async () => {
+    await g.stop();
+    await legacy.close();
+  });
+
+  const port = () => g.gw.port;
+
+  // Every case also checks that a well-formed request on another connection still works.
+  async function stillServing() {
+    expect((await send(g.url + '/ok')).status).toBe(200);
+  }
+
+  it.each([
+    ['a malformed request line', 'GARBAGE\r\n\r\n', 400],
+    ['an HTTP/1.1 request without a Host', 'GET / HTTP/1.1\r\n\r\n', 400],
+    ['an invalid header name', 'GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n', 400],
+    ['a control character in a header value', 'GET / HTTP/1.1\r\nHost: a\r\nX-A: a\x01b\r\n\r\n', 400],
+    ['Content-Length together with Transfer-Encoding', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
+    ['two different Content-Length values', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!', 400],
+    ['a Trailer header on a GET', 'GET /t HTTP/1.1\r\nHost: a\r\nTrailer: x-checksum\r\n\r\n', 400],
+    ['a request target that is not a path', 'GET foo HTTP/1.1\r\nHost: a\r\n\r\n', 400],
+    ['a URL over the limit', `GET /${'a'.repeat(9 * 1024)} HTTP/1.1\r\nHost: a\r\n\r\n`, 414],
+    ['a URL over the header limit', `GET /${'a'.repeat(40 * 1024)} HTTP/1.1\r\nHost: a\r\n\r\n`, 414],
+    ['headers over the limit', `GET / HTTP/1.1\r\nHost: a\r\n${Array.from({ length: 40 }, (_, i) => `X-${i}: ${'v'.repeat(1000)}`).join('\r\n')}\r\n\r\n`, 431],
+  ])('answers %s with %i and closes only that connection', async (_name, data, status) => {
+    const before = seen.length;
+    const r = await rawExchange(port(), data);
+    expect(r.status).toBe(status);
+    expect(r.closed).toBe(true);
+    expect(r.text).toMatch(/"code":"SWY_ERR_CLIENT_/);
+    expect(seen.length).toBe(before); // nothing reached the backend
+    await stillServing();
+  });
+
+  it('answers 408 and closes when the headers never finish', async () => {
+    const r = await rawExchange(port(), 'GET / HTTP/1.1\r\nHost: a\r\n', 4000);
+    expect(r.status).toBe(408);
+    expect(r.closed).toBe(true);
+    await stillServing();
+  });
+
+  it('survives a client that sends half a body and goes away', async () => {
+    await new Promise<void>((resolve) => {
+      const s = connect(port(), '127.0.0.1', () => {
+        s.write('POST /half HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\nonly ten b');
+        setTimeout(() => {
+          s.destroy();
+          resolve();
+        }, 100);
+      });
+    });
+    await stillServing();
+  });
+
+  it('keeps a connection usable after a chunked request with proper trailers', async () => {
+    const r = await rawExchange(port(), 'POST /chunked HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTrailer: x-sum\r\n\r\n5\r\nhello\r\n0\r\nx-sum: 1\r\n\r\n', 800);
+    expect(r.status).toBe(200);
+    expect(r.text).toContain('"body":"hello"');
+  });
+
+  it('counts refused requests by reason', async () => {
+    const metrics = (await send(g.admin + '/metrics')).body;
+    expect(metrics).toMatch(/switchyard_client_errors_total\{reason="bad_request"\} \d+/);
+    expect(metrics).toMatch(/switchyard_client_errors_total\{reason="uri_too_long"\} 2/);
+    expect(metrics).toMatch(/switchyard_client_errors_total\{reason="headers_too_large"\} 1/);
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { parseGatewayConfig, loadGatewayConfig } from '../../src/config/gateway-config.js';
+import { ConfigError, formatIssue } from '../../src/config/yaml-source.js';
+
+const ok = `listen: "0.0.0.0:8080"
+backends:
+  legacy: { url: "http://127.0.0.1:8081" }
+  pipeline: { url: "http://127.0.0.1:8082", connect_timeout: 500ms, response_timeout: 5s }
+rules: { file: rules.yaml }
+`;
+
+function issues(text: string, env: Record<string, string> = {}): string[] {
+  try {
+    parseGatewayConfig(text, 'gw.yaml', env);
+    return [];
+  } catch (err) {
+    return (err as ConfigError).issues.map(formatIssue);
+  }
+}
+
+describe('gateway config', () => {
+  it('applies defaults and keeps backend order', () => {
+    const c = parseGatewayConfig(ok, '/etc/sy/gw.yaml', {});
+    expect(c.listen).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(c.admin.listen).toEqual({ host: '127.0.0.1', port: 9090 });
+    expect(c.backends.map((b) => b.name)).toEqual(['legacy', 'pipeline']);
+    expect(c.backends[1]).toMatchObject({ connectTimeoutMs: 500, responseTimeoutMs: 5000 });
+    expect(c.rules.file).toBe('/etc/sy/rules.yaml');
+    expect(c.rules.redis).toBeUndefined();
+    expect(c.debugHeaders).toBe(false);
+    expect(Object.isFrozen(c.backends)).toBe(true);
+  });
+
+  it('interpolates ${VAR} and ${VAR:-default}', () => {
+    const c = parseGatewayConfig(ok.replace('0.0.0.0:8080', '${HOST:-127.0.0.1}:${PORT}'), 'gw.yaml', { PORT: '9999' });
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 9999 });
+    expect(issues(ok.replace('0.0.0.0:8080', '${NOPE}'))).toEqual([
+      'gw.yaml:1:9: listen: environment variable NOPE is not set (use ${NOPE:-default} for a default)',
+    ]);
+  });
+
+  it('names file, line, column and key of every error', () => {
+    expect(
+      issues(`listen: 8080
+admin: { listen: "localhost:99999", tokn: x }
+backends:
+  legacy: { url: "ftp://x" }
+  Bad: { url: "http://x:1" }
+  pipeline: { url: "http://x:1/path", connect_timeout: soon }
+`),
+    ).toEqual([
+      'gw.yaml:1:1: rules: is required',
+      'gw.yaml:1:9: listen: expected a string, got number 8080',
+      'gw.yaml:2:18: admin.listen: "localhost:99999" is not HOST:PORT (e.g. "127.0.0.1:8080" or "[::1]:8080")',
+      'gw.yaml:2:37: admin.tokn: unknown key (expected one of: listen, token)',
+      'gw.yaml:4:18: backends.legacy.url: only http:// and https:// backends are supported',
+      'gw.yaml:5:3: backends: key "Bad" is not a backend name (lowercase letters, digits, - and _)',
+      'gw.yaml:6:20: backends.pipeline.url: a backend URL is an origin (scheme, host, port) without a path',
+      'gw.yaml:6:56: backends.pipeline.connect_timeout: expected a duration such as "500ms" or "2s", got a string',
+    ]);
+  });
+
+  it('loads the shipped config/gateway.yaml', () => {
+    const c = loadGatewayConfig('config/gateway.yaml', {});
+    expect(c.backends.map((b) => b.name)).toEqual(['legacy', 'pipeline']);
+  });
+});

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, formatIssue } from '../../src/config/yaml-source.js';
+import { parseRuleSet, validateRuleText } from '../../src/rules/rule-set.js';
+import { requestFacts } from '../../src/rules/request-facts.js';
+import { matchRoute } from '../../src/rules/route-match.js';
+import { compilePathPattern, matchPath, type PathPattern } from '../../src/rules/path-pattern.js';
+
+const rc = { backends: ['legacy', 'pipeline'] };
+const errors = (text: string) => validateRuleText(text, 'rules.yaml', rc).map(formatIssue);
+
+describe('rule validation', () => {
+  it('accepts the documented example', () => {
+    const rules = parseRuleSet(
+      `default: legacy
+routes:
+  - name: catalog
+    match:
+      host: "*.shop.example"
+      path: "/api/catalog/**"
+      methods: [GET, HEAD]
+      headers: { x-beta: "on" }
+      cookies: { plan: "pro" }
+      query: { v: "2" }
+    split: { legacy: 70, pipeline: 30 }
+    sticky: "header:x-user-id"
+  - name: admin
+    match: { path: "/admin/**" }
+    backend: legacy
+`,
+      'rules.yaml',
+      rc,
+    );
+    expect(rules.routes.map((r) => r.name)).toEqual(['catalog', 'admin']);
+    expect(rules.routes[1]!.split.single).toBe('legacy');
+    expect(Object.isFrozen(rules.routes[0])).toBe(true);
+  });
+
+  it('reports every error with file, line, column and key', () => {
+    const out = errors(`default: legacy
+routes:
+  - name: a
+    match: { path: "/x/**", colour: red }
+    split: { legacy: 60, pipeline: 30 }
+  - name: a
+    backend: elsewhere
+  - name: b
+    split: { legacy: 50, pipeline: 50 }
+    backend: legacy
+`);
+    expect(out).toEqual([
+      'rules.yaml:4:29: routes[0].match.colour: unknown key (expected one of: host, path, methods, headers, cookies, query)',
+      'rules.yaml:5:12: routes[0].split: weights sum to 90, not 100',
+      'rules.yaml:6:11: routes[1].name: duplicate route name "a" (first at routes[0])',
+      'rules.yaml:7:14: routes[1].backend: unknown backend "elsewhere" (the gateway config has: legacy, pipeline)',
+      'rules.yaml:8:5: routes[2]: a route has exactly one of "split" or "backend"',
+    ]);
+  });
+
+  it.each([
+    ['bad regex', 'match: { path: "~(" }\n    backend: legacy', /routes\[0\]\.match\.path: invalid regular expression/],
+    ['bad header regex', 'match: { headers: { a: "~[" } }\n    backend: legacy', /routes\[0\]\.match\.headers\.a: invalid regular expression/],
+    ['wrong type', 'match: { methods: GET }\n    backend: legacy', /routes\[0\]\.match\.methods: expected a list, got a string/],
+    ['unknown method', 'match: { methods: [FETCH] }\n    backend: legacy', /unknown method "FETCH"/],
+    ['split backend unknown', 'split: { legacy: 50, nowhere: 50 }', /routes\[0\]\.split\.nowhere: unknown backend "nowhere"/],
+    ['too many decimals', 'split: { legacy: 33.333, pipeline: 66.667 }', /has more than 2 decimals/],
+    ['negative weight', 'split: { legacy: -10, pipeline: 110 }', /below the minimum 0/],
+    ['bad sticky', 'backend: legacy\n    sticky: "session"', /is not a sticky key/],
+    ['mid-path **', 'match: { path: "/a/**/b" }\n    backend: legacy', /"\*\*" may only be the last segment/],
+    ['partial glob', 'match: { path: "/a/b*" }\n    backend: legacy', /mixes "\*" with text/],
+    ['host wildcard', 'match: { host: "shop.*" }\n    backend: legacy', /only a leading "\*\." wildcard/],
+    ['reserved name', 'backend: legacy', /"default" is reserved/, 'default'],
+  ])('rejects %s', (_name, body, pattern, routeName = 'r') => {
+    const out = errors(`default: legacy\nroutes:\n  - name: ${routeName}\n    ${body}\n`);
+    expect(out.join('\n')).toMatch(pattern);
+    expect(out[0]).toMatch(/^rules\.yaml:\d+:\d+: /);
+  });
+
+  it('rejects an unknown default backend and unknown top-level keys', () => {
+    expect(errors('default: nowhere\nrutes: []\n')).toEqual([
+      'rules.yaml:1:10: default: unknown backend "nowhere" (the gateway config has: legacy, pipeline)',
+      'rules.yaml:2:1: rutes: unknown key (expected one of: default, routes)',
+    ]);
+  });
+
+  it('parses YAML safely: no custom tags, an alias limit, a size cap, no duplicate keys', () => {
+    expect(errors('default: !!js/function "x"\n').join()).toMatch(/rules\.yaml:1:10: .*tag/i);
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]']
+      .concat(Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill('*' + String.fromCharCode(97 + i)).join(',')}]`))
+      .join('\n');
+    expect(errors(bomb).join()).toMatch(/alias/i);
+    expect(errors('default: legacy\n' + '#'.repeat(1024 * 1024 + 1)).join()).toMatch(/larger than 1048576 bytes/);
+    expect(errors('default: legacy\ndefault: pipeline\n').join()).toMatch(/rules\.yaml:2:1: .*unique/i);
+  });
+
+  it('never produces a rule set from an invalid file', () => {
+    expect(() => parseRuleSet('default: [', 'r.yaml', rc)).toThrow(ConfigError);
+  });
+});
+
+describe('path patterns', () => {
+  const p = (s: string) => compilePathPattern(s) as PathPattern;
+  it.each([
+    ['/a/b', '/a/b', true],
+    ['/a/b', '/a/b/', false],
+    ['/a/**', '/a', true],
+    ['/a/**', '/a/', true],
+    ['/a/**', '/a/b/c', true],
+    ['/a/**', '/ab', false],
+    ['/**', '/anything/at/all', true],
+    ['/a/*/c', '/a/b/c', true],
+    ['/a/*/c', '/a/b/d', false],
+    ['/a/*/**', '/a/b', true],
+    ['/a/*/**', '/a', false],
+    ['~^/v\\d+/', '/v3/x', true],
+    ['/a%20b', '/a%20b', true],
+    ['/a%20b', '/a b', false],
+  ])('%s vs %s → %s', (pattern, path, want) => {
+    expect(matchPath(p(pattern), path)).toBe(want);
+  });
+});
+
+describe('route matching', () => {
+  it('compares header values after joining repeated headers', () => {
+    const rules = parseRuleSet('default: legacy\nroutes:\n  - name: r\n    match: { headers: { x-a: "1, 2" } }\n    backend: pipeline\n', 'r', rc);
+    expect(matchRoute(rules.routes[0]!.match, requestFacts('GET', '/', { 'x-a': ['1', '2'] }))).toBe(true);
+  });
+});

@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { BUCKETS, backendForBucket, bucketOf, compileSplit } from '../../src/rules/split.js';
+import { parseRuleSet } from '../../src/rules/rule-set.js';
+import { decide } from '../../src/router/decide.js';
+import { requestFacts } from '../../src/rules/request-facts.js';
+
+const ORDER = ['legacy', 'pipeline'];
+const keys = Array.from({ length: 20_000 }, (_, i) => `user-${i}`);
+
+function share(percentPipeline: number, salt = 'catalog'): Map<string, string> {
+  const split = compileSplit({ legacy: 100 - percentPipeline, pipeline: percentPipeline }, ORDER);
+  return new Map(keys.map((k) => [k, backendForBucket(split, bucketOf(salt, k))]));
+}
+
+describe('sticky percentage split', () => {
+  it('puts buckets in [0, 10000) and is deterministic', () => {
+    for (const k of keys.slice(0, 500)) {
+      const b = bucketOf('s', k);
+      expect(b).toBeGreaterThanOrEqual(0);
+      expect(b).toBeLessThan(BUCKETS);
+      expect(bucketOf('s', k)).toBe(b);
+    }
+  });
+
+  it('matches the documented hash: uint32_be(sha256(salt + "\\n" + key)[0..4]) mod 10000', () => {
+    const d = createHash('sha256').update('catalog\nuser-1').digest();
+    expect(bucketOf('catalog', 'user-1')).toBe(d.readUInt32BE(0) % 10000);
+  });
+
+  it.each([1, 10, 30, 50, 70, 99.5])('measures %s%% within ±2 points over 20,000 distinct keys', (p) => {
+    const onPipeline = [...share(p).values()].filter((b) => b === 'pipeline').length;
+    expect(Math.abs((onPipeline / keys.length) * 100 - p)).toBeLessThanOrEqual(2);
+  });
+
+  it('keeps every key on its backend while the weights stay', () => {
+    const a = share(30);
+    const b = share(30);
+    expect([...a.entries()].every(([k, v]) => b.get(k) === v)).toBe(true);
+  });
+
+  it('moves nobody off the pipeline on a 30 → 60 ramp, and only pipeline keys on the way back', () => {
+    const at30 = share(30);
+    const at60 = share(60);
+    const movedOff = keys.filter((k) => at30.get(k) === 'pipeline' && at60.get(k) !== 'pipeline');
+    expect(movedOff).toEqual([]);
+    const movedOn = keys.filter((k) => at30.get(k) === 'legacy' && at60.get(k) === 'pipeline').length;
+    expect(movedOn).toBeGreaterThan(keys.length * 0.25);
+    const back = share(20);
+    const wronglyMoved = keys.filter((k) => at60.get(k) === 'legacy' && back.get(k) !== 'legacy');
+    expect(wronglyMoved).toEqual([]);
+  });
+
+  it('lays ranges in backend declaration order whatever the YAML order', () => {
+    const s = compileSplit({ pipeline: 30, legacy: 70 }, ORDER);
+    expect(s.ranges).toEqual([
+      { backend: 'legacy', upTo: 7000 },
+      { backend: 'pipeline', upTo: 10000 },
+    ]);
+    expect(compileSplit({ legacy: 100, pipeline: 0 }, ORDER).single).toBe('legacy');
+  });
+
+  it('uses hundredths of a percent', () => {
+    const s = compileSplit({ legacy: 99.99, pipeline: 0.01 }, ORDER);
+    expect(backendForBucket(s, 9998)).toBe('legacy');
+    expect(backendForBucket(s, 9999)).toBe('pipeline');
+  });
+});
+
+describe('decide()', () => {
+  const rules = parseRuleSet(
+    `default: legacy
+routes:
+  - name: r
+    match: { path: "/r/**" }
+    split: { legacy: 50, pipeline: 50 }
+    sticky: "header:x-user-id"
+  - name: ip
+    match: { path: "/ip" }
+    split: { legacy: 50, pipeline: 50 }
+    sticky: ip
+  - name: q
+    match: { path: "/q" }
+    split: { legacy: 50, pipeline: 50 }
+    sticky: "query:uid"
+`,
+    'rules.yaml',
+    { backends: ORDER },
+  );
+  const opts = { backends: new Set(ORDER) };
+
+  it('places a request without a sticky key value at random and says so', () => {
+    const seq = [0.1, 0.9];
+    let i = 0;
+    const random = () => seq[i++ % 2]!;
+    const a = decide(rules, requestFacts('GET', '/r/1', {}), { ...opts, random });
+    const b = decide(rules, requestFacts('GET', '/r/1', {}), { ...opts, random });
+    expect([a.placement, b.placement]).toEqual(['random', 'random']);
+    expect([a.backend, b.backend]).toEqual(['legacy', 'pipeline']);
+  });
+
+  it('reads the sticky key from a header, the client address or a query parameter', () => {
+    const h = decide(rules, requestFacts('GET', '/r/1', { 'x-user-id': 'u1' }), opts);
+    expect(h).toMatchObject({ placement: 'sticky', stickyValue: 'u1', bucket: bucketOf('r', 'u1') });
+    const ip = decide(rules, requestFacts('GET', '/ip', {}, '10.1.2.3'), opts);
+    expect(ip).toMatchObject({ placement: 'sticky', stickyValue: '10.1.2.3' });
+    const q = decide(rules, requestFacts('GET', '/q?uid=7', {}), opts);
+    expect(q).toMatchObject({ placement: 'sticky', stickyValue: '7', bucket: bucketOf('q', '7') });
+  });
+});
