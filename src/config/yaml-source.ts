@@ -7,7 +7,8 @@
  */
 import { LineCounter, parseDocument, isNode, type Document, type Node } from 'yaml';
 
-export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** Room for about 50,000 routes; bigger is a mistake, not a rule set. */
+export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 const MAX_ALIASES = 100;
 
 /** One problem in a config file, with the position of the offending key or value. */

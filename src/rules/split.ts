@@ -3,13 +3,13 @@
  * ranges to backends. The hash is documented in docs/rules.md so that another tier can
  * reproduce the decision:
  *
- *   bucket = uint32_be(sha256(salt + "\n" + key)[0..4]) mod 10000
+ *   bucket = murmur3_x86_32(utf8(salt + "\n" + key), seed 0) mod 10000
  *
  * Ranges are laid out in the order backends are declared in the gateway config, each as wide as
  * its weight in hundredths of a percent. With two backends A then B, raising B's share moves the
  * A/B boundary down: keys already on B stay on B, and lowering B's share only moves keys off B.
  */
-import { hash } from 'node:crypto';
+import { murmur3 } from './murmur3.js';
 
 export const BUCKETS = 10_000;
 
@@ -28,8 +28,7 @@ export interface Split {
 }
 
 export function bucketOf(salt: string, key: string): number {
-  const digest = hash('sha256', salt + '\n' + key, 'buffer');
-  return digest.readUInt32BE(0) % BUCKETS;
+  return murmur3(salt + '\n' + key) % BUCKETS;
 }
 
 export function randomBucket(random: () => number = Math.random): number {

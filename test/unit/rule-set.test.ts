@@ -88,7 +88,7 @@ routes:
       .concat(Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill('*' + String.fromCharCode(97 + i)).join(',')}]`))
       .join('\n');
     expect(errors(bomb).join()).toMatch(/alias/i);
-    expect(errors('default: legacy\n' + '#'.repeat(1024 * 1024 + 1)).join()).toMatch(/larger than 1048576 bytes/);
+    expect(errors('default: legacy\n' + '#'.repeat(8 * 1024 * 1024 + 1)).join()).toMatch(/larger than 8388608 bytes/);
     expect(errors('default: legacy\ndefault: pipeline\n').join()).toMatch(/rules\.yaml:2:1: .*unique/i);
   });
 

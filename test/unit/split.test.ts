@@ -1,11 +1,34 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BUCKETS, backendForBucket, bucketOf, compileSplit } from '../../src/rules/split.js';
 import { parseRuleSet } from '../../src/rules/rule-set.js';
+import { murmur3 } from '../../src/rules/murmur3.js';
 import { decide } from '../../src/router/decide.js';
 import { requestFacts } from '../../src/rules/request-facts.js';
 
 const ORDER = ['legacy', 'pipeline'];
+
+/** Textbook MurmurHash3 x86_32 over bytes, seed 0, to check the string version against. */
+function referenceMurmur3(data: Buffer): number {
+  let h = 0;
+  const c1 = 0xcc9e2d51;
+  const c2 = 0x1b873593;
+  const rotl = (x: number, r: number) => (x << r) | (x >>> (32 - r));
+  const nblocks = data.length >> 2;
+  for (let b = 0; b < nblocks; b++) {
+    const k = Math.imul(rotl(Math.imul(data.readUInt32LE(b * 4), c1), 15), c2);
+    h = (Math.imul(rotl(h ^ k, 13), 5) + 0xe6546b64) | 0;
+  }
+  let k = 0;
+  const t = nblocks * 4;
+  const rem = data.length & 3;
+  if (rem >= 3) k ^= data[t + 2]! << 16;
+  if (rem >= 2) k ^= data[t + 1]! << 8;
+  if (rem >= 1) h ^= Math.imul(rotl(Math.imul(k ^ data[t]!, c1), 15), c2);
+  h ^= data.length;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
 const keys = Array.from({ length: 20_000 }, (_, i) => `user-${i}`);
 
 function share(percentPipeline: number, salt = 'catalog'): Map<string, string> {
@@ -23,9 +46,15 @@ describe('sticky percentage split', () => {
     }
   });
 
-  it('matches the documented hash: uint32_be(sha256(salt + "\\n" + key)[0..4]) mod 10000', () => {
-    const d = createHash('sha256').update('catalog\nuser-1').digest();
-    expect(bucketOf('catalog', 'user-1')).toBe(d.readUInt32BE(0) % 10000);
+  it('uses the documented hash: murmur3_x86_32(utf8(salt + "\\n" + key), 0) mod 10000', () => {
+    // Published MurmurHash3 x86_32 vectors.
+    expect(murmur3('')).toBe(0);
+    expect(murmur3('hello')).toBe(0x248bfa47);
+    expect(murmur3('The quick brown fox jumps over the lazy dog')).toBe(0x2e4ff723);
+    expect(murmur3('', 1)).toBe(0x514e28b7);
+    // Non-ASCII keys hash their UTF-8 bytes, like every other implementation.
+    for (const key of ['é', 'Grüße', '用户-42', '🙂x']) expect(murmur3(key)).toBe(referenceMurmur3(Buffer.from(key, 'utf8')));
+    expect(bucketOf('catalog', 'user-1')).toBe(murmur3('catalog\nuser-1') % 10000);
   });
 
   it.each([1, 10, 30, 50, 70, 99.5])('measures %s%% within ±2 points over 20,000 distinct keys', (p) => {

@@ -1,0 +1,70 @@
+/**
+ * Child-process entry for the benchmark's peers, each a minimal, well-tuned baseline:
+ *   origin PORT                 the backend: a 1 KiB JSON answer
+ *   slow-origin PORT            the same answer after 500 ms (a slow shadow target)
+ *   http-proxy PORT TARGET      bare http-proxy with a keep-alive agent
+ *   undici PORT TARGET          bare undici Pool proxy, streaming like switchyard's forwarder
+ * Each prints "ready PORT" on stdout once listening.
+ */
+import { createServer, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import httpProxy from 'http-proxy';
+import { Pool } from 'undici';
+
+const [kind, portArg, target] = process.argv.slice(2);
+const port = Number(portArg ?? 0);
+
+const ITEM = { id: 1, name: 'widget', price: 9.99, tags: ['a', 'b', 'c'], description: 'x'.repeat(40) };
+const BODY = JSON.stringify({ items: Array.from({ length: 8 }, (_, i) => ({ ...ITEM, id: i })), meta: { page: 1 } }).slice(0, 1024);
+const PAYLOAD = Buffer.from(BODY.length < 1024 ? BODY + ' '.repeat(1024 - BODY.length) : BODY);
+
+function origin(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': PAYLOAD.length });
+  res.end(PAYLOAD);
+}
+
+function slowOrigin(req: IncomingMessage, res: ServerResponse): void {
+  setTimeout(() => origin(req, res), 500);
+}
+
+function bareHttpProxy(targetUrl: string) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const proxy = httpProxy.createProxyServer({ target: targetUrl, agent });
+  proxy.on('error', (_err, _req, res) => {
+    const r = res as ServerResponse;
+    if (!r.headersSent) r.writeHead(502);
+    r.end();
+  });
+  return (req: IncomingMessage, res: ServerResponse) => proxy.web(req, res);
+}
+
+function bareUndici(targetUrl: string) {
+  const pool = new Pool(targetUrl, { connections: 256 });
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const { connection: _c, 'keep-alive': _k, ...headers } = req.headers;
+    pool.stream(
+      { path: req.url ?? '/', method: req.method ?? 'GET', headers, body: req.method === 'GET' || req.method === 'HEAD' ? null : req },
+      ({ statusCode, headers: h }) => {
+        const { connection: _c2, 'keep-alive': _k2, 'transfer-encoding': _t, ...out } = h;
+        res.writeHead(statusCode, out as Record<string, string>);
+        return res;
+      },
+      (err) => {
+        if (err && !res.headersSent) {
+          res.writeHead(502);
+          res.end();
+        }
+      },
+    );
+  };
+}
+
+const handler = kind === 'origin' ? origin : kind === 'slow-origin' ? slowOrigin : kind === 'http-proxy' ? bareHttpProxy(target!) : kind === 'undici' ? bareUndici(target!) : undefined;
+if (!handler) {
+  process.stderr.write('usage: peers.js origin|slow-origin|http-proxy|undici PORT [TARGET]\n');
+  process.exit(2);
+}
+const server = createServer({ keepAliveTimeout: 65_000 }, handler);
+server.listen(port, '127.0.0.1', () => process.stdout.write(`ready ${(server.address() as AddressInfo).port}\n`));
+process.on('SIGTERM', () => process.exit(0));

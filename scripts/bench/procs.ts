@@ -1,0 +1,162 @@
+/**
+ * Processes under test for the benchmark: started once, pinned to a core where taskset exists,
+ * sampled for memory, and stopped at the end (also on Ctrl-C).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { hasTaskset } from './load.js';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const SCRIPTS = resolve(import.meta.dirname);
+const CLI = join(ROOT, 'dist', 'cli.js');
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  port: number;
+  /** Extra ports announced by the process (admin, …). */
+  ports: number[];
+  output: () => string;
+}
+
+const running = new Set<ChildProcess>();
+export const workdir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
+
+export function stopAll(): void {
+  for (const c of running) c.kill('SIGKILL');
+  running.clear();
+  rmSync(workdir, { recursive: true, force: true });
+}
+process.once('SIGINT', () => {
+  stopAll();
+  process.exit(130);
+});
+
+/**
+ * Spawns `cmd args` (pinned to `cpus`) and waits until it is ready: until `ready` matches its
+ * output (the captured groups are its ports), or, given a port number, until that port accepts.
+ */
+export function startProc(name: string, cmd: string, args: string[], ready: RegExp | number, cpus?: string, env: Record<string, string> = {}): Promise<Proc> {
+  const [c, a] = cpus && hasTaskset ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args];
+  const child = spawn(c, a as string[], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  running.add(child);
+  let out = '';
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 15_000);
+    const done = (ports: number[]) => {
+      clearTimeout(timer);
+      resolvePromise({ name, child, port: ports[0] ?? 0, ports, output: () => out });
+    };
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.length > 100_000) out = out.slice(-50_000);
+      const m = typeof ready === 'number' ? null : ready.exec(out);
+      if (m) done(m.slice(1).map(Number));
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    if (typeof ready === 'number') waitForPort(ready).then(() => done([ready]), reject);
+    child.once('exit', (code) => {
+      running.delete(child);
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code}:\n${out}`));
+    });
+  });
+}
+
+export function startPeer(kind: 'origin' | 'slow-origin' | 'http-proxy' | 'undici', cpus: string, target?: string): Promise<Proc> {
+  return startProc(kind, process.execPath, [join(SCRIPTS, 'peers.js'), kind, '0', ...(target ? [target] : [])], /ready (\d+)/, cpus);
+}
+
+/** A switchyard gateway with the given rules YAML; access log off so every peer does the same work. */
+export function startSwitchyard(name: string, cpus: string, backends: Record<string, string>, rules: string, extra = ''): Promise<Proc> {
+  const dir = join(workdir, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'rules.yaml'), rules);
+  const backendYaml = Object.entries(backends)
+    .map(([n, url]) => `  ${n}: { url: "${url}", connect_timeout: 2s, response_timeout: 10s }`)
+    .join('\n');
+  writeFileSync(
+    join(dir, 'gateway.yaml'),
+    `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nbackends:\n${backendYaml}\nrules: { file: rules.yaml, watch: false }\nlog: { level: info, access: false }\n${extra}\n`,
+  );
+  return startProc(name, process.execPath, [CLI, 'gateway', '--config', join(dir, 'gateway.yaml')], /"listen":(\d+),"admin":(\d+)/, cpus, {
+    SWITCHYARD_LOG_LEVEL: 'info',
+  });
+}
+
+/** NGINX as a plain reverse proxy with upstream keep-alive, or with `mirror` to a second upstream. */
+export function startNginx(name: string, cpus: string, target: string, mirrorTarget?: string): Promise<Proc> {
+  const prefix = join(workdir, name);
+  mkdirSync(join(prefix, 'logs'), { recursive: true });
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const t = new URL(target);
+  const mirror = mirrorTarget ? new URL(mirrorTarget) : undefined;
+  writeFileSync(
+    join(prefix, 'nginx.conf'),
+    `daemon off;
+master_process off;
+worker_processes 1;
+error_log ${prefix}/logs/error.log warn;
+pid ${prefix}/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi; uwsgi_temp_path ${prefix}/uwsgi; scgi_temp_path ${prefix}/scgi;
+  upstream origin { server ${t.host}; keepalive 64; }
+  ${mirror ? `upstream shadow { server ${mirror.host}; keepalive 64; }` : ''}
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      ${mirror ? 'mirror /__mirror;' : ''}
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass http://origin;
+    }
+    ${mirror ? `location = /__mirror { internal; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://shadow$request_uri; }` : ''}
+  }
+}
+`,
+  );
+  // nginx says nothing on success: wait for its port instead.
+  return startProc(name, '/usr/sbin/nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], port, cpus);
+}
+
+async function waitForPort(port: number): Promise<void> {
+  const { connect } = await import('node:net');
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), r(true)));
+      s.once('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** Samples a process's resident memory every 100 ms; stop() returns the peak in bytes. */
+export function sampleRss(pid: number) {
+  let peak = 0;
+  const read = () => {
+    try {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+    } catch {
+      /* gone */
+    }
+  };
+  read();
+  const timer = setInterval(read, 100);
+  return {
+    stop(): number {
+      clearInterval(timer);
+      read();
+      return peak;
+    },
+  };
+}

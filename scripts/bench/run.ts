@@ -1,0 +1,135 @@
+/**
+ * `npm run bench [-- --quick] [--json] [--only a,b]`: switchyard beside its peers, in one run.
+ *
+ * Starts its own origin and peers, runs interleaved rounds (A B C … A B C …) so that drift on a
+ * shared machine hits every scenario alike, and reports medians and ratios. The load generator
+ * and the origin share core 0; the proxy under test gets core 1 (when taskset exists).
+ * Every load run is bounded in time and targets loopback only.
+ */
+import { parseArgs } from 'node:util';
+import { availableParallelism, cpus } from 'node:os';
+import { hasTaskset, loadTool, runLoad, type LoadResult } from './load.js';
+import { sampleRss, startNginx, startPeer, startProc, startSwitchyard, stopAll, type Proc } from './procs.js';
+import { scenarios, type Scenario, type Setup } from './scenarios.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    connections: { type: 'string', default: '32' },
+  },
+});
+
+const quick = values.quick;
+const rounds = Number(values.rounds ?? (quick ? 1 : 5));
+const seconds = Number(values.seconds ?? (quick ? 2 : 5));
+const connections = Number(values.connections);
+const LOAD_CPU = '0';
+const PROXY_CPU = availableParallelism() > 1 ? '1' : '0';
+
+interface Row {
+  scenario: string;
+  group: string;
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  errors: number;
+  peakRssMb: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function main(): Promise<void> {
+  const only = values.only?.split(',');
+  const chosen = scenarios.filter((s) => !only || only.includes(s.name) || only.includes(s.group));
+  const setup: Setup = { startPeer, startNginx, startSwitchyard, startProc, loadCpu: LOAD_CPU, proxyCpu: PROXY_CPU };
+  const started: { scenario: Scenario; proc: Proc | undefined; url: string }[] = [];
+  for (const s of chosen) {
+    const { proc, url } = await s.start(setup);
+    started.push({ scenario: s, proc, url });
+  }
+  const samples = new Map<string, { load: LoadResult; rss: number }[]>();
+  // Warm-up: JIT, pools and keep-alive connections.
+  for (const s of started) await runLoad({ url: s.url, connections, seconds: 1, cpus: LOAD_CPU });
+  for (let round = 0; round < rounds; round++) {
+    for (const s of started) {
+      const pid = s.proc?.child.pid;
+      const rss = pid ? sampleRss(pid) : undefined;
+      const load = await runLoad({ url: s.url, connections, seconds, cpus: LOAD_CPU });
+      const list = samples.get(s.scenario.name) ?? [];
+      list.push({ load, rss: rss?.stop() ?? 0 });
+      samples.set(s.scenario.name, list);
+      if (!values.json) process.stderr.write(`round ${round + 1}/${rounds} ${s.scenario.name}: ${Math.round(load.rps)} req/s\n`);
+    }
+  }
+  const rows: Row[] = started.map(({ scenario }) => {
+    const list = samples.get(scenario.name)!;
+    return {
+      scenario: scenario.name,
+      group: scenario.group,
+      rps: Math.round(median(list.map((x) => x.load.rps))),
+      p50ms: round2(median(list.map((x) => x.load.p50ms))),
+      p99ms: round2(median(list.map((x) => x.load.p99ms))),
+      errors: list.reduce((a, x) => a + x.load.errors, 0),
+      peakRssMb: Math.round(Math.max(...list.map((x) => x.rss)) / 1024 / 102.4) / 10,
+    };
+  });
+  const by = (name: string) => rows.find((r) => r.scenario === name);
+  const ratio = (a?: number, b?: number) => (a && b ? round2(a / b) : null);
+  const ratios = {
+    'switchyard / http-proxy req/s (target >= 1.5)': ratio(by('switchyard')?.rps, by('http-proxy')?.rps),
+    'switchyard / undici req/s (target >= 0.95)': ratio(by('switchyard')?.rps, by('undici')?.rps),
+    'switchyard / undici p99 (target <= 1.2)': ratio(by('switchyard')?.p99ms, by('undici')?.p99ms),
+    'undici / http-proxy req/s': ratio(by('undici')?.rps, by('http-proxy')?.rps),
+    'switchyard 10k routes / 1 route req/s (target >= 0.95)': ratio(by('switchyard-10k-routes')?.rps, by('switchyard')?.rps),
+    'shadow 500 ms target / no shadow req/s (target >= 0.9)': ratio(by('shadow-slow-target')?.rps, by('switchyard')?.rps),
+    'shadow 500 ms target / no shadow p99 (target <= 1.2)': ratio(by('shadow-slow-target')?.p99ms, by('switchyard')?.p99ms),
+    'shadow down target / no shadow req/s (target >= 0.9)': ratio(by('shadow-down-target')?.rps, by('switchyard')?.rps),
+    'shadow 100% with JSON diff / no shadow req/s': ratio(by('shadow-diff-100')?.rps, by('switchyard')?.rps),
+    'nginx mirror (500 ms target) / nginx req/s': ratio(by('nginx-mirror-slow')?.rps, by('nginx')?.rps),
+    'pipeline / legacy layer req/s': ratio(by('pipeline')?.rps, by('legacy-layer')?.rps),
+    'pipeline / legacy layer p99': ratio(by('pipeline')?.p99ms, by('legacy-layer')?.p99ms),
+  };
+  const meta = {
+    date: new Date().toISOString(),
+    machine: `${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, node ${process.version}`,
+    load: `${loadTool()}, ${connections} connections, ${rounds} round(s) × ${seconds}s, interleaved`,
+    pinning: hasTaskset ? `load generator + origin on cpu ${LOAD_CPU}, proxy on cpu ${PROXY_CPU}` : 'none (taskset missing)',
+    command: `npm run bench --${quick ? ' --quick' : ''}${values.only ? ` --only ${values.only}` : ''}`,
+  };
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ meta, rows, ratios }, null, 2) + '\n');
+    return;
+  }
+  const lines = [
+    `${meta.date}  ${meta.machine}`,
+    `${meta.load}; ${meta.pinning}`,
+    '',
+    '| scenario | req/s | p50 ms | p99 ms | errors | peak RSS MB |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.scenario} | ${r.rps} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${r.peakRssMb} |`),
+    '',
+    ...Object.entries(ratios)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => `${k}: ${v}`),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+main()
+  .catch((err) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
+    process.exitCode = 1;
+  })
+  .finally(stopAll);
