@@ -3,6 +3,7 @@
  * The `switchyard` command. Each subcommand lives in src/cli/ and returns its exit code.
  */
 import { exitWithError, UsageError } from './cli/common.js';
+import { DIFFS_USAGE, diffsCommand } from './cli/diffs.js';
 import { EXPLAIN_USAGE, explainCommand } from './cli/explain.js';
 import { GATEWAY_USAGE, gatewayCommand } from './cli/gateway.js';
 import { RULES_USAGE, rulesCommand } from './cli/rules.js';
@@ -11,12 +12,14 @@ const USAGE = `usage:
   ${GATEWAY_USAGE}
   ${RULES_USAGE.split('\n').join('\n  ')}
   ${EXPLAIN_USAGE}
+  ${DIFFS_USAGE}
 `;
 
 const commands: Record<string, (argv: string[]) => number | Promise<number>> = {
   gateway: gatewayCommand,
   rules: rulesCommand,
   explain: explainCommand,
+  diffs: diffsCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

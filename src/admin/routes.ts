@@ -1,6 +1,5 @@
 /**
- * The admin endpoints of a gateway: /healthz, /readyz, /metrics, GET and PUT /rules.
- * (/diffs is registered by the shadow subsystem.)
+ * The admin endpoints of a gateway: /healthz, /readyz, /metrics, GET and PUT /rules, /diffs.
  */
 import { ConfigError } from '../config/yaml-source.js';
 import type { GatewayRuntime } from '../gateway/lifecycle.js';
@@ -9,8 +8,9 @@ import { RedisRuleSource } from '../store/redis-rule-source.js';
 import { VersionConflictError } from '../store/rule-store.js';
 import { ruleContextOf, type RuleSource } from '../store/rule-source.js';
 import type { AdminServer } from './admin-server.js';
+import type { ShadowRuntime } from '../shadow/shadow-step.js';
 
-export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, source: () => RuleSource | undefined): void {
+export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, source: () => RuleSource | undefined, shadow: ShadowRuntime): void {
   admin.route('GET', '/healthz', () => ({ status: 200, body: { status: 'ok' } }));
 
   admin.route('GET', '/readyz', () => {
@@ -55,5 +55,12 @@ export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, sour
       if (err instanceof VersionConflictError) return { status: 409, body: { error: err.message, active_version: err.actual } };
       return { status: 503, body: { error: `redis: ${(err as Error).message}` } };
     }
+  });
+
+  // The shadow diff report of this process: per route, match rate, noise, top differing fields.
+  admin.route('GET', '/diffs', (_req, url) => {
+    const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
+    const route = url.searchParams.get('route') ?? undefined;
+    return { status: 200, body: { routes: shadow.report.report((r) => shadow.noise.fields(r), route, limit) } };
   });
 }

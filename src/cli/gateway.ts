@@ -5,7 +5,6 @@
 import { parseArgs } from 'node:util';
 import { Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../log/logger.js';
-// SHADOW-TODO import { createShadowStep } from '../shadow/shadow-step.js';
 import { defaultConfigPath, loadConfigOrExit } from './common.js';
 
 export const GATEWAY_USAGE = 'switchyard gateway [--config FILE] [--drain SECONDS]';

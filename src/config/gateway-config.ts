@@ -61,6 +61,12 @@ export interface GatewayConfig {
   override: { token: string };
   debugHeaders: boolean;
   log: { level: string; access: boolean; accessSample: number };
+  shadow: {
+    maxConcurrent: number;
+    maxPerRoute: number;
+    queue: number;
+    samples: { file: string; maxBytes: number; streamMaxLen: number };
+  };
   limits: { maxUrlBytes: number; maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
 }
 
@@ -137,6 +143,20 @@ const schema = object({
       access_sample: opt(number({ min: 0, max: 1 }), 1),
     }),
   ),
+  shadow: opt(
+    section({
+      max_concurrent: opt(number({ integer: true, min: 1, max: 100_000 }), 64),
+      max_concurrent_per_route: opt(number({ integer: true, min: 1, max: 100_000 }), 32),
+      queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 256),
+      samples: opt(
+        section({
+          file: opt(string({ nonEmpty: true }), '.switchyard/diff-samples.jsonl'),
+          max_bytes: opt(size(), 10 * 1024 * 1024),
+          stream_maxlen: opt(number({ integer: true, min: 1 }), 1000),
+        }),
+      ),
+    }),
+  ),
   limits: opt(
     section({
       max_url_length: opt(size({ max: 1024 * 1024 }), 8 * 1024),
@@ -188,6 +208,16 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
     override: raw.override,
     debugHeaders: raw.debug_headers,
     log: { level: raw.log.level, access: raw.log.access, accessSample: raw.log.access_sample },
+    shadow: {
+      maxConcurrent: raw.shadow.max_concurrent,
+      maxPerRoute: raw.shadow.max_concurrent_per_route,
+      queue: raw.shadow.queue,
+      samples: {
+        file: resolve(base, raw.shadow.samples.file),
+        maxBytes: raw.shadow.samples.max_bytes,
+        streamMaxLen: raw.shadow.samples.stream_maxlen,
+      },
+    },
     limits: {
       maxUrlBytes: limits.max_url_length,
       maxHeaderBytes: limits.max_header_size,

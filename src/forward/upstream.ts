@@ -8,6 +8,7 @@
  * http-proxy still carries WebSocket upgrades (see websocket.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { BackendConfig } from '../config/gateway-config.js';
 import { ERRORS, classifyUpstreamError, errorBody, type ErrorDef } from '../errors.js';
@@ -34,7 +35,9 @@ export interface ForwardOptions {
   /** Extra response headers (debug headers, request id). */
   responseHeaders?: Record<string, string>;
   tap?: ResponseTap;
-  /** Called when the request body is complete or failed; used to release resources early. */
+  /** The request body to send instead of `req` itself (the shadow step's tee). */
+  body?: Readable;
+  /** Extra fields for the JSON body of a local error reply. */
   extraErrorFields?: Record<string, string>;
 }
 
@@ -69,7 +72,7 @@ export class Upstream {
             path: req.url ?? '/',
             method: req.method ?? 'GET',
             headers: opts.headers,
-            body: hasBody(req) ? req : null,
+            body: opts.body ?? (hasBody(req) ? req : null),
           },
           handler,
         );

@@ -14,14 +14,13 @@ import { createMetrics, type Metrics } from '../metrics/catalogue.js';
 import { ActiveRules } from '../rules/active-rules.js';
 import { startRuleSource, type RuleSource } from '../store/rule-source.js';
 import { answerClientError } from './client-errors.js';
-import { createRequestHandler, createUpgradeHandler, type GatewayRuntime, type ShadowStep } from './lifecycle.js';
+import { createRequestHandler, createUpgradeHandler, type GatewayRuntime } from './lifecycle.js';
+import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from '../admin/routes.js';
 
 export interface GatewayOptions {
   logger?: Logger;
   metrics?: Metrics;
-  /** Builds the shadow step once the runtime exists (src/shadow). */
-  shadow?: (rt: GatewayRuntime) => ShadowStep & { close?(): Promise<void> };
 }
 
 export class Gateway {
@@ -29,7 +28,7 @@ export class Gateway {
   private readonly admin: AdminServer;
   private ruleSource: RuleSource | undefined;
   private readonly sockets = new Set<Socket>();
-  private closeShadow: (() => Promise<void>) | undefined;
+  private shadow: ShadowRuntime | undefined;
 
   private constructor(readonly runtime: GatewayRuntime) {
     const { config } = runtime;
@@ -70,12 +69,9 @@ export class Gateway {
       draining: false,
     };
     const gw = new Gateway(runtime);
-    if (opts.shadow) {
-      const step = opts.shadow(runtime);
-      runtime.shadow = step;
-      gw.closeShadow = step.close?.bind(step);
-    }
-    registerAdminRoutes(gw.admin, runtime, () => gw.ruleSource);
+    gw.shadow = createShadowStep(runtime);
+    runtime.shadow = gw.shadow;
+    registerAdminRoutes(gw.admin, runtime, () => gw.ruleSource, gw.shadow);
     try {
       await gw.admin.listen(config.admin.listen);
       gw.ruleSource = await startRuleSource(config, runtime.rules, metrics, logger);
@@ -118,7 +114,7 @@ export class Gateway {
     await Promise.race([closed, deadline]);
     this.server.closeAllConnections();
     for (const s of this.sockets) s.destroy();
-    await this.closeShadow?.();
+    await this.shadow?.close();
     await Promise.allSettled([...rt.upstreams.values()].map((u) => u.destroy()));
     rt.upgrades.close();
     await this.ruleSource?.stop();

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { ERRORS, errorBody, type ErrorDef } from '../errors.js';
 import { BACKEND_HEADER, REQUEST_ID, upstreamRequestHeaders } from '../forward/headers.js';
@@ -35,14 +35,24 @@ export interface RequestContext {
   rules: RuleSet;
   facts: RequestFacts;
   decision: Decision;
-  /** Set by the shadow step: what happened to the copy, for the access log. */
+  /** Headers of the upstream request (the shadow copy reuses them). */
+  upstreamHeaders: Record<string, string | string[]>;
+  /** Set by the shadow step: the copy's target, or "dropped", for the access log. */
   shadow?: string;
+}
+
+/** What the shadow step hands to the forward step. */
+export interface ShadowStart {
+  /** Observer of the primary response (a tee up to max_body). */
+  tap?: ResponseTap;
+  /** The request body to forward, when the step had to tee it. */
+  body?: Readable;
 }
 
 /** The shadow step's contract; src/shadow implements it. */
 export interface ShadowStep {
-  /** Starts a shadow copy if the route asks for one; returns a tap on the primary response. */
-  begin(ctx: RequestContext): ResponseTap | undefined;
+  /** Starts a shadow copy if the route asks for one. Must not block, must not throw. */
+  begin(ctx: RequestContext): ShadowStart | undefined;
 }
 
 /** Everything built once and shared by all requests. */
@@ -149,17 +159,6 @@ export function createRequestHandler(rt: GatewayRuntime) {
       // 2. decide
       const facts = requestFacts(req.method ?? 'GET', req.url ?? '/', req.headers, remoteAddressOf(req));
       const decision = decide(rules, facts, { backends: rt.backendNames, overrideTokenDigest: rt.overrideTokenDigest });
-      ctx = { req, res, startNs, requestId, rules, facts, decision };
-      metrics.placements.inc({ route: decision.routeName, backend: decision.backend, placement: decision.placement });
-      if (decision.overrideRejected) metrics.overrideRejected.inc();
-
-      // 3. shadow
-      const tap = rt.shadow?.begin(ctx);
-
-      // 4. forward
-      const upstream = rt.upstreams.get(decision.backend)!;
-      const responseHeaders: Record<string, string> = { [REQUEST_ID]: requestId };
-      if (rt.config.debugHeaders) responseHeaders[BACKEND_HEADER] = decision.backend;
       const headers = upstreamRequestHeaders({
         headers: req.headers,
         remoteAddress: facts.remoteAddress,
@@ -167,9 +166,20 @@ export function createRequestHandler(rt: GatewayRuntime) {
         requestId,
         route: decision.routeName,
       });
+      ctx = { req, res, startNs, requestId, rules, facts, decision, upstreamHeaders: headers };
+      metrics.placements.inc({ route: decision.routeName, backend: decision.backend, placement: decision.placement });
+      if (decision.overrideRejected) metrics.overrideRejected.inc();
+
+      // 3. shadow
+      const shadow = rt.shadow?.begin(ctx);
+
+      // 4. forward
+      const upstream = rt.upstreams.get(decision.backend)!;
+      const responseHeaders: Record<string, string> = { [REQUEST_ID]: requestId };
+      if (rt.config.debugHeaders) responseHeaders[BACKEND_HEADER] = decision.backend;
       const c = ctx;
       upstream
-        .forward(req, res, { headers, responseHeaders, tap })
+        .forward(req, res, { headers, responseHeaders, tap: shadow?.tap, body: shadow?.body })
         // 5. log
         .then((outcome) => log(c, req, res, startNs, outcome, socket.bytesRead - bytesReadAtStart));
     } catch (err) {

@@ -1,0 +1,103 @@
+/**
+ * The diff report of one gateway process, per route: comparisons, match rate, learned noise,
+ * and the top differing fields with a count and one (redacted) sample each, the two backends
+ * side by side. Served at GET /diffs and printed by `switchyard diffs`.
+ */
+import { generalizeField, type FieldDiff } from '../diff/compare.js';
+
+export type Outcome = 'match' | 'mismatch' | 'noise' | 'shadow_error' | 'shadow_timeout' | 'skipped';
+export const OUTCOMES: readonly Outcome[] = ['match', 'mismatch', 'noise', 'shadow_error', 'shadow_timeout', 'skipped'];
+
+const MAX_FIELDS_PER_ROUTE = 100;
+
+export interface FieldSample {
+  request_id: string;
+  method: string;
+  path: string;
+  /** Backend name → that backend's value. */
+  values: Record<string, unknown>;
+}
+
+interface FieldStats {
+  count: number;
+  sample: FieldSample;
+}
+
+interface RouteStats {
+  results: Record<Outcome, number>;
+  skippedReasons: Record<string, number>;
+  dropped: number;
+  fields: Map<string, FieldStats>;
+  otherFields: number;
+}
+
+export interface RouteReport {
+  route: string;
+  comparisons: number;
+  match_rate: number | null;
+  results: Record<Outcome, number>;
+  skipped_reasons: Record<string, number>;
+  dropped: number;
+  noise_fields: string[];
+  top_fields: { field: string; count: number; sample: FieldSample }[];
+  other_fields: number;
+}
+
+export class DiffReport {
+  private readonly routes = new Map<string, RouteStats>();
+
+  private stats(route: string): RouteStats {
+    let s = this.routes.get(route);
+    if (!s) {
+      s = { results: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>, skippedReasons: {}, dropped: 0, fields: new Map(), otherFields: 0 };
+      this.routes.set(route, s);
+    }
+    return s;
+  }
+
+  record(route: string, outcome: Outcome, reason?: string): void {
+    const s = this.stats(route);
+    s.results[outcome]++;
+    if (outcome === 'skipped' && reason) s.skippedReasons[reason] = (s.skippedReasons[reason] ?? 0) + 1;
+  }
+
+  dropped(route: string): void {
+    this.stats(route).dropped++;
+  }
+
+  /** Counts each differing field (generalized) and keeps the first sample of each. */
+  fields(route: string, diffs: readonly FieldDiff[], sample: (d: FieldDiff) => FieldSample): void {
+    const s = this.stats(route);
+    for (const d of diffs) {
+      const field = generalizeField(d.field);
+      const f = s.fields.get(field);
+      if (f) f.count++;
+      else if (s.fields.size < MAX_FIELDS_PER_ROUTE) s.fields.set(field, { count: 1, sample: sample(d) });
+      else s.otherFields++;
+    }
+  }
+
+  report(noiseFields: (route: string) => string[], route?: string, limit = 10): RouteReport[] {
+    const names = route ? (this.routes.has(route) ? [route] : []) : [...this.routes.keys()].sort();
+    return names.map((name) => {
+      const s = this.routes.get(name)!;
+      const r = s.results;
+      const compared = r.match + r.mismatch + r.noise;
+      return {
+        route: name,
+        comparisons: compared + r.shadow_error + r.shadow_timeout,
+        // Noise-only answers agree on everything that matters, so they count as matches.
+        match_rate: compared ? Math.round(((r.match + r.noise) / compared) * 10_000) / 10_000 : null,
+        results: { ...r },
+        skipped_reasons: { ...s.skippedReasons },
+        dropped: s.dropped,
+        noise_fields: noiseFields(name),
+        top_fields: [...s.fields.entries()]
+          .sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]))
+          .slice(0, limit)
+          .map(([field, f]) => ({ field, count: f.count, sample: f.sample })),
+        other_fields: s.otherFields,
+      };
+    });
+  }
+}
