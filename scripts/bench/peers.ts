@@ -2,6 +2,8 @@
  * Child-process entry for the benchmark's peers, each a minimal, well-tuned baseline:
  *   origin PORT                 the backend: a 1 KiB JSON answer
  *   slow-origin PORT            the same answer after 500 ms (a slow shadow target)
+ *   stuck-origin PORT           reads the request and never answers (a stuck shadow target)
+ * The origins answer /big with 1 MiB of JSON.
  *   http-proxy PORT TARGET      bare http-proxy with a keep-alive agent
  *   undici PORT TARGET          bare undici Pool proxy, streaming like switchyard's forwarder
  * Each prints "ready PORT" on stdout once listening.
@@ -18,10 +20,17 @@ const ITEM = { id: 1, name: 'widget', price: 9.99, tags: ['a', 'b', 'c'], descri
 const BODY = JSON.stringify({ items: Array.from({ length: 8 }, (_, i) => ({ ...ITEM, id: i })), meta: { page: 1 } }).slice(0, 1024);
 const PAYLOAD = Buffer.from(BODY.length < 1024 ? BODY + ' '.repeat(1024 - BODY.length) : BODY);
 
+const BIG = Buffer.from(JSON.stringify({ items: Array.from({ length: 9000 }, (_, i) => ({ ...ITEM, id: i })) }).slice(0, 1024 * 1024 - 2) + '"}');
+
 function origin(req: IncomingMessage, res: ServerResponse): void {
   req.resume();
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': PAYLOAD.length });
-  res.end(PAYLOAD);
+  const body = req.url?.startsWith('/big') ? BIG : PAYLOAD;
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+  res.end(body);
+}
+
+function stuckOrigin(req: IncomingMessage): void {
+  req.resume();
 }
 
 function slowOrigin(req: IncomingMessage, res: ServerResponse): void {
@@ -60,9 +69,9 @@ function bareUndici(targetUrl: string) {
   };
 }
 
-const handler = kind === 'origin' ? origin : kind === 'slow-origin' ? slowOrigin : kind === 'http-proxy' ? bareHttpProxy(target!) : kind === 'undici' ? bareUndici(target!) : undefined;
+const handler = kind === 'origin' ? origin : kind === 'slow-origin' ? slowOrigin : kind === 'stuck-origin' ? stuckOrigin : kind === 'http-proxy' ? bareHttpProxy(target!) : kind === 'undici' ? bareUndici(target!) : undefined;
 if (!handler) {
-  process.stderr.write('usage: peers.js origin|slow-origin|http-proxy|undici PORT [TARGET]\n');
+  process.stderr.write('usage: peers.js origin|slow-origin|stuck-origin|http-proxy|undici PORT [TARGET]\n');
   process.exit(2);
 }
 const server = createServer({ keepAliveTimeout: 65_000 }, handler);

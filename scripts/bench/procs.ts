@@ -12,6 +12,8 @@ export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const SCRIPTS = resolve(import.meta.dirname);
 const CLI = join(ROOT, 'dist', 'cli.js');
 
+export type PeerKind = 'origin' | 'slow-origin' | 'stuck-origin' | 'http-proxy' | 'undici';
+
 export interface Proc {
   name: string;
   child: ChildProcess;
@@ -66,7 +68,7 @@ export function startProc(name: string, cmd: string, args: string[], ready: RegE
   });
 }
 
-export function startPeer(kind: 'origin' | 'slow-origin' | 'http-proxy' | 'undici', cpus: string, target?: string): Promise<Proc> {
+export function startPeer(kind: PeerKind, cpus: string, target?: string): Promise<Proc> {
   return startProc(kind, process.execPath, [join(SCRIPTS, 'peers.js'), kind, '0', ...(target ? [target] : [])], /ready (\d+)/, cpus);
 }
 

@@ -62,24 +62,25 @@ export class Upstream {
     });
   }
 
-  /** Streams `req` to this backend and the answer to `res`; resolves once `res` is finished or torn down. */
-  forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions): Promise<ForwardOutcome> {
-    return new Promise((resolve) => {
-      const handler = new ForwardHandler(this.name, req, res, opts, resolve);
-      try {
-        this.pool.dispatch(
-          {
-            path: req.url ?? '/',
-            method: req.method ?? 'GET',
-            headers: opts.headers,
-            body: opts.body ?? (hasBody(req) ? req : null),
-          },
-          handler,
-        );
-      } catch (err) {
-        handler.onResponseError(undefined, err as Error);
-      }
-    });
+  /**
+   * Streams `req` to this backend and the answer to `res`; calls `done` once, when `res` is
+   * finished or torn down. (A callback, not a Promise: this is the per-request hot path.)
+   */
+  forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions, done: (outcome: ForwardOutcome) => void): void {
+    const handler = new ForwardHandler(this.name, req, res, opts, done);
+    try {
+      this.pool.dispatch(
+        {
+          path: req.url ?? '/',
+          method: req.method ?? 'GET',
+          headers: opts.headers,
+          body: opts.body ?? (hasBody(req) ? req : null),
+        },
+        handler,
+      );
+    } catch (err) {
+      handler.onResponseError(undefined, err as Error);
+    }
   }
 
   close(): Promise<void> {

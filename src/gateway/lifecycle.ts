@@ -178,10 +178,10 @@ export function createRequestHandler(rt: GatewayRuntime) {
       const responseHeaders: Record<string, string> = { [REQUEST_ID]: requestId };
       if (rt.config.debugHeaders) responseHeaders[BACKEND_HEADER] = decision.backend;
       const c = ctx;
-      upstream
-        .forward(req, res, { headers, responseHeaders, tap: shadow?.tap, body: shadow?.body })
+      upstream.forward(req, res, { headers, responseHeaders, tap: shadow?.tap, body: shadow?.body }, (outcome) =>
         // 5. log
-        .then((outcome) => log(c, req, res, startNs, outcome, socket.bytesRead - bytesReadAtStart));
+        log(c, req, res, startNs, outcome, socket.bytesRead - bytesReadAtStart),
+      );
     } catch (err) {
       // A bug in a step must cost one request, never the process.
       rt.logger.error({ err, request_id: requestId }, 'request handler failed');

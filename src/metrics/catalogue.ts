@@ -116,3 +116,4 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
