@@ -14,6 +14,7 @@ if [ $need_system = 1 ]; then
   command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
   ls /usr/lib/nginx/modules/ngx_http_lua_module.so >/dev/null 2>&1 || missing+=(libnginx-mod-http-lua)
+  compgen -G "/usr/lib/*/lua/5.1/cjson.so" >/dev/null || missing+=(lua-cjson)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; else
       echo "switchyard tests need these Debian packages: ${missing[*]}" >&2

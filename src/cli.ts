@@ -6,6 +6,7 @@ import { exitWithError, UsageError } from './cli/common.js';
 import { DIFFS_USAGE, diffsCommand } from './cli/diffs.js';
 import { EXPLAIN_USAGE, explainCommand } from './cli/explain.js';
 import { GATEWAY_USAGE, gatewayCommand } from './cli/gateway.js';
+import { LEGACY_USAGE, PRODUCTS_USAGE, legacyCommand, productsCommand } from './cli/legacy.js';
 import { RULES_USAGE, rulesCommand } from './cli/rules.js';
 
 const USAGE = `usage:
@@ -13,6 +14,8 @@ const USAGE = `usage:
   ${RULES_USAGE.split('\n').join('\n  ')}
   ${EXPLAIN_USAGE}
   ${DIFFS_USAGE}
+  ${LEGACY_USAGE}
+  ${PRODUCTS_USAGE}
 `;
 
 const commands: Record<string, (argv: string[]) => number | Promise<number>> = {
@@ -20,6 +23,8 @@ const commands: Record<string, (argv: string[]) => number | Promise<number>> = {
   rules: rulesCommand,
   explain: explainCommand,
   diffs: diffsCommand,
+  legacy: legacyCommand,
+  products: productsCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -317,15 +317,28 @@ export function refine<T, U = T>(check: Check<T>, rule: (value: T, node: unknown
   };
 }
 
-/** The YAML node under `key` in a mapping node, for reporting at a precise position. */
-export function nodeAt(node: unknown, ...keys: (string | number)[]): unknown {
-  let cur = node;
-  for (const k of keys) {
-    if (isMap(cur)) cur = (cur as YAMLMap).get(k, true) ?? cur;
-    else if (isSeq(cur) && typeof k === 'number') cur = cur.items[k] ?? cur;
-    else break;
-  }
-  return cur;
+/**
+ * Checks a list whose items are mappings with a `key` field that must be unique, reporting
+ * duplicates (and values `reserved` refuses) at their own nodes, also when other parts of the
+ * same items are invalid.
+ */
+export function unique<T>(key: string, check: Check<T>, reserved?: (value: string) => string | undefined): Check<T> {
+  return (raw, ctx, path) => {
+    const node = deref(raw, ctx);
+    if (isSeq(node)) {
+      const seen = new Map<string, number>();
+      node.items.forEach((item, i) => {
+        const valueNode = isMap(item) ? (item as YAMLMap).get(key, true) : undefined;
+        if (!isScalar(valueNode) || (typeof valueNode.value !== 'string' && typeof valueNode.value !== 'number')) return;
+        const value = String(valueNode.value);
+        const refused = reserved?.(value);
+        if (refused) ctx.report(valueNode, `${path}[${i}].${key}`, refused);
+        else if (seen.has(value)) ctx.report(valueNode, `${path}[${i}].${key}`, `duplicate ${key} ${JSON.stringify(value)} (first at ${path}[${seen.get(value)}])`);
+        else seen.set(value, i);
+      });
+    }
+    return check(raw, ctx, path);
+  };
 }
 
 /** The key node (not the value) for `key` in a mapping node. */

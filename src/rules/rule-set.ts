@@ -3,7 +3,6 @@
  * RuleSet. Validation reports every problem as FILE:LINE:COL; a RuleSet only exists when the
  * whole file is valid, so an invalid file can never replace the active rules.
  */
-import { isMap, isScalar, isSeq } from 'yaml';
 import { compilePathPattern, type PathPattern } from './path-pattern.js';
 import { compileHostPattern, compileValueMatcher, type RouteMatch, type ValueMatcher } from './route-match.js';
 import { RouteTable } from './route-table.js';
@@ -22,6 +21,7 @@ import {
   req,
   section,
   string,
+  unique,
   validateDocument,
   type Check,
 } from '../config/schema.js';
@@ -127,31 +127,11 @@ function ruleSchema(rc: RuleContext) {
 
   return object({
     default: req(backendName),
-    routes: opt(uniqueNames(list(routeSchema)), []),
+    routes: opt(
+      unique('name', list(routeSchema), (name) => (name === DEFAULT_ROUTE ? `"${DEFAULT_ROUTE}" is reserved for requests that match no route` : undefined)),
+      [],
+    ),
   });
-}
-
-/**
- * Reports duplicate route names straight from the YAML nodes, so that they are listed even
- * when other parts of the same routes are invalid.
- */
-function uniqueNames<T>(check: Check<T>): Check<T> {
-  return (raw, ctx, path) => {
-    if (isSeq(raw)) {
-      const seen = new Map<string, number>();
-      raw.items.forEach((item, i) => {
-        const nameNode = isMap(item) ? item.get('name', true) : undefined;
-        if (!isScalar(nameNode) || typeof nameNode.value !== 'string') return;
-        const name = nameNode.value;
-        if (name === DEFAULT_ROUTE) {
-          ctx.report(nameNode, `${path}[${i}].name`, `"${DEFAULT_ROUTE}" is reserved for requests that match no route`);
-        } else if (seen.has(name)) {
-          ctx.report(nameNode, `${path}[${i}].name`, `duplicate route name ${JSON.stringify(name)} (first at ${path}[${seen.get(name)}])`);
-        } else seen.set(name, i);
-      });
-    }
-    return check(raw, ctx, path);
-  };
 }
 
 /** Parses and compiles a rules file; throws ConfigError listing every problem. */

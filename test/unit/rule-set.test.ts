@@ -50,7 +50,7 @@ routes:
     expect(out).toEqual([
       'rules.yaml:4:29: routes[0].match.colour: unknown key (expected one of: host, path, methods, headers, cookies, query)',
       'rules.yaml:5:12: routes[0].split: weights sum to 90, not 100',
-      'rules.yaml:6:11: routes[1].name: duplicate route name "a" (first at routes[0])',
+      'rules.yaml:6:11: routes[1].name: duplicate name "a" (first at routes[0])',
       'rules.yaml:7:14: routes[1].backend: unknown backend "elsewhere" (the gateway config has: legacy, pipeline)',
       'rules.yaml:8:5: routes[2]: a route has exactly one of "split" or "backend"',
     ]);

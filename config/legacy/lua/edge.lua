@@ -1,0 +1,208 @@
+-- The legacy layer's edge products (switchyard's "FL"): one module, run by nginx phases.
+--
+--   access:        method check (405) → WAF (403) → rate limits (429/400) → CORS preflight
+--                  (204/403) → redirects (3xx) → request header rules → proxy to the origin
+--   header_filter: CORS response headers → response header rules (on every response)
+--
+-- The configuration is the JSON that switchyard generates from config/products.yaml at start
+-- (src/legacy/legacy-layer.ts). docs/products.md describes each product; the new pipeline
+-- implements the same behaviour and both pass test/conformance.
+local cjson = require "cjson.safe"
+
+local _M = {}
+local cfg
+local limits = ngx.shared.ratelimit
+
+local METHODS = { GET = true, HEAD = true, POST = true, PUT = true, PATCH = true, DELETE = true, OPTIONS = true }
+local ALLOW = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+
+function _M.init(path)
+  local f = assert(io.open(path, "rb"))
+  local text = f:read("*a")
+  f:close()
+  local decoded, err = cjson.decode(text)
+  if not decoded then error("products config " .. path .. ": " .. tostring(err)) end
+  cfg = decoded
+  -- cjson.decode turns JSON null into a sentinel: normalise optional parts to nil.
+  if cfg.cors == cjson.null then cfg.cors = nil end
+end
+
+-- A local reply: status, headers, and an optional JSON body (Lua table) or none.
+local function respond(status, headers, body)
+  ngx.status = status
+  if headers then for k, v in pairs(headers) do ngx.header[k] = v end end
+  if body then
+    local text = cjson.encode(body)
+    ngx.header["Content-Type"] = "application/json"
+    ngx.header["Content-Length"] = #text
+    ngx.print(text)
+  else
+    ngx.header["Content-Length"] = 0
+    ngx.send_headers()
+  end
+  return ngx.exit(status)
+end
+
+-- %XX sequences decoded; anything else (including malformed escapes and "+") left as is.
+local function pct_decode(s)
+  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+-- Exact "/a", or prefix "/a/**" (matching "/a" and "/a/…"); returns the match and the rest.
+local function path_match(pattern, path)
+  if pattern:sub(-3) == "/**" then
+    local p = pattern:sub(1, -4)
+    if p == "" then return true, path:sub(2) end
+    if path == p then return true, "" end
+    if path:sub(1, #p + 1) == p .. "/" then return true, path:sub(#p + 2) end
+    return false
+  end
+  return path == pattern, ""
+end
+
+local function header(name)
+  local v = ngx.req.get_headers(100)[name]
+  if type(v) == "table" then return table.concat(v, ", ") end
+  return v
+end
+
+local function split_uri()
+  local uri = ngx.var.request_uri
+  local q = uri:find("?", 1, true)
+  if q then return uri:sub(1, q - 1), uri:sub(q + 1) end
+  return uri, ""
+end
+
+local function waf(path, query)
+  for _, rule in ipairs(cfg.waf) do
+    local subject
+    if rule.field == "path" then subject = pct_decode(path)
+    elseif rule.field == "query" then subject = pct_decode((query:gsub("%+", " ")))
+    elseif rule.field == "user_agent" then subject = header("user-agent")
+    else subject = header(rule.field:sub(8)) end
+    if subject and ngx.re.find(subject, rule.pattern, rule.ignoreCase and "ijo" or "jo") then
+      return respond(403, nil, { error = "blocked", rule = rule.id })
+    end
+  end
+end
+
+-- Token bucket per rule and key: `burst` tokens, refilled at `rate` per second.
+local function rate_limits(path)
+  for _, rl in ipairs(cfg.rateLimits) do
+    if not rl.path or rl.path == cjson.null or path_match(rl.path, path) then
+      local key
+      if rl.key == "ip" then key = ngx.var.remote_addr else key = header(rl.key:sub(8)) end
+      if not key or key == "" then
+        if rl.missingKey == "reject" then
+          return respond(400, nil, { error = "missing_rate_limit_key", rule = rl.id })
+        end
+      else
+        local k = rl.id .. "\0" .. key
+        local now = ngx.now()
+        local tokens, ts = rl.burst, now
+        local v = limits:get(k)
+        if v then
+          local t, s = v:match("^([^:]+):(.+)$")
+          tokens, ts = tonumber(t), tonumber(s)
+        end
+        tokens = math.min(rl.burst, tokens + (now - ts) * rl.rate)
+        if tokens < 1 then
+          local retry = math.max(1, math.ceil((1 - tokens) / rl.rate))
+          return respond(429, { ["Retry-After"] = tostring(retry) }, { error = "rate_limited", rule = rl.id })
+        end
+        limits:set(k, (tokens - 1) .. ":" .. now, math.ceil(rl.burst / rl.rate) + 1)
+      end
+    end
+  end
+end
+
+local function origin_allowed(origin)
+  for _, o in ipairs(cfg.cors.origins) do
+    if o == "*" or o == origin then return true end
+  end
+  return false
+end
+
+local function cors_preflight()
+  local cors = cfg.cors
+  if not cors or ngx.req.get_method() ~= "OPTIONS" then return end
+  local origin = ngx.var.http_origin
+  if not origin or not ngx.var.http_access_control_request_method then return end
+  ngx.ctx.preflight = true
+  if not origin_allowed(origin) then
+    return respond(403, nil, { error = "cors_origin_not_allowed" })
+  end
+  local h = {
+    ["Access-Control-Allow-Origin"] = origin,
+    ["Access-Control-Allow-Methods"] = table.concat(cors.methods, ", "),
+    ["Access-Control-Max-Age"] = tostring(cors.maxAge),
+    ["Vary"] = "Origin",
+  }
+  if #cors.headers > 0 then h["Access-Control-Allow-Headers"] = table.concat(cors.headers, ", ") end
+  if cors.credentials then h["Access-Control-Allow-Credentials"] = "true" end
+  return respond(204, h, nil)
+end
+
+local function redirects(path, query)
+  for _, r in ipairs(cfg.redirects) do
+    local ok, rest = path_match(r.from, path)
+    if ok then
+      local to = r.to:gsub("%$1", function() return rest end)
+      if r.query == "keep" and query ~= "" then
+        to = to .. (to:find("?", 1, true) and "&" or "?") .. query
+      end
+      return respond(r.status, { Location = to }, nil)
+    end
+  end
+end
+
+local function request_headers()
+  for _, h in ipairs(cfg.requestHeaders) do
+    if h.op == "set" then ngx.req.set_header(h.name, h.value)
+    elseif h.op == "remove" then ngx.req.clear_header(h.name)
+    else
+      local cur = ngx.req.get_headers(100)[h.name]
+      if cur == nil then ngx.req.set_header(h.name, h.value)
+      elseif type(cur) == "table" then cur[#cur + 1] = h.value; ngx.req.set_header(h.name, cur)
+      else ngx.req.set_header(h.name, { cur, h.value }) end
+    end
+  end
+end
+
+function _M.access()
+  if not METHODS[ngx.req.get_method()] then
+    return respond(405, { Allow = ALLOW }, { error = "method_not_allowed" })
+  end
+  local path, query = split_uri()
+  waf(path, query)
+  rate_limits(path)
+  cors_preflight()
+  redirects(path, query)
+  request_headers()
+end
+
+function _M.header_filter()
+  local cors = cfg.cors
+  if cors and not ngx.ctx.preflight then
+    local origin = ngx.var.http_origin
+    if origin and origin_allowed(origin) then
+      ngx.header["Access-Control-Allow-Origin"] = origin
+      if cors.credentials then ngx.header["Access-Control-Allow-Credentials"] = "true" end
+      if #cors.exposeHeaders > 0 then ngx.header["Access-Control-Expose-Headers"] = table.concat(cors.exposeHeaders, ", ") end
+      local vary = ngx.header["Vary"]
+      ngx.header["Vary"] = vary and (type(vary) == "table" and table.concat(vary, ", ") or vary) .. ", Origin" or "Origin"
+    end
+  end
+  for _, h in ipairs(cfg.responseHeaders) do
+    if h.op == "set" then ngx.header[h.name] = h.value
+    elseif h.op == "remove" then ngx.header[h.name] = nil
+    else
+      local cur = ngx.header[h.name]
+      if cur == nil then ngx.header[h.name] = h.value
+      elseif type(cur) == "table" then cur[#cur + 1] = h.value; ngx.header[h.name] = cur
+      else ngx.header[h.name] = { cur, h.value } end
+    end
+  end
+end
+
+return _M

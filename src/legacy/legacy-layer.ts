@@ -1,0 +1,149 @@
+/**
+ * Starts and stops the legacy layer: Debian's nginx with lua-nginx-module, running the edge
+ * products of config/legacy/lua against one origin. Starting it generates, in its own prefix
+ * directory, the products JSON the Lua side reads and nginx.conf from the template; checks the
+ * result with `nginx -t`; then runs nginx in the foreground as a child process.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ListenAddress } from '../config/gateway-config.js';
+import type { ProductsConfig } from '../products/products-config.js';
+
+export interface LegacyOptions {
+  products: ProductsConfig;
+  /** Overrides products.origin (tests and the demo point the layer at their own origin). */
+  origin?: { host: string; port: number };
+  listen: ListenAddress;
+  /** The layer's own directory: generated config, logs, temp files, pid. */
+  prefix: string;
+  /** Directory holding nginx.conf.template and lua/ (default: the package's config/legacy). */
+  legacyDir?: string;
+  accessLog?: boolean;
+}
+
+const NGINX_CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/openresty/nginx/sbin/nginx'];
+const MODULE_DIRS = ['/usr/lib/nginx/modules', '/usr/share/nginx/modules', '/usr/local/nginx/modules'];
+
+export function findNginx(): string {
+  const found = NGINX_CANDIDATES.find((p) => existsSync(p));
+  if (!found) throw new Error('nginx not found: install the Debian packages nginx-light and libnginx-mod-http-lua (and lua-cjson)');
+  return found;
+}
+
+function findModules(): string {
+  const dir = MODULE_DIRS.find((d) => existsSync(join(d, 'ngx_http_lua_module.so')));
+  if (!dir) throw new Error('ngx_http_lua_module.so not found: install the Debian package libnginx-mod-http-lua');
+  return dir;
+}
+
+function seconds(ms: number): string {
+  return `${Math.max(1, Math.round(ms))}ms`;
+}
+
+/** Writes products.json and nginx.conf into the prefix; returns the path of nginx.conf. */
+export function generateLegacyConfig(o: LegacyOptions, packageRoot: string): string {
+  const prefix = resolve(o.prefix);
+  const legacyDir = o.legacyDir ?? join(packageRoot, 'config', 'legacy');
+  for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d), { recursive: true });
+  // nginx workers run as "nobody" when started as root: they must be able to read the prefix.
+  chmodSync(prefix, 0o755);
+  const productsJson = join(prefix, 'products.json');
+  writeFileSync(productsJson, JSON.stringify(o.products));
+  const origin = o.origin ?? o.products.origin;
+  const host = o.listen.host.includes(':') ? `[${o.listen.host}]` : o.listen.host;
+  const values: Record<string, string> = {
+    prefix,
+    modules: findModules(),
+    lua_dir: join(legacyDir, 'lua'),
+    products_json: productsJson,
+    access_log: o.accessLog ? `${prefix}/logs/access.log` : 'off',
+    origin_host: origin.host.includes(':') ? `[${origin.host}]` : origin.host,
+    origin_port: String(origin.port),
+    listen: `${host}:${o.listen.port}`,
+    connect_timeout: seconds(o.products.origin.connectTimeoutMs),
+    read_timeout: seconds(o.products.origin.readTimeoutMs),
+  };
+  const template = readFileSync(join(legacyDir, 'nginx.conf.template'), 'utf8');
+  const conf = template.replace(/\{\{([a-z_]+)\}\}/g, (_m, k: string) => {
+    const v = values[k];
+    if (v === undefined) throw new Error(`nginx.conf.template: unknown placeholder {{${k}}}`);
+    return v;
+  });
+  const file = join(prefix, 'nginx.conf');
+  writeFileSync(file, conf);
+  return file;
+}
+
+/** `nginx -t` on a generated config; returns nginx's own words when it fails. */
+export function testNginxConfig(conf: string, prefix: string): { ok: boolean; output: string } {
+  const r = spawnSync(findNginx(), ['-t', '-p', resolve(prefix), '-c', conf], { encoding: 'utf8' });
+  return { ok: r.status === 0, output: `${r.stdout}${r.stderr}`.trim() };
+}
+
+export class LegacyLayer {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly conf: string,
+    readonly prefix: string,
+    readonly listen: ListenAddress,
+    readonly exited: Promise<number | null>,
+  ) {}
+
+  get url(): string {
+    const host = this.listen.host.includes(':') ? `[${this.listen.host}]` : this.listen.host;
+    return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${this.listen.port}`;
+  }
+
+  static async start(o: LegacyOptions, packageRoot: string): Promise<LegacyLayer> {
+    const conf = generateLegacyConfig(o, packageRoot);
+    const check = testNginxConfig(conf, o.prefix);
+    if (!check.ok) throw new Error(`nginx -t failed for ${conf}:\n${check.output}`);
+    const child = spawn(findNginx(), ['-p', resolve(o.prefix), '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const layer = new LegacyLayer(child, conf, resolve(o.prefix), o.listen, exited);
+    await Promise.race([
+      waitForPort(o.listen.port, o.listen.host === '0.0.0.0' ? '127.0.0.1' : o.listen.host),
+      exited.then((code) => {
+        throw new Error(`nginx exited with ${code}: ${stderr || readLog(o.prefix)}`);
+      }),
+    ]);
+    return layer;
+  }
+
+  /** Graceful: SIGQUIT lets nginx finish in-flight requests; SIGKILL after `graceMs`. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGQUIT');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+function readLog(prefix: string): string {
+  try {
+    return readFileSync(join(prefix, 'logs', 'error.log'), 'utf8').slice(-2000);
+  } catch {
+    return '';
+  }
+}
+
+async function waitForPort(port: number, host: string): Promise<void> {
+  const { connect } = await import('node:net');
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = connect(port, host);
+      s.once('connect', () => {
+        s.destroy();
+        r(true);
+      });
+      s.once('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`the legacy layer did not listen on ${host}:${port}`);
+}

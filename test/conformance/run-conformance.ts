@@ -1,0 +1,94 @@
+/**
+ * Runs every scenario against one implementation of the edge products: `start` gets the demo
+ * origin's address and returns the implementation's base URL (hono's `runTest({ newRouter })`
+ * shape: one suite, several implementations).
+ */
+import { request } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseProducts, type ProductsConfig } from '../../src/products/products-config.js';
+import { startDemoOrigin } from '../../scripts/demo-origin.js';
+import { scenarios, type Expect, type Req } from './scenarios.js';
+
+export interface Implementation {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export const PRODUCTS_FILE = 'test/conformance/products.yaml';
+
+export function conformanceProducts(): ProductsConfig {
+  return parseProducts(readFileSync(PRODUCTS_FILE, 'utf8'), PRODUCTS_FILE);
+}
+
+interface Got {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function send(base: string, r: Req): Promise<Got> {
+  return new Promise((resolve, reject) => {
+    // host/port/path options, not a URL string: a URL would normalize "/../" before sending.
+    const u = new URL(base);
+    const req = request({ host: u.hostname, port: u.port, path: r.path, method: r.method ?? 'GET', headers: r.headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(r.body);
+  });
+}
+
+function check(got: Got, want: Expect, label: string): void {
+  expect(got.status, `${label}: status (body ${got.body.slice(0, 200)})`).toBe(want.status);
+  for (const [name, v] of Object.entries(want.headers ?? {})) {
+    const actual = got.headers[name];
+    const text = Array.isArray(actual) ? actual.join(', ') : actual;
+    if (v === null) expect(text, `${label}: header ${name} absent`).toBeUndefined();
+    else if (v instanceof RegExp) expect(text, `${label}: header ${name}`).toMatch(v);
+    else expect(text, `${label}: header ${name}`).toBe(v);
+  }
+  if (want.empty) expect(got.body, `${label}: empty body`).toBe('');
+  if (want.json !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(got.body);
+    } catch {
+      throw new Error(`${label}: body is not JSON: ${got.body.slice(0, 200)}`);
+    }
+    expect(parsed, `${label}: body`).toMatchObject(want.json as object);
+  }
+  for (const path of want.absent ?? []) {
+    const value = path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), JSON.parse(got.body));
+    expect(value, `${label}: ${path} absent`).toBeUndefined();
+  }
+}
+
+export function runConformance(name: string, start: (origin: { host: string; port: number; url: string }) => Promise<Implementation>): void {
+  describe(`conformance: ${name}`, () => {
+    let origin: Awaited<ReturnType<typeof startDemoOrigin>>;
+    let impl: Implementation;
+
+    beforeAll(async () => {
+      origin = await startDemoOrigin();
+      impl = await start({ host: '127.0.0.1', port: origin.port, url: origin.url });
+    });
+    afterAll(async () => {
+      await impl?.stop();
+      await origin?.close();
+    });
+
+    for (const s of scenarios) {
+      it(`${s.product}: ${s.name}`, async () => {
+        const differs = s.differs?.[name];
+        for (const [i, step] of s.steps.entries()) {
+          const got = await send(impl.url, step.req);
+          check(got, differs && s.steps.length === 1 ? differs.expect : step.expect, `step ${i + 1}`);
+        }
+      });
+    }
+  });
+}

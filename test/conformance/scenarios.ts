@@ -1,0 +1,147 @@
+/**
+ * The conformance scenarios: one request (or a short sequence) → the expected status, headers
+ * and body shape. They run against any implementation of the edge products given its base URL
+ * (run-conformance.ts), with test/conformance/products.yaml in front of the demo origin.
+ *
+ * A scenario where an implementation must differ says so in `differs`, with the reason; the
+ * reasons are collected in docs/products.md.
+ */
+
+export interface Req {
+  method?: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** A header expectation: exact value, pattern, or null for "absent". */
+export type HeaderExpect = string | RegExp | null;
+
+export interface Expect {
+  status: number;
+  headers?: Record<string, HeaderExpect>;
+  /** Partial match against the parsed JSON body. */
+  json?: unknown;
+  /** The body is empty. */
+  empty?: boolean;
+  /** Dotted paths that must be absent from the JSON body. */
+  absent?: string[];
+}
+
+export interface Scenario {
+  name: string;
+  product: 'origin' | 'request-headers' | 'response-headers' | 'redirects' | 'waf' | 'rate-limit' | 'cors' | 'edge';
+  /** One request, or several sent in order (each with its own expectation). */
+  steps: { req: Req; expect: Expect }[];
+  /** Implementations that answer differently, with the documented reason. */
+  differs?: Record<string, { expect: Expect; why: string }>;
+}
+
+const one = (name: string, product: Scenario['product'], req: Req, expect: Expect, differs?: Scenario['differs']): Scenario => ({
+  name,
+  product,
+  steps: [{ req, expect }],
+  differs,
+});
+
+const SECURITY = { 'x-frame-options': 'DENY', 'x-content-type-options': 'nosniff', server: null, 'x-powered-by': null };
+
+export const scenarios: Scenario[] = [
+  // The origin, through the layer.
+  one('lists the catalog', 'origin', { path: '/api/catalog' }, { status: 200, json: { total: 24 }, headers: { 'content-type': /^application\/json/ } }),
+  one('fetches one item with its etag', 'origin', { path: '/api/catalog/3' }, { status: 200, json: { id: 3, name: 'gizmo 3' }, headers: { etag: '"item-3"' } }),
+  one('passes a 404 from the origin through', 'origin', { path: '/api/catalog/999' }, { status: 404, json: { error: 'not_found', id: 999 } }),
+  one('answers HEAD with headers and no body', 'origin', { method: 'HEAD', path: '/api/catalog/3' }, { status: 200, empty: true, headers: { etag: '"item-3"', ...SECURITY } }),
+  one('passes a POST body to the origin', 'origin', { method: 'POST', path: '/api/echo', headers: { 'content-type': 'application/json' }, body: '{"a":1}' }, { status: 200, json: { received: '{"a":1}', content_type: 'application/json', length: 7 } }),
+  one('passes query parameters', 'origin', { path: '/api/search?q=gad&limit=2' }, { status: 200, json: { query: 'gad', count: 2 } }),
+  one('passes a long query string', 'origin', { path: `/api/search?q=${'x'.repeat(4000)}` }, { status: 200, json: { count: 0 } }),
+  one('passes a percent-encoded path as sent', 'origin', { path: '/api/catalog/%33' }, { status: 404, json: { error: 'not_found' } }),
+  one('passes repeated slashes as sent', 'origin', { path: '/api//catalog' }, { status: 404, json: { path: '/api//catalog' } }),
+  one('passes an OPTIONS request that is no CORS preflight to the origin', 'origin', { method: 'OPTIONS', path: '/api/catalog' }, { status: 405, headers: { allow: 'GET, HEAD' } }),
+  one('passes the client Host to the origin', 'origin', { path: '/api/headers', headers: { host: 'shop.example' } }, { status: 200, json: { headers: { host: 'shop.example' } } }),
+
+  // Request header rules.
+  one('sets a request header for the origin', 'request-headers', { path: '/api/headers' }, { status: 200, json: { headers: { 'x-edge': 'switchyard' } } }),
+  one('overwrites a client value of a set header', 'request-headers', { path: '/api/headers', headers: { 'X-Edge': 'spoofed' } }, { status: 200, json: { headers: { 'x-edge': 'switchyard' } } }),
+  one('removes a request header', 'request-headers', { path: '/api/headers', headers: { 'X-Internal-Debug': '1' } }, { status: 200, absent: ['headers.x-internal-debug'] }),
+  one('adds a request header after the client value', 'request-headers', { path: '/api/headers', headers: { 'x-tag': 'client' } }, { status: 200, json: { headers: { 'x-tag': 'client, edge' } } }),
+  one('adds a request header the client did not send', 'request-headers', { path: '/api/headers' }, { status: 200, json: { headers: { 'x-tag': 'edge' } } }),
+
+  // Response header rules.
+  one('sets security headers and hides server and x-powered-by', 'response-headers', { path: '/api/catalog/1' }, { status: 200, headers: SECURITY }),
+  one('adds to a response header the origin sent', 'response-headers', { path: '/api/catalog/1' }, { status: 200, headers: { 'cache-control': 'no-store, no-transform' } }),
+  one('applies response header rules to local replies too', 'response-headers', { path: '/a/../b' }, { status: 403, headers: SECURITY }),
+
+  // Redirects.
+  one('redirects an exact path', 'redirects', { path: '/find' }, { status: 308, headers: { location: '/api/search' } }),
+  one('keeps the query string by default', 'redirects', { path: '/find?q=gad' }, { status: 308, headers: { location: '/api/search?q=gad' } }),
+  one('redirects a prefix with its remainder', 'redirects', { path: '/catalog/3' }, { status: 301, headers: { location: '/api/catalog/3' } }),
+  one('redirects the prefix itself with an empty remainder', 'redirects', { path: '/catalog' }, { status: 301, headers: { location: '/api/catalog/' } }),
+  one('keeps deeper remainders', 'redirects', { path: '/catalog/a/b?x=1' }, { status: 301, headers: { location: '/api/catalog/a/b?x=1' } }),
+  one('drops the query string when asked', 'redirects', { path: '/old?x=1' }, { status: 302, headers: { location: '/new' } }),
+  one('redirects to another site', 'redirects', { path: '/ext/docs/page' }, { status: 307, headers: { location: 'https://example.com/docs/page' } }),
+  one('redirects HEAD too', 'redirects', { method: 'HEAD', path: '/catalog/3' }, { status: 301, empty: true, headers: { location: '/api/catalog/3' } }),
+  one('does not redirect a sibling of the prefix', 'redirects', { path: '/catalogue' }, { status: 404 }),
+
+  // WAF.
+  one('blocks path traversal', 'waf', { path: '/static/../etc/passwd' }, { status: 403, json: { error: 'blocked', rule: '1001' }, headers: { 'content-type': /^application\/json/ } }),
+  one('blocks percent-encoded path traversal', 'waf', { path: '/static/%2e%2e/etc/passwd' }, { status: 403, json: { rule: '1001' } }),
+  one('blocks a query pattern regardless of case', 'waf', { path: '/api/search?q=UNION%20SELECT+1' }, { status: 403, json: { rule: '1002' } }),
+  one('blocks a user agent', 'waf', { path: '/api/catalog', headers: { 'User-Agent': 'SQLMap/1.7' } }, { status: 403, json: { rule: '1003' } }),
+  one('blocks on a header', 'waf', { path: '/api/catalog', headers: { 'X-Attack': 'yes' } }, { status: 403, json: { rule: '1004' } }),
+  one('lets a benign query through', 'waf', { path: '/api/search?q=selection' }, { status: 200 }),
+
+  // Rate limits (rate 0.2/s, burst 3: the bucket does not refill noticeably during a test).
+  {
+    name: 'allows a burst, then answers 429 with Retry-After',
+    product: 'rate-limit',
+    steps: [
+      ...[1, 2, 3].map(() => ({ req: { path: '/rl/x', headers: { 'x-client': 'burst-a' } }, expect: { status: 404 } })),
+      { req: { path: '/rl/x', headers: { 'x-client': 'burst-a' } }, expect: { status: 429, json: { error: 'rate_limited', rule: 'per-client' }, headers: { 'retry-after': /^[1-5]$/ } } },
+    ],
+  },
+  {
+    name: 'keeps separate buckets per key',
+    product: 'rate-limit',
+    steps: [
+      ...[1, 2, 3].map(() => ({ req: { path: '/rl/y', headers: { 'x-client': 'burst-b' } }, expect: { status: 404 } })),
+      { req: { path: '/rl/y', headers: { 'x-client': 'burst-b' } }, expect: { status: 429 } },
+      { req: { path: '/rl/y', headers: { 'x-client': 'burst-c' } }, expect: { status: 404 } },
+    ],
+  },
+  one('refuses a request without the rate-limit key', 'rate-limit', { path: '/rl/x' }, { status: 400, json: { error: 'missing_rate_limit_key', rule: 'per-client' } }),
+  {
+    name: 'does not limit a request without the key when missing_key is allow',
+    product: 'rate-limit',
+    steps: [1, 2, 3].map(() => ({ req: { path: '/rl-open/x' }, expect: { status: 404 } })),
+  },
+  one('does not limit paths outside the rule', 'rate-limit', { path: '/api/catalog/2' }, { status: 200 }),
+
+  // CORS.
+  one('answers an allowed preflight at the edge', 'cors', { method: 'OPTIONS', path: '/api/echo', headers: { Origin: 'https://shop.example', 'Access-Control-Request-Method': 'POST' } }, {
+    status: 204,
+    empty: true,
+    headers: {
+      'access-control-allow-origin': 'https://shop.example',
+      'access-control-allow-methods': 'GET, HEAD, POST',
+      'access-control-allow-headers': 'content-type, authorization',
+      'access-control-max-age': '600',
+      'access-control-allow-credentials': 'true',
+      vary: /Origin/,
+    },
+  }),
+  one('refuses a preflight from another origin', 'cors', { method: 'OPTIONS', path: '/api/echo', headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' } }, { status: 403, json: { error: 'cors_origin_not_allowed' } }),
+  one('adds CORS headers to an allowed cross-origin request', 'cors', { path: '/api/catalog/1', headers: { Origin: 'https://shop.example' } }, {
+    status: 200,
+    headers: { 'access-control-allow-origin': 'https://shop.example', 'access-control-expose-headers': 'x-request-id', 'access-control-allow-credentials': 'true', vary: /Origin/ },
+  }),
+  one('adds no CORS headers for another origin', 'cors', { path: '/api/catalog/1', headers: { Origin: 'https://evil.example' } }, { status: 200, headers: { 'access-control-allow-origin': null } }),
+
+  // Edges of the protocol.
+  one('answers an unknown method with 405 and Allow', 'edge', { method: 'BREW', path: '/api/catalog' }, { status: 405, json: { error: 'method_not_allowed' }, headers: { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' } }),
+  one('treats header names case-insensitively', 'edge', { path: '/api/catalog', headers: { 'uSeR-aGeNt': 'NIKTO' } }, { status: 403, json: { rule: '1003' } }),
+  one('refuses a request line over 8 KiB', 'edge', { path: `/api/search?q=${'y'.repeat(9000)}` }, { status: 414 }),
+  one('refuses a header over 8 KiB', 'edge', { path: '/api/catalog', headers: { 'x-big': 'z'.repeat(9000) } }, { status: 400 }, {
+    pipeline: { expect: { status: 431 }, why: 'Node answers oversized headers with 431 (RFC 6585); nginx uses 400 for a header line over large_client_header_buffers.' },
+  }),
+];

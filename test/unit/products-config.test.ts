@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { formatIssue } from '../../src/config/yaml-source.js';
+import { checkPortableRegex, loadProducts, validateProductsText } from '../../src/products/products-config.js';
+
+const errors = (text: string) => validateProductsText(text, 'products.yaml').map(formatIssue);
+const ORIGIN = 'origin: { url: "http://127.0.0.1:9000" }\n';
+
+describe('products config', () => {
+  it('loads the shipped config/products.yaml and the conformance config', () => {
+    expect(loadProducts('config/products.yaml').waf.length).toBeGreaterThan(0);
+    expect(loadProducts('test/conformance/products.yaml').cors?.origins).toEqual(['https://shop.example']);
+  });
+
+  it('refuses "$1" without a prefix "from"', () => {
+    expect(errors(`${ORIGIN}redirects:\n  - { id: a, from: "/x", to: "/y/$1" }\n`)).toEqual([
+      'products.yaml:3:5: redirects[0]: "$1" in "to" needs a prefix "from" ending in "/**"',
+    ]);
+  });
+
+  it('reports every error with line, column and key', () => {
+    expect(
+      errors(`${ORIGIN}redirects:
+  - { id: a, from: "/x", to: "/y/$1", status: 303 }
+  - { id: a, from: "x/**", to: "/z" }
+headers:
+  response:
+    - { set: x-a }
+    - { set: x-b, remove: x-c }
+waf:
+  - { id: w1, field: body, pattern: "(?<=a)b" }
+rate_limits:
+  - { id: r1, key: cookie, rate: 0, burst: 1.5 }
+cors: { origins: ["*"], credentials: true }
+`),
+    ).toEqual([
+      'products.yaml:3:47: redirects[0].status: status is 301, 302, 307 or 308',
+      'products.yaml:4:11: redirects[1].id: duplicate id "a" (first at redirects[0])',
+      'products.yaml:4:20: redirects[1].from: a path starts with "/"',
+      'products.yaml:7:7: headers.response[0]: "set" needs a value',
+      'products.yaml:8:7: headers.response[1]: a header rule has exactly one of set, add or remove',
+      'products.yaml:10:22: waf[0].field: "body" is not path, query, user_agent or header:NAME',
+      'products.yaml:10:37: waf[0].pattern: lookbehind: not portable between PCRE and JavaScript',
+      'products.yaml:12:20: rate_limits[0].key: "cookie" is not ip or header:NAME',
+      'products.yaml:12:34: rate_limits[0].rate: 0 is below the minimum 0.001',
+      'products.yaml:12:44: rate_limits[0].burst: expected a whole number, got 1.5',
+      'products.yaml:13:7: cors: credentials cannot be combined with the "*" origin (browsers refuse it)',
+    ]);
+  });
+
+  it.each([
+    ['(?<name>x)', 'named groups'],
+    ['(?>x)', 'atomic groups'],
+    ['(?i)x', 'inline flags'],
+    ['a++', 'possessive'],
+    ['\\Aabc', 'escapes'],
+    ['(a)\\1', 'backreferences'],
+    ['[[:alpha:]]', 'POSIX'],
+    ['\\p{L}', 'escapes'],
+    ['(', 'invalid regular expression'],
+  ])('refuses the non-portable regex %s', (re, why) => {
+    expect(checkPortableRegex(re)).toMatch(new RegExp(why));
+  });
+
+  it.each(['\\.\\./', '^(?:sqlmap|nikto)', '[a-z0-9_-]{3,}$', '(?:union|select)\\s+', 'a.*?b', '^/api/v[0-9]+/'])('accepts the portable regex %s', (re) => {
+    expect(checkPortableRegex(re)).toBeUndefined();
+  });
+});
