@@ -7,6 +7,7 @@ import { DIFFS_USAGE, diffsCommand } from './cli/diffs.js';
 import { EXPLAIN_USAGE, explainCommand } from './cli/explain.js';
 import { GATEWAY_USAGE, gatewayCommand } from './cli/gateway.js';
 import { LEGACY_USAGE, PRODUCTS_USAGE, legacyCommand, productsCommand } from './cli/legacy.js';
+import { PIPELINE_USAGE, pipelineCommand } from './cli/pipeline.js';
 import { RULES_USAGE, rulesCommand } from './cli/rules.js';
 
 const USAGE = `usage:
@@ -15,6 +16,7 @@ const USAGE = `usage:
   ${EXPLAIN_USAGE}
   ${DIFFS_USAGE}
   ${LEGACY_USAGE}
+  ${PIPELINE_USAGE}
   ${PRODUCTS_USAGE}
 `;
 
@@ -24,6 +26,7 @@ const commands: Record<string, (argv: string[]) => number | Promise<number>> = {
   explain: explainCommand,
   diffs: diffsCommand,
   legacy: legacyCommand,
+  pipeline: pipelineCommand,
   products: productsCommand,
 };
 

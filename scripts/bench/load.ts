@@ -4,6 +4,9 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface LoadResult {
   rps: number;
@@ -19,6 +22,8 @@ export interface LoadOptions {
   seconds: number;
   /** CPU list for taskset (e.g. "0"), when pinning is possible. */
   cpus?: string;
+  /** Paths to rotate through (a request mix); wrk only, autocannon hits `url` alone. */
+  paths?: readonly string[];
 }
 
 export const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
@@ -40,6 +45,15 @@ function run(cmd: string, args: string[], cpus?: string): Promise<string> {
   });
 }
 
+/** A wrk Lua script that rotates through `paths`. */
+function mixScript(paths: readonly string[]): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'switchyard-wrk-')), 'mix.lua');
+  const list = paths.map((p) => `wrk.format("GET", ${JSON.stringify(p)})`).join(',\n    ');
+  // Built in init(): wrk sets the Host header only after the script has loaded.
+  writeFileSync(file, `local reqs\nlocal i = 0\ninit = function()\n  reqs = {\n    ${list}\n  }\nend\nrequest = function()\n  i = i % #reqs + 1\n  return reqs[i]\nend\n`);
+  return file;
+}
+
 function ms(value: string, unit: string): number {
   const v = Number(value);
   return unit === 'us' ? v / 1000 : unit === 's' ? v * 1000 : unit === 'm' ? v * 60_000 : v;
@@ -48,7 +62,9 @@ function ms(value: string, unit: string): number {
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(o.url)) throw new Error(`refusing a non-loopback target: ${o.url}`);
   if (hasWrk) {
-    const out = await run('wrk', ['-t', '1', '-c', String(o.connections), '-d', `${o.seconds}s`, '--latency', o.url], o.cpus);
+    const args = ['-t', '1', '-c', String(o.connections), '-d', `${o.seconds}s`, '--latency'];
+    if (o.paths?.length) args.push('-s', mixScript(o.paths));
+    const out = await run('wrk', [...args, o.url], o.cpus);
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
     const p50 = /\s50%\s+([\d.]+)(us|ms|s|m)/.exec(out);
     const p99 = /\s99%\s+([\d.]+)(us|ms|s|m)/.exec(out);

@@ -3,7 +3,7 @@
  * sampled for memory, and stopped at the end (also on Ctrl-C).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hasTaskset } from './load.js';
@@ -141,16 +141,36 @@ async function waitForPort(port: number): Promise<void> {
   throw new Error(`nothing listens on ${port}`);
 }
 
-/** Samples a process's resident memory every 100 ms; stop() returns the peak in bytes. */
-export function sampleRss(pid: number) {
-  let peak = 0;
-  const read = () => {
+/** A process and its descendants (the legacy layer's launcher runs nginx master and worker). */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
     try {
-      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+      for (const tid of readdirSync(`/proc/${out[i]}/task`)) {
+        const kids = readFileSync(`/proc/${out[i]}/task/${tid}/children`, 'utf8').trim();
+        if (kids) out.push(...kids.split(/\s+/).map(Number));
+      }
     } catch {
       /* gone */
     }
+  }
+  return out;
+}
+
+/** Samples the resident memory of a process tree every 100 ms; stop() returns the peak in bytes. */
+export function sampleRss(pid: number) {
+  let peak = 0;
+  const read = () => {
+    let total = 0;
+    for (const p of processTree(pid)) {
+      try {
+        const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+        if (m) total += Number(m[1]) * 1024;
+      } catch {
+        /* gone */
+      }
+    }
+    peak = Math.max(peak, total);
   };
   read();
   const timer = setInterval(read, 100);

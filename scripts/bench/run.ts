@@ -50,19 +50,19 @@ async function main(): Promise<void> {
   const only = values.only?.split(',');
   const chosen = scenarios.filter((s) => !only || only.includes(s.name) || only.includes(s.group));
   const setup: Setup = { startPeer, startNginx, startSwitchyard, startProc, loadCpu: LOAD_CPU, proxyCpu: PROXY_CPU };
-  const started: { scenario: Scenario; proc: Proc | undefined; url: string }[] = [];
+  const started: { scenario: Scenario; proc: Proc | undefined; url: string; paths?: readonly string[] }[] = [];
   for (const s of chosen) {
-    const { proc, url } = await s.start(setup);
-    started.push({ scenario: s, proc, url });
+    const { proc, url, paths } = await s.start(setup);
+    started.push({ scenario: s, proc, url, paths });
   }
   const samples = new Map<string, { load: LoadResult; rss: number }[]>();
   // Warm-up: JIT, pools and keep-alive connections.
-  for (const s of started) await runLoad({ url: s.url, connections, seconds: 1, cpus: LOAD_CPU });
+  for (const s of started) await runLoad({ url: s.url, connections, seconds: 1, cpus: LOAD_CPU, paths: s.paths });
   for (let round = 0; round < rounds; round++) {
     for (const s of started) {
       const pid = s.proc?.child.pid;
       const rss = pid ? sampleRss(pid) : undefined;
-      const load = await runLoad({ url: s.url, connections, seconds, cpus: LOAD_CPU });
+      const load = await runLoad({ url: s.url, connections, seconds, cpus: LOAD_CPU, paths: s.paths });
       const list = samples.get(s.scenario.name) ?? [];
       list.push({ load, rss: rss?.stop() ?? 0 });
       samples.set(s.scenario.name, list);

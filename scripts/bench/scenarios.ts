@@ -2,7 +2,9 @@
  * The benchmark's scenarios. Each starts what it needs (sharing the origin) and returns the URL
  * the load generator hits. Groups: passthrough, shadow, pipeline.
  */
-import type { PeerKind, Proc } from './procs.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, SCRIPTS, workdir, type PeerKind, type Proc } from './procs.js';
 
 export interface Setup {
   startPeer(kind: PeerKind, cpus: string, target?: string): Promise<Proc>;
@@ -16,7 +18,37 @@ export interface Setup {
 export interface Scenario {
   name: string;
   group: 'passthrough' | 'shadow' | 'pipeline';
-  start(s: Setup): Promise<{ proc?: Proc; url: string }>;
+  start(s: Setup): Promise<{ proc?: Proc; url: string; paths?: readonly string[] }>;
+}
+
+/**
+ * The request mix both edge implementations get: origin reads through every product's filter,
+ * and a redirect answered at the edge. (WAF blocks are left out so that any non-2xx/3xx answer
+ * in the table is an error.)
+ */
+export const EDGE_MIX = ['/api/catalog/3', '/api/catalog?limit=5', '/api/search?q=gad', '/catalog/7', '/api/catalog/9', '/api/headers'];
+
+const BENCH_PRODUCTS = (origin: string) => `origin: { url: "${origin}" }
+redirects:
+  - { id: old-catalog, from: "/catalog/**", to: "/api/catalog/$1", status: 301 }
+headers:
+  request: [ { set: x-edge, value: "switchyard" } ]
+  response: [ { set: x-frame-options, value: DENY }, { remove: server }, { remove: x-powered-by } ]
+waf:
+  - { id: "1001", field: path, pattern: "\\\\.\\\\./" }
+  - { id: "1003", field: user_agent, pattern: "^(?:sqlmap|nikto)", ignore_case: true }
+rate_limits:
+  - { id: per-ip, path: "/api/**", key: ip, rate: 1000000, burst: 1000000 }
+cors: { origins: ["https://shop.example"] }
+`;
+
+let demoOrigin: Promise<Proc> | undefined;
+const demoOriginOf = (s: Setup) => (demoOrigin ??= s.startProc('demo-origin', process.execPath, [join(SCRIPTS, '..', 'demo-origin.js'), '0'], /ready (\d+)/, s.loadCpu));
+
+function benchProducts(origin: string): string {
+  const file = join(workdir, 'products.yaml');
+  writeFileSync(file, BENCH_PRODUCTS(origin));
+  return file;
 }
 
 const PATH = '/api/items';
@@ -148,6 +180,33 @@ export const scenarios: Scenario[] = [
         'shadow: { max_concurrent: 16, max_concurrent_per_route: 16, queue: 16 }',
       );
       return { proc: p, url: url(p, '/big') };
+    },
+  },
+  {
+    name: 'legacy-layer',
+    group: 'pipeline',
+    start: async (s) => {
+      const o = await demoOriginOf(s);
+      const port = 30000 + Math.floor(Math.random() * 10000);
+      const p = await s.startProc(
+        'legacy-layer',
+        process.execPath,
+        [join(ROOT, 'dist', 'cli.js'), 'legacy', '--products', benchProducts(`http://127.0.0.1:${o.port}`), '--listen', `127.0.0.1:${port}`, '--prefix', join(workdir, 'legacy')],
+        /legacy layer on http:\/\/127\.0\.0\.1:(\d+)/,
+        s.proxyCpu,
+      );
+      return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
+    },
+  },
+  {
+    name: 'pipeline',
+    group: 'pipeline',
+    start: async (s) => {
+      const o = await demoOriginOf(s);
+      const cfg = join(workdir, 'pipeline.yaml');
+      writeFileSync(cfg, `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nproducts: "${benchProducts(`http://127.0.0.1:${o.port}`)}"\nlog: { level: info }\n`);
+      const p = await s.startProc('pipeline', process.execPath, [join(ROOT, 'dist', 'cli.js'), 'pipeline', '--config', cfg], /"listen":(\d+)/, s.proxyCpu);
+      return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
     },
   },
 ];

@@ -68,14 +68,19 @@ export function upstreamRequestHeaders(input: UpstreamHeaderInput): Record<strin
   return out;
 }
 
-/** Response headers from the upstream, minus hop-by-hop ones, ready for writeHead. */
-export function downstreamResponseHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
+/** A copy of `headers` without hop-by-hop ones (either direction). */
+export function withoutHopByHop(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const listed = connectionListed(headers as IncomingHttpHeaders);
-  const out: OutgoingHttpHeaders = {};
+  const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
     out[name] = value;
   }
   return out;
+}
+
+/** Response headers from the upstream, minus hop-by-hop ones, ready for writeHead. */
+export function downstreamResponseHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
+  return withoutHopByHop(headers);
 }

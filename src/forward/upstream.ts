@@ -7,7 +7,7 @@
  * undici was chosen over http-proxy for plain HTTP by measurement (scripts/bench-forwarders.ts);
  * http-proxy still carries WebSocket upgrades (see websocket.ts).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { BackendConfig } from '../config/gateway-config.js';
@@ -39,6 +39,12 @@ export interface ForwardOptions {
   body?: Readable;
   /** Extra fields for the JSON body of a local error reply. */
   extraErrorFields?: Record<string, string>;
+  /**
+   * Called with the status and the headers about to be written (the origin's, or those of a
+   * local 502/504), which it may change in place; `origin` is what the upstream sent, or
+   * undefined for a local error reply. The pipeline runs its response phases here.
+   */
+  beforeResponse?(status: number, headers: OutgoingHttpHeaders, origin: Record<string, string | string[] | undefined> | undefined): void;
 }
 
 function hasBody(req: IncomingMessage): boolean {
@@ -128,6 +134,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.status = statusCode;
     const out = downstreamResponseHeaders(headers);
     if (this.opts.responseHeaders) Object.assign(out, this.opts.responseHeaders);
+    this.opts.beforeResponse?.(statusCode, out, headers);
     if (!this.res.destroyed) this.res.writeHead(statusCode, statusMessage || undefined, out);
     this.opts.tap?.onStart(statusCode, headers);
   }
@@ -160,11 +167,9 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       // Nothing reached the client yet: answer with a small JSON error naming backend and reason.
       const body = errorBody(e, { backend: this.backend, ...this.opts.extraErrorFields });
       this.status = e.status;
-      this.res.writeHead(e.status, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-        ...this.opts.responseHeaders,
-      });
+      const out: OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...this.opts.responseHeaders };
+      this.opts.beforeResponse?.(e.status, out, undefined);
+      this.res.writeHead(e.status, out);
       this.res.end(body);
     } else {
       // Mid-response: the only honest signal left is to cut the client connection.

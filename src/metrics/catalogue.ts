@@ -110,6 +110,33 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       help: 'Shadow requests in flight.',
       registers,
     }),
+
+    // The new pipeline (switchyard pipeline, or in-process behind the gateway).
+    pipelineRequests: new Counter({
+      name: 'switchyard_pipeline_requests_total',
+      help: 'Requests answered by the pipeline, by the module that answered ("origin" when the origin did) and status code.',
+      labelNames: ['answered_by', 'code'] as const,
+      registers,
+    }),
+    pipelineDuration: new Histogram({
+      name: 'switchyard_pipeline_request_duration_seconds',
+      help: 'Time from receiving a request to the end of the pipeline response.',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    moduleDuration: new Histogram({
+      name: 'switchyard_pipeline_module_duration_seconds',
+      help: 'Time spent in a module handler, by module and phase (only for modules whose filter matched).',
+      labelNames: ['module', 'phase'] as const,
+      buckets: [0.000001, 0.000005, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01],
+      registers,
+    }),
+    moduleErrors: new Counter({
+      name: 'switchyard_pipeline_module_errors_total',
+      help: 'Handler errors by module (thrown errors and writes outside the phase that allows them).',
+      labelNames: ['module'] as const,
+      registers,
+    }),
   };
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   return metrics;

@@ -1,0 +1,49 @@
+/**
+ * `switchyard pipeline [--config FILE] [--products FILE] [--origin URL] [--listen HOST:PORT]`:
+ * runs the new pipeline as its own HTTP service until SIGTERM or SIGINT.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../log/logger.js';
+import { createMetrics } from '../metrics/catalogue.js';
+import { loadPipelineConfig } from '../pipeline/pipeline-config.js';
+import { PipelineServer } from '../pipeline/pipeline-server.js';
+import { loadProducts } from '../products/products-config.js';
+import { PACKAGE_ROOT, UsageError } from './common.js';
+
+export const PIPELINE_USAGE = 'switchyard pipeline [--config FILE] [--products FILE] [--origin URL] [--listen HOST:PORT]';
+
+function hostPort(s: string, what: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(s.replace(/^https?:\/\//, '').replace(/\/$/, ''));
+  if (!m) throw new UsageError(`${what} expects HOST:PORT, got ${JSON.stringify(s)}`);
+  return { host: m[1] ?? m[2]!, port: Number(m[3]) };
+}
+
+export async function pipelineCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c', default: resolve(PACKAGE_ROOT, 'config', 'pipeline.yaml') },
+      products: { type: 'string' },
+      origin: { type: 'string' },
+      listen: { type: 'string' },
+    },
+  });
+  const cfg = loadPipelineConfig(values.config);
+  const logger = createLogger(cfg.logLevel);
+  const server = await PipelineServer.start({
+    products: loadProducts(values.products ?? cfg.products),
+    listen: values.listen ? hostPort(values.listen, '--listen') : cfg.listen,
+    admin: cfg.admin,
+    origin: values.origin ? hostPort(values.origin, '--origin') : undefined,
+    metrics: createMetrics(),
+    logger,
+  });
+  await new Promise<void>((done) => {
+    const stop = () => void server.stop(5000).then(done);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  logger.flush();
+  return 0;
+}

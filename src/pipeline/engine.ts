@@ -1,0 +1,227 @@
+/**
+ * The pipeline engine: runs the configured modules through the phases, in one order
+ * (docs/lifecycle.md, "The pipeline"):
+ *
+ *   admit → filter → request → upstream_request → origin → upstream_response → response → log
+ *
+ * Built once: each module's config, the module list, the origin pool, metric objects. Per
+ * request: one Context object (which is also the RequestView and every phase's context) and
+ * the list of modules whose filter matched. A module that does not concern a request costs one
+ * filter call.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { ERRORS, errorBody } from '../errors.js';
+import { withoutHopByHop } from '../forward/headers.js';
+import { Upstream, type ForwardOutcome } from '../forward/upstream.js';
+import { admit } from '../gateway/admission.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/catalogue.js';
+import type { ProductsConfig } from '../products/products-config.js';
+import { HeaderMap, type ReadonlyHeaders } from './header-map.js';
+import type { Decision, LogPhase, Phase, PipelineModule, RequestPhase, RequestView, ResponsePhase, Respond, UpstreamRequestPhase, UpstreamResponsePhase, Vars } from './module.js';
+import { STANDARD_MODULES } from './modules/index.js';
+
+interface Loaded {
+  module: PipelineModule<unknown>;
+  config: unknown;
+}
+
+/** The edge's limit on the request target, the same as the legacy layer's 8 KiB request line. */
+export const PIPELINE_MAX_URL = 8 * 1024;
+
+class Context implements RequestView, RequestPhase, UpstreamRequestPhase, UpstreamResponsePhase, ResponsePhase, LogPhase {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly remoteAddress: string;
+  readonly vars: Vars = {};
+  upstreamHeaders!: HeaderMap;
+  responseHeaders!: HeaderMap;
+  originHeaders: ReadonlyHeaders = EMPTY_HEADERS;
+  status = 0;
+  answeredBy: string | undefined;
+  reason: string | undefined;
+  error: Error | undefined;
+  durationSeconds = 0;
+  readonly request: RequestView = this;
+  /** [module, phase, seconds] of the handlers that ran, observed in the log step. */
+  timings: [string, Phase, number][] = [];
+
+  constructor(readonly req: IncomingMessage) {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.method = req.method ?? 'GET';
+    this.path = q === -1 ? url : url.slice(0, q);
+    this.query = q === -1 ? '' : url.slice(q + 1);
+    this.remoteAddress = req.socket.remoteAddress ?? '';
+  }
+
+  header(name: string): string | undefined {
+    const v = this.req.headers[name];
+    return Array.isArray(v) ? v.join(', ') : v;
+  }
+}
+
+const EMPTY_HEADERS: ReadonlyHeaders = { get: () => undefined };
+
+export interface PipelineOptions {
+  metrics: Metrics;
+  logger: Logger;
+  /** Modules in phase order; STANDARD_MODULES by default. */
+  modules?: readonly PipelineModule<never>[];
+  /** Overrides the origin of products.yaml. */
+  origin?: { host: string; port: number };
+}
+
+export class Pipeline {
+  readonly modules: readonly Loaded[];
+  private readonly upstream: Upstream;
+  private readonly metrics: Metrics;
+  private readonly logger: Logger;
+
+  constructor(products: ProductsConfig, opts: PipelineOptions) {
+    this.metrics = opts.metrics;
+    this.logger = opts.logger;
+    const loaded: Loaded[] = [];
+    for (const m of opts.modules ?? STANDARD_MODULES) {
+      const module = m as unknown as PipelineModule<unknown>;
+      const config = module.configure(products);
+      if (config !== undefined) loaded.push({ module, config });
+    }
+    this.modules = loaded;
+    const peers = loaded.filter((l) => l.module.peer);
+    if (peers.length !== 1) throw new Error(`the pipeline needs exactly one module that names the upstream peer, found ${peers.length}`);
+    const peer = peers[0]!.module.peer!(peers[0]!.config);
+    const url = opts.origin ? new URL(`http://${opts.origin.host.includes(':') ? `[${opts.origin.host}]` : opts.origin.host}:${opts.origin.port}`) : new URL(peer.origin);
+    this.upstream = new Upstream({ name: 'origin', url, connectTimeoutMs: peer.connectTimeoutMs, responseTimeoutMs: peer.readTimeoutMs, connections: 256 });
+  }
+
+  /** Runs one handler of one module, timing it and containing its errors. */
+  private run<T>(ctx: Context, l: Loaded, phase: Phase, fn: () => T): T | Error {
+    const t0 = performance.now();
+    try {
+      return fn();
+    } catch (err) {
+      this.metrics.moduleErrors.inc({ module: l.module.name });
+      this.logger.error({ err, module: l.module.name, phase }, 'pipeline module failed');
+      return err as Error;
+    } finally {
+      ctx.timings.push([l.module.name, phase, (performance.now() - t0) / 1000]);
+    }
+  }
+
+  /** The HTTP handler: a request in, a response out, every phase in order. */
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const start = performance.now();
+    const ctx = new Context(req);
+    const done = (outcome?: ForwardOutcome) => this.log(ctx, res, start, outcome);
+
+    const refused = admit(req, { maxUrlBytes: PIPELINE_MAX_URL });
+    if (refused) {
+      ctx.reason = refused.reason;
+      return this.reply(ctx, res, { kind: 'respond', status: refused.status, reason: refused.reason, body: JSON.parse(errorBody(refused)) }, [], done);
+    }
+
+    // filter: which modules concern this request.
+    const active: Loaded[] = [];
+    for (const l of this.modules) if (!l.module.filter || l.module.filter(ctx, l.config as never)) active.push(l);
+
+    // request: a module may answer early.
+    for (const l of active) {
+      if (!l.module.request) continue;
+      const d = this.run<Decision>(ctx, l, 'request', () => l.module.request!(ctx, l.config));
+      if (d instanceof Error) {
+        if (l.module.failure === 'closed') {
+          ctx.answeredBy = l.module.name;
+          ctx.error = d;
+          return this.reply(ctx, res, { kind: 'respond', status: 503, reason: 'module_failed', body: { error: 'module_failed', module: l.module.name } }, active, done);
+        }
+        continue;
+      }
+      if (d.kind === 'respond') {
+        ctx.answeredBy = l.module.name;
+        return this.reply(ctx, res, d, active, done);
+      }
+    }
+
+    // upstream_request: headers for the origin may change, here only.
+    const headers = withoutHopByHop(req.headers);
+    const xff = headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = xff ? `${xff}, ${ctx.remoteAddress}` : ctx.remoteAddress;
+    ctx.upstreamHeaders = new HeaderMap(headers, 'upstream request headers');
+    ctx.upstreamHeaders.writable = true;
+    for (const l of active) if (l.module.upstreamRequest) this.run(ctx, l, 'upstream_request', () => l.module.upstreamRequest!(ctx, l.config));
+    ctx.upstreamHeaders.writable = false;
+
+    // origin → upstream_response → response, then the body streams to the client.
+    this.upstream.forward(
+      req,
+      res,
+      {
+        headers: headers as Record<string, string | string[]>,
+        beforeResponse: (status, out, origin) => {
+          ctx.status = status;
+          if (origin) {
+            ctx.originHeaders = { get: (n) => ((v) => (Array.isArray(v) ? v.join(', ') : v))(origin[n]) };
+            for (const l of active) if (l.module.upstreamResponse) this.run(ctx, l, 'upstream_response', () => l.module.upstreamResponse!(ctx, l.config));
+          }
+          this.responsePhase(ctx, out, active);
+        },
+      },
+      done,
+    );
+  };
+
+  private responsePhase(ctx: Context, out: OutgoingHttpHeaders, active: readonly Loaded[]): void {
+    ctx.responseHeaders = new HeaderMap(out as Record<string, string | string[] | number | undefined>, 'response headers');
+    ctx.responseHeaders.writable = true;
+    for (const l of active) if (l.module.response) this.run(ctx, l, 'response', () => l.module.response!(ctx, l.config));
+    ctx.responseHeaders.writable = false;
+  }
+
+  private reply(ctx: Context, res: ServerResponse, d: Respond, active: readonly Loaded[], done: (o?: ForwardOutcome) => void): void {
+    ctx.status = d.status;
+    ctx.reason = d.reason;
+    const body = d.body === undefined ? '' : JSON.stringify(d.body);
+    const out: OutgoingHttpHeaders = { ...d.headers, 'content-length': Buffer.byteLength(body) };
+    if (body) out['content-type'] = 'application/json';
+    this.responsePhase(ctx, out, active);
+    res.writeHead(d.status, out);
+    res.end(body);
+    done();
+  }
+
+  /** log: always runs; the one place where metrics are written. */
+  private log(ctx: Context, res: ServerResponse, start: number, outcome?: ForwardOutcome): void {
+    try {
+      ctx.durationSeconds = (performance.now() - start) / 1000;
+      if (outcome?.error) {
+        ctx.error = outcome.cause;
+        ctx.reason ??= outcome.error.reason;
+        ctx.status = outcome.status || ctx.status;
+      }
+      const m = this.metrics;
+      m.pipelineRequests.inc({ answered_by: ctx.answeredBy ?? (outcome?.error && outcome.error !== ERRORS.CLIENT_ABORTED ? 'pipeline' : 'origin'), code: String(ctx.status || res.statusCode) });
+      m.pipelineDuration.observe(ctx.durationSeconds);
+      for (const [module, phase, seconds] of ctx.timings) m.moduleDuration.observe({ module, phase }, seconds);
+      for (const l of this.modules) {
+        if (!l.module.log) continue;
+        const t0 = performance.now();
+        try {
+          l.module.log(ctx, l.config);
+        } catch (err) {
+          m.moduleErrors.inc({ module: l.module.name });
+          this.logger.error({ err, module: l.module.name, phase: 'log' }, 'pipeline module failed');
+        }
+        m.moduleDuration.observe({ module: l.module.name, phase: 'log' }, (performance.now() - t0) / 1000);
+      }
+    } catch (err) {
+      this.logger.error({ err }, 'pipeline log step failed');
+    }
+  }
+
+  close(): Promise<void> {
+    return this.upstream.destroy();
+  }
+}

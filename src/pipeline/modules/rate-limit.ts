@@ -1,0 +1,67 @@
+/**
+ * Rate limits: a token bucket per rule and key, `burst` tokens refilled at `rate` per second;
+ * an empty bucket answers 429 with Retry-After (docs/products.md, step 3). Buckets live in this
+ * process; idle ones are swept once they would be full again.
+ */
+import type { RateLimit } from '../../products/products-config.js';
+import { matchEdgePath } from '../../products/edge-match.js';
+import { CONTINUE, defineModule, respond, type RequestView } from '../module.js';
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+interface Config {
+  limits: RateLimit[];
+  buckets: Map<string, Bucket>;
+  now: () => number;
+}
+
+const SWEEP_EVERY = 10_000;
+let inserts = 0;
+
+function sweep(c: Config, now: number): void {
+  for (const [k, b] of c.buckets) {
+    const rl = c.limits.find((l) => k.startsWith(l.id + '\0'));
+    if (!rl || now - b.at > rl.burst / rl.rate + 1) c.buckets.delete(k);
+  }
+}
+
+function keyOf(rl: RateLimit, r: RequestView): string | undefined {
+  const v = rl.key === 'ip' ? r.remoteAddress : r.header(rl.key.slice('header:'.length));
+  return v === '' ? undefined : v;
+}
+
+export const rateLimit = defineModule<Config>({
+  name: 'rate-limit',
+  failure: 'open',
+  configure: (p) => (p.rateLimits.length ? { limits: [...p.rateLimits], buckets: new Map(), now: () => Date.now() / 1000 } : undefined),
+  filter: (r, c) => c.limits.some((rl) => !rl.path || matchEdgePath(rl.path, r.path) !== undefined),
+  request(ctx, c) {
+    for (const rl of c.limits) {
+      if (rl.path && !matchEdgePath(rl.path, ctx.request.path)) continue;
+      const key = keyOf(rl, ctx.request);
+      if (key === undefined) {
+        if (rl.missingKey === 'reject') return respond(400, `rate_limit_key:${rl.id}`, { error: 'missing_rate_limit_key', rule: rl.id });
+        continue;
+      }
+      const now = c.now();
+      const k = `${rl.id}\0${key}`;
+      const b = c.buckets.get(k);
+      const tokens = Math.min(rl.burst, b ? b.tokens + (now - b.at) * rl.rate : rl.burst);
+      if (tokens < 1) {
+        const retry = Math.max(1, Math.ceil((1 - tokens) / rl.rate));
+        return respond(429, `rate_limited:${rl.id}`, { error: 'rate_limited', rule: rl.id }, { 'retry-after': String(retry) });
+      }
+      if (b) {
+        b.tokens = tokens - 1;
+        b.at = now;
+      } else {
+        c.buckets.set(k, { tokens: tokens - 1, at: now });
+        if (++inserts % SWEEP_EVERY === 0) sweep(c, now);
+      }
+    }
+    return CONTINUE;
+  },
+});

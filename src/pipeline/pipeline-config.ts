@@ -1,0 +1,34 @@
+/**
+ * `config/pipeline.yaml`: the pipeline as a service of its own (`switchyard pipeline`).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { deepFreeze, type ListenAddress } from '../config/gateway-config.js';
+import { object, oneOf, opt, refine, reject, req, section, string, validateDocument } from '../config/schema.js';
+import { parseYamlSource } from '../config/yaml-source.js';
+
+export interface PipelineConfig {
+  listen: ListenAddress;
+  admin: ListenAddress;
+  /** Absolute path of the products file. */
+  products: string;
+  logLevel: string;
+}
+
+const address = refine(string(), (v, node, ctx, path) => {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(v);
+  return m && Number(m[3]) <= 65535 ? { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) } : reject(ctx, node, path, `${JSON.stringify(v)} is not HOST:PORT`);
+});
+
+const schema = object({
+  listen: opt(address, { host: '127.0.0.1', port: 8082 }),
+  admin: opt(section({ listen: opt(address, { host: '127.0.0.1', port: 9092 }) })),
+  products: req(string({ nonEmpty: true })),
+  log: opt(section({ level: opt(oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info') })),
+});
+
+export function loadPipelineConfig(file: string, env: Record<string, string | undefined> = process.env): PipelineConfig {
+  const src = parseYamlSource(readFileSync(file, 'utf8'), file);
+  const raw = validateDocument(src, schema, env);
+  return deepFreeze({ listen: raw.listen, admin: raw.admin.listen, products: resolve(dirname(resolve(file)), raw.products), logLevel: raw.log.level });
+}
