@@ -77,8 +77,13 @@ export function startSwitchyard(name: string, cpus: string, backends: Record<str
   const dir = join(workdir, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'rules.yaml'), rules);
+  // "inprocess:FILE" runs the pipeline inside the gateway with that products file.
   const backendYaml = Object.entries(backends)
-    .map(([n, url]) => `  ${n}: { url: "${url}", connect_timeout: 2s, response_timeout: 10s }`)
+    .map(([n, url]) =>
+      url.startsWith('inprocess:')
+        ? `  ${n}: { inprocess: true, products: "${url.slice('inprocess:'.length)}" }`
+        : `  ${n}: { url: "${url}", connect_timeout: 2s, response_timeout: 10s }`,
+    )
     .join('\n');
   writeFileSync(
     join(dir, 'gateway.yaml'),

@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     'nginx mirror (500 ms target) / nginx req/s': ratio(by('nginx-mirror-slow')?.rps, by('nginx')?.rps),
     'pipeline / legacy layer req/s': ratio(by('pipeline')?.rps, by('legacy-layer')?.rps),
     'pipeline / legacy layer p99': ratio(by('pipeline')?.p99ms, by('legacy-layer')?.p99ms),
+    'gateway + in-process pipeline / gateway + pipeline process req/s': ratio(by('gateway-with-pipeline-inprocess')?.rps, by('gateway-to-pipeline-process')?.rps),
   };
   const meta = {
     date: new Date().toISOString(),

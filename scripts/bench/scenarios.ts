@@ -209,4 +209,27 @@ export const scenarios: Scenario[] = [
       return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
     },
   },
+  {
+    // The gateway in front of the pipeline, both ways: a separate process over loopback HTTP
+    // (its own core) and in-process (one process, no second hop). Same mix, same origin.
+    name: 'gateway-to-pipeline-process',
+    group: 'pipeline',
+    start: async (s) => {
+      const o = await demoOriginOf(s);
+      const cfg = join(workdir, 'pipeline-behind.yaml');
+      writeFileSync(cfg, `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nproducts: "${benchProducts(`http://127.0.0.1:${o.port}`)}"\nlog: { level: info }\n`);
+      const pipe = await s.startProc('pipeline-behind', process.execPath, [join(ROOT, 'dist', 'cli.js'), 'pipeline', '--config', cfg], /"listen":(\d+)/, s.loadCpu);
+      const p = await s.startSwitchyard('gw-pipeline-http', s.proxyCpu, { pipeline: `http://127.0.0.1:${pipe.port}` }, 'default: pipeline\n');
+      return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
+    },
+  },
+  {
+    name: 'gateway-with-pipeline-inprocess',
+    group: 'pipeline',
+    start: async (s) => {
+      const o = await demoOriginOf(s);
+      const p = await s.startSwitchyard('gw-pipeline-inprocess', s.proxyCpu, { pipeline: `inprocess:${benchProducts(`http://127.0.0.1:${o.port}`)}` }, 'default: pipeline\n');
+      return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
+    },
+  },
 ];

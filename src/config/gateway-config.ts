@@ -31,7 +31,10 @@ export interface ListenAddress {
 
 export interface BackendConfig {
   name: string;
+  /** For an in-process pipeline: the loopback address of its listener, known once it started. */
   url: URL;
+  /** Run the new pipeline inside the gateway process, with this products file. */
+  inprocess?: { products: string };
   connectTimeoutMs: number;
   responseTimeoutMs: number;
   /** Upper bound of keep-alive connections in this backend's pool. */
@@ -107,11 +110,18 @@ const schema = object({
   ),
   backends: req(
     dict(
-      object({
-        url: req(backendUrl),
+      refine(object({
+        url: opt(backendUrl),
+        inprocess: opt(boolean(), false),
+        products: opt(string({ nonEmpty: true })),
         connect_timeout: opt(duration({ min: 1 }), 2000),
         response_timeout: opt(duration({ min: 1 }), 30_000),
         connections: opt(number({ integer: true, min: 1, max: 10_000 }), 256),
+      }), (b, node, ctx, path) => {
+        if (b.inprocess && b.url) return reject(ctx, node, path, 'an in-process backend has no url');
+        if (!b.inprocess && !b.url) return reject(ctx, node, path, 'a backend needs a url (or inprocess: true for the built-in pipeline)');
+        if (!b.inprocess && b.products) return reject(ctx, node, path, '"products" goes with inprocess: true');
+        return b;
       }),
       { key: NAME, keyHint: 'a backend name (lowercase letters, digits, - and _)', min: 1 },
     ),
@@ -186,7 +196,9 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
     admin: raw.admin,
     backends: Object.entries(raw.backends).map(([name, b]) => ({
       name,
-      url: b.url,
+      // Replaced by the in-process pipeline's loopback address when it starts.
+      url: b.url ?? new URL('http://127.0.0.1:0'),
+      inprocess: b.inprocess ? { products: resolve(base, b.products ?? 'products.yaml') } : undefined,
       connectTimeoutMs: b.connect_timeout,
       responseTimeoutMs: b.response_timeout,
       connections: b.connections,

@@ -14,13 +14,20 @@ import { createMetrics, type Metrics } from '../metrics/catalogue.js';
 import { ActiveRules } from '../rules/active-rules.js';
 import { startRuleSource, type RuleSource } from '../store/rule-source.js';
 import { answerClientError } from './client-errors.js';
-import { createRequestHandler, createUpgradeHandler, type GatewayRuntime } from './lifecycle.js';
+import { createRequestHandler, createUpgradeHandler, type Backend, type GatewayRuntime } from './lifecycle.js';
+import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from '../admin/routes.js';
 
 export interface GatewayOptions {
   logger?: Logger;
   metrics?: Metrics;
+}
+
+async function startBackends(config: GatewayConfig, metrics: Metrics, logger: Logger): Promise<Map<string, Backend>> {
+  const out = new Map<string, Backend>();
+  for (const b of config.backends) out.set(b.name, b.inprocess ? await InProcessBackend.start(b, metrics, logger) : new Upstream(b));
+  return out;
 }
 
 export class Gateway {
@@ -60,7 +67,7 @@ export class Gateway {
     const runtime: GatewayRuntime = {
       config,
       rules: new ActiveRules(metrics),
-      upstreams: new Map(config.backends.map((b) => [b.name, new Upstream(b)])),
+      upstreams: await startBackends(config, metrics, logger),
       backendNames: new Set(config.backends.map((b) => b.name)),
       overrideTokenDigest: digestToken(config.override.token),
       metrics,

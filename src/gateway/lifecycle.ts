@@ -13,10 +13,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
-import type { GatewayConfig } from '../config/gateway-config.js';
+import type { BackendConfig, GatewayConfig } from '../config/gateway-config.js';
 import { ERRORS, errorBody, type ErrorDef } from '../errors.js';
 import { BACKEND_HEADER, REQUEST_ID, upstreamRequestHeaders } from '../forward/headers.js';
-import type { ForwardOutcome, ResponseTap, Upstream } from '../forward/upstream.js';
+import type { ForwardOptions, ForwardOutcome, ResponseTap } from '../forward/upstream.js';
 import type { UpgradeProxy } from '../forward/websocket.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
@@ -55,11 +55,20 @@ export interface ShadowStep {
   begin(ctx: RequestContext): ShadowStart | undefined;
 }
 
+/** A backend as the lifecycle sees it: an HTTP upstream pool, or the in-process pipeline. */
+export interface Backend {
+  readonly name: string;
+  /** Its config; `url` is where shadow copies and WebSocket upgrades go. */
+  readonly config: BackendConfig;
+  forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions, done: (outcome: ForwardOutcome) => void): void;
+  destroy(): Promise<void>;
+}
+
 /** Everything built once and shared by all requests. */
 export interface GatewayRuntime {
   config: GatewayConfig;
   rules: ActiveRules;
-  upstreams: ReadonlyMap<string, Upstream>;
+  upstreams: ReadonlyMap<string, Backend>;
   backendNames: ReadonlySet<string>;
   overrideTokenDigest?: Buffer;
   metrics: Metrics;

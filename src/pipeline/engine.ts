@@ -13,7 +13,8 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { performance } from 'node:perf_hooks';
 import { ERRORS, errorBody } from '../errors.js';
 import { withoutHopByHop } from '../forward/headers.js';
-import { Upstream, type ForwardOutcome } from '../forward/upstream.js';
+import { Upstream, type ForwardOutcome, type ResponseTap } from '../forward/upstream.js';
+import type { Readable } from 'node:stream';
 import { admit } from '../gateway/admission.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
@@ -44,6 +45,7 @@ class Context implements RequestView, RequestPhase, UpstreamRequestPhase, Upstre
   reason: string | undefined;
   error: Error | undefined;
   durationSeconds = 0;
+  bytesOut = 0;
   readonly request: RequestView = this;
   /** [module, phase, seconds] of the handlers that ran, observed in the log step. */
   timings: [string, Phase, number][] = [];
@@ -64,6 +66,18 @@ class Context implements RequestView, RequestPhase, UpstreamRequestPhase, Upstre
 }
 
 const EMPTY_HEADERS: ReadonlyHeaders = { get: () => undefined };
+
+/** What a caller in the same process (the gateway's in-process backend) hands to handle(). */
+export interface HandleOptions {
+  /** Request body to read instead of `req` (the gateway's shadow tee). */
+  body?: Readable;
+  /** Observer of the response (the gateway's shadow tee). */
+  tap?: ResponseTap;
+  /** Extra response headers (request id, debug headers). */
+  responseHeaders?: Record<string, string>;
+  /** Called once when the response is finished or torn down. */
+  done?: (outcome: ForwardOutcome) => void;
+}
 
 export interface PipelineOptions {
   metrics: Metrics;
@@ -112,15 +126,18 @@ export class Pipeline {
   }
 
   /** The HTTP handler: a request in, a response out, every phase in order. */
-  handle = (req: IncomingMessage, res: ServerResponse): void => {
+  handle = (req: IncomingMessage, res: ServerResponse, h?: HandleOptions): void => {
     const start = performance.now();
     const ctx = new Context(req);
-    const done = (outcome?: ForwardOutcome) => this.log(ctx, res, start, outcome);
+    const done = (outcome?: ForwardOutcome) => {
+      this.log(ctx, res, start, outcome);
+      h?.done?.(outcome ?? { status: ctx.status, bytesOut: ctx.bytesOut });
+    };
 
     const refused = admit(req, { maxUrlBytes: PIPELINE_MAX_URL });
     if (refused) {
       ctx.reason = refused.reason;
-      return this.reply(ctx, res, { kind: 'respond', status: refused.status, reason: refused.reason, body: JSON.parse(errorBody(refused)) }, [], done);
+      return this.reply(ctx, res, { kind: 'respond', status: refused.status, reason: refused.reason, body: JSON.parse(errorBody(refused)) }, [], done, h);
     }
 
     // filter: which modules concern this request.
@@ -135,13 +152,13 @@ export class Pipeline {
         if (l.module.failure === 'closed') {
           ctx.answeredBy = l.module.name;
           ctx.error = d;
-          return this.reply(ctx, res, { kind: 'respond', status: 503, reason: 'module_failed', body: { error: 'module_failed', module: l.module.name } }, active, done);
+          return this.reply(ctx, res, { kind: 'respond', status: 503, reason: 'module_failed', body: { error: 'module_failed', module: l.module.name } }, active, done, h);
         }
         continue;
       }
       if (d.kind === 'respond') {
         ctx.answeredBy = l.module.name;
-        return this.reply(ctx, res, d, active, done);
+        return this.reply(ctx, res, d, active, done, h);
       }
     }
 
@@ -160,6 +177,9 @@ export class Pipeline {
       res,
       {
         headers: headers as Record<string, string | string[]>,
+        body: h?.body,
+        tap: h?.tap,
+        responseHeaders: h?.responseHeaders,
         beforeResponse: (status, out, origin) => {
           ctx.status = status;
           if (origin) {
@@ -180,15 +200,23 @@ export class Pipeline {
     ctx.responseHeaders.writable = false;
   }
 
-  private reply(ctx: Context, res: ServerResponse, d: Respond, active: readonly Loaded[], done: (o?: ForwardOutcome) => void): void {
+  private reply(ctx: Context, res: ServerResponse, d: Respond, active: readonly Loaded[], done: (o?: ForwardOutcome) => void, h?: HandleOptions): void {
     ctx.status = d.status;
     ctx.reason = d.reason;
     const body = d.body === undefined ? '' : JSON.stringify(d.body);
-    const out: OutgoingHttpHeaders = { ...d.headers, 'content-length': Buffer.byteLength(body) };
+    const out: OutgoingHttpHeaders = { ...d.headers, ...h?.responseHeaders, 'content-length': Buffer.byteLength(body) };
     if (body) out['content-type'] = 'application/json';
     this.responsePhase(ctx, out, active);
+    // The request body is not needed: drain it so the connection stays usable.
+    if (!ctx.req.complete) (h?.body ?? ctx.req).resume();
     res.writeHead(d.status, out);
     res.end(body);
+    ctx.bytesOut = Buffer.byteLength(body);
+    if (h?.tap) {
+      h.tap.onStart(d.status, out as Record<string, string | string[] | undefined>);
+      if (body) h.tap.onData(Buffer.from(body));
+      h.tap.onEnd();
+    }
     done();
   }
 

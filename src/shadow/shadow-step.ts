@@ -66,7 +66,7 @@ export function createShadowStep(rt: GatewayRuntime): ShadowRuntime {
   const poolFor = (backend: string): Pool => {
     let p = pools.get(backend);
     if (!p) {
-      const b = rt.config.backends.find((x) => x.name === backend)!;
+      const b = rt.upstreams.get(backend)!.config;
       p = new Pool(b.url.origin, { connections: cfg.maxConcurrent, connect: { timeout: b.connectTimeoutMs } });
       pools.set(backend, p);
     }

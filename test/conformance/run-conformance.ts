@@ -67,8 +67,9 @@ function check(got: Got, want: Expect, label: string): void {
   }
 }
 
-export function runConformance(name: string, start: (origin: { host: string; port: number; url: string }) => Promise<Implementation>): void {
-  describe(`conformance: ${name}`, () => {
+/** `name` picks the scenarios' `differs` entry; `label` names the run (default: the name). */
+export function runConformance(name: string, start: (origin: { host: string; port: number; url: string }) => Promise<Implementation>, label = name): void {
+  describe(`conformance: ${label}`, () => {
     let origin: Awaited<ReturnType<typeof startDemoOrigin>>;
     let impl: Implementation;
 

@@ -60,8 +60,16 @@ backends:
     ]);
   });
 
-  it('loads the shipped config/gateway.yaml', () => {
+  it('loads the shipped config/gateway.yaml, with the pipeline in-process', () => {
     const c = loadGatewayConfig('config/gateway.yaml', {});
     expect(c.backends.map((b) => b.name)).toEqual(['legacy', 'pipeline']);
+    expect(c.backends[1]!.inprocess?.products).toMatch(/config\/products\.yaml$/);
+  });
+
+  it('wants exactly one of url and inprocess', () => {
+    expect(issues('backends:\n  a: { connect_timeout: 1s }\n  b: { url: "http://x:1", inprocess: true }\nrules: { file: r.yaml }\n')).toEqual([
+      'gw.yaml:2:6: backends.a: a backend needs a url (or inprocess: true for the built-in pipeline)',
+      'gw.yaml:3:6: backends.b: an in-process backend has no url',
+    ]);
   });
 });

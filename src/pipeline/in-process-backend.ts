@@ -1,0 +1,43 @@
+/**
+ * The new pipeline as a backend inside the gateway process (`backends.NAME.inprocess: true`).
+ * Primary requests are handed to the pipeline directly, with no second HTTP hop; the pipeline
+ * also listens on a loopback port so that shadow copies (which need a connection pool of their
+ * own) and anything else that wants a URL can reach it.
+ */
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { BackendConfig } from '../config/gateway-config.js';
+import type { ForwardOptions, ForwardOutcome } from '../forward/upstream.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/catalogue.js';
+import { loadProducts } from '../products/products-config.js';
+import { PipelineServer } from './pipeline-server.js';
+
+export class InProcessBackend {
+  readonly name: string;
+
+  private constructor(
+    readonly config: BackendConfig,
+    readonly server: PipelineServer,
+  ) {
+    this.name = config.name;
+  }
+
+  static async start(cfg: BackendConfig, metrics: Metrics, logger: Logger): Promise<InProcessBackend> {
+    const products = loadProducts(cfg.inprocess!.products);
+    const server = await PipelineServer.start({ products, listen: { host: '127.0.0.1', port: 0 }, metrics, logger: logger.child({ backend: cfg.name }) });
+    return new InProcessBackend(Object.freeze({ ...cfg, url: new URL(`http://127.0.0.1:${server.port}`) }), server);
+  }
+
+  forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions, done: (o: ForwardOutcome) => void): void {
+    // The pipeline sees what it would see over HTTP: the gateway's headers, except that the
+    // client address is appended to x-forwarded-for by the pipeline itself (no extra hop here).
+    const headers: Record<string, string | string[] | undefined> = { ...opts.headers };
+    headers['x-forwarded-for'] = req.headers['x-forwarded-for'];
+    req.headers = headers as IncomingHttpHeaders;
+    this.server.pipeline.handle(req, res, { body: opts.body, tap: opts.tap, responseHeaders: opts.responseHeaders, done });
+  }
+
+  destroy(): Promise<void> {
+    return this.server.stop(0);
+  }
+}

@@ -1,0 +1,31 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseGatewayConfig } from '../../src/config/gateway-config.js';
+import { Gateway } from '../../src/gateway/gateway.js';
+import { silentLogger, tempDir } from '../helpers/gateway.js';
+import { PRODUCTS_FILE, runConformance } from './run-conformance.js';
+import { readFileSync } from 'node:fs';
+
+// The pipeline inside the gateway process, as the gateway's default backend: the same
+// scenarios, through the gateway's own admission (with the edge's 8 KiB limits).
+runConformance(
+  'pipeline',
+  async (origin) => {
+    const dir = tempDir();
+    const products = readFileSync(PRODUCTS_FILE, 'utf8').replace('http://127.0.0.1:9', origin.url);
+    writeFileSync(join(dir, 'products.yaml'), products);
+    writeFileSync(join(dir, 'rules.yaml'), 'default: pipeline\n');
+    const text = `listen: "127.0.0.1:0"
+admin: { listen: "127.0.0.1:0" }
+backends:
+  pipeline: { inprocess: true, products: products.yaml }
+rules: { file: rules.yaml }
+limits: { max_url_length: 8kb, max_header_size: 8kb }
+`;
+    const file = join(dir, 'gateway.yaml');
+    writeFileSync(file, text);
+    const gw = await Gateway.start(parseGatewayConfig(text, file, {}), { logger: silentLogger() });
+    return { url: `http://127.0.0.1:${gw.port}`, stop: () => gw.stop(500) };
+  },
+  'pipeline in-process behind the gateway',
+);
