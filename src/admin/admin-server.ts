@@ -12,7 +12,15 @@ export interface AdminReply {
   contentType?: string;
 }
 
-export type AdminHandler = (req: IncomingMessage, url: URL, body: string) => AdminReply | Promise<AdminReply>;
+/** An admin request, from the HTTP listener or (with workers) relayed from the primary. */
+export interface AdminRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export type AdminHandler = (req: AdminRequest, url: URL, body: string) => AdminReply | Promise<AdminReply>;
 
 const MAX_ADMIN_BODY = 1024 * 1024;
 
@@ -33,28 +41,34 @@ export class AdminServer {
   }
 
   /** True when the request carries `Authorization: Bearer <admin.token>`; never true without a token configured. */
-  authorized(req: IncomingMessage): boolean {
+  authorized(req: Pick<AdminRequest, 'headers'>): boolean {
     const auth = req.headers.authorization;
+    if (typeof auth !== 'string') return false;
     if (!this.tokenDigest || !auth?.startsWith('Bearer ')) return false;
     return timingSafeEqual(createHash('sha256').update(auth.slice(7)).digest(), this.tokenDigest);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://admin');
+  /** Answers one admin request (the HTTP listener and the workers' IPC both come here). */
+  async dispatch(req: AdminRequest): Promise<AdminReply> {
+    const url = new URL(req.url, 'http://admin');
     const handler = this.routes.get(`${req.method} ${url.pathname}`);
-    let reply: AdminReply;
     try {
       if (!handler) {
         const known = [...this.routes.keys()].some((k) => k.endsWith(` ${url.pathname}`));
-        reply = known ? { status: 405, body: { error: 'method not allowed' } } : { status: 404, body: { error: 'not found' } };
-        req.resume();
-      } else {
-        const body = await readBody(req);
-        reply = body === undefined ? { status: 413, body: { error: 'body too large' } } : await handler(req, url, body);
+        return known ? { status: 405, body: { error: 'method not allowed' } } : { status: 404, body: { error: 'not found' } };
       }
+      return await handler(req, url, req.body);
     } catch (err) {
-      reply = { status: 500, body: { error: (err as Error).message } };
+      return { status: 500, body: { error: (err as Error).message } };
     }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req).catch(() => undefined);
+    const reply =
+      body === undefined
+        ? { status: 413, body: { error: 'body too large' } }
+        : await this.dispatch({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
     const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body, null, 2) + '\n';
     res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
@@ -76,6 +90,7 @@ export class AdminServer {
   }
 
   close(): Promise<void> {
+    if (!this.server.listening) return Promise.resolve();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();

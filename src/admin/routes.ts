@@ -43,7 +43,8 @@ export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, sour
       if (err instanceof ConfigError) return { status: 400, body: { error: 'invalid rules', errors: err.issues } };
       throw err;
     }
-    const expect = url.searchParams.get('expect_version') ?? req.headers['if-match']?.replace(/"/g, '');
+    const ifMatch = req.headers['if-match'];
+    const expect = url.searchParams.get('expect_version') ?? (typeof ifMatch === 'string' ? ifMatch.replace(/"/g, '') : undefined);
     try {
       const version = await src.ruleStore.push(body, {
         author: String(req.headers['x-switchyard-author'] ?? 'admin-api'),

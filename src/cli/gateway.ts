@@ -5,9 +5,12 @@
 import { parseArgs } from 'node:util';
 import { Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../log/logger.js';
-import { defaultConfigPath, loadConfigOrExit } from './common.js';
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { runPrimary, runWorker } from '../gateway/workers.js';
+import { UsageError, defaultConfigPath, loadConfigOrExit } from './common.js';
 
-export const GATEWAY_USAGE = 'switchyard gateway [--config FILE] [--drain SECONDS]';
+export const GATEWAY_USAGE = 'switchyard gateway [--config FILE] [--drain SECONDS] [--workers N|auto]';
 
 export async function gatewayCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -15,12 +18,26 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
     options: {
       config: { type: 'string', short: 'c' },
       drain: { type: 'string', default: '10' },
+      workers: { type: 'string', default: '1' },
     },
   });
   const config = loadConfigOrExit(defaultConfigPath(values.config));
   const logger = createLogger(config.log.level);
-  const gw = await Gateway.start(config, { logger });
   const drainMs = Math.max(0, Number(values.drain) * 1000 || 0);
+  const workers = values.workers === 'auto' ? availableParallelism() : Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new UsageError(`--workers expects a number from 1 to 256 or "auto", got ${JSON.stringify(values.workers)}`);
+  if (cluster.isWorker) {
+    await runWorker(config, logger.child({ worker: cluster.worker?.id }), drainMs);
+    logger.flush();
+    return 0;
+  }
+  if (workers > 1) {
+    await runPrimary(config, workers, logger, drainMs);
+    logger.info('stopped');
+    logger.flush();
+    return 0;
+  }
+  const gw = await Gateway.start(config, { logger });
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal, drain_ms: drainMs }, 'stopping');

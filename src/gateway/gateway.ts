@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { GatewayConfig } from '../config/gateway-config.js';
-import { AdminServer } from '../admin/admin-server.js';
+import { AdminServer, type AdminReply, type AdminRequest } from '../admin/admin-server.js';
 import { digestToken } from '../router/decide.js';
 import { Upstream } from '../forward/upstream.js';
 import { UpgradeProxy } from '../forward/websocket.js';
@@ -22,6 +22,8 @@ import { registerAdminRoutes } from '../admin/routes.js';
 export interface GatewayOptions {
   logger?: Logger;
   metrics?: Metrics;
+  /** Open the admin listener (false in a worker: the primary serves admin and relays). */
+  adminListener?: boolean;
 }
 
 async function startBackends(config: GatewayConfig, metrics: Metrics, logger: Logger): Promise<Map<string, Backend>> {
@@ -80,7 +82,7 @@ export class Gateway {
     runtime.shadow = gw.shadow;
     registerAdminRoutes(gw.admin, runtime, () => gw.ruleSource, gw.shadow);
     try {
-      await gw.admin.listen(config.admin.listen);
+      if (opts.adminListener !== false) await gw.admin.listen(config.admin.listen);
       gw.ruleSource = await startRuleSource(config, runtime.rules, metrics, logger);
       await new Promise<void>((resolve, reject) => {
         gw.server.once('error', reject);
@@ -104,6 +106,11 @@ export class Gateway {
 
   get adminPort(): number {
     return this.admin.port;
+  }
+
+  /** Answers an admin request without the listener (a worker relaying for the primary). */
+  dispatchAdmin(req: AdminRequest): Promise<AdminReply> {
+    return this.admin.dispatch(req);
   }
 
   /**

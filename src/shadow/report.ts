@@ -101,3 +101,36 @@ export class DiffReport {
     });
   }
 }
+
+/** Merges the reports of several processes (the workers of one gateway) route by route. */
+export function mergeReports(lists: readonly RouteReport[][], limit = 10): RouteReport[] {
+  const byRoute = new Map<string, RouteReport[]>();
+  for (const list of lists) for (const r of list) byRoute.set(r.route, [...(byRoute.get(r.route) ?? []), r]);
+  return [...byRoute.entries()]
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([route, rs]) => {
+      const results = Object.fromEntries(OUTCOMES.map((o) => [o, rs.reduce((a, r) => a + r.results[o], 0)])) as Record<Outcome, number>;
+      const skipped: Record<string, number> = {};
+      for (const r of rs) for (const [k, v] of Object.entries(r.skipped_reasons)) skipped[k] = (skipped[k] ?? 0) + v;
+      const fields = new Map<string, { field: string; count: number; sample: FieldSample }>();
+      for (const r of rs) {
+        for (const f of r.top_fields) {
+          const cur = fields.get(f.field);
+          if (cur) cur.count += f.count;
+          else fields.set(f.field, { ...f });
+        }
+      }
+      const compared = results.match + results.mismatch + results.noise;
+      return {
+        route,
+        comparisons: compared + results.shadow_error + results.shadow_timeout,
+        match_rate: compared ? Math.round(((results.match + results.noise) / compared) * 10_000) / 10_000 : null,
+        results,
+        skipped_reasons: skipped,
+        dropped: rs.reduce((a, r) => a + r.dropped, 0),
+        noise_fields: [...new Set(rs.flatMap((r) => r.noise_fields))].sort(),
+        top_fields: [...fields.values()].sort((a, b) => b.count - a.count || a.field.localeCompare(b.field)).slice(0, limit),
+        other_fields: rs.reduce((a, r) => a + r.other_fields, 0),
+      };
+    });
+}

@@ -63,3 +63,12 @@ export function send(url: string, opts: { method?: string; headers?: Record<stri
 export function json<T = Record<string, unknown>>(r: Reply): T {
   return JSON.parse(r.body) as T;
 }
+
+/** Polls `check` until it returns true (for hooks, where expect.poll is not available). */
+export async function waitFor(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * `--workers N`: node:cluster workers serving the same client port. The primary owns the admin
+ * listener: /metrics aggregates every worker's registry (a worker that does not answer within
+ * the scrape budget is left out, not waited for), /diffs merges the workers' reports, and the
+ * other endpoints are relayed to one live worker. A worker that dies is replaced. SIGTERM or
+ * SIGINT on the primary drains every worker and exits 0.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import { AdminServer, type AdminReply, type AdminRequest } from '../admin/admin-server.js';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import type { Logger } from '../log/logger.js';
+import { createMetrics } from '../metrics/catalogue.js';
+import { mergeReports, type RouteReport } from '../shadow/report.js';
+import { Gateway } from './gateway.js';
+
+/** How long the primary waits for a worker's answer to an admin request. */
+const WORKER_REPLY_MS = 1000;
+
+type ToWorker = { type: 'admin'; id: number; req: AdminRequest } | { type: 'metrics'; id: number };
+type FromWorker = { type: 'admin-reply'; id: number; reply: AdminReply } | { type: 'metrics-reply'; id: number; metrics: object[] } | { type: 'ready' };
+
+/** Runs in each worker: a gateway without its own admin listener, answering the primary's relays. */
+export async function runWorker(config: GatewayConfig, logger: Logger, drainMs: number): Promise<void> {
+  const metrics = createMetrics();
+  const gw = await Gateway.start(config, { logger, metrics, adminListener: false });
+  process.on('message', (m: ToWorker) => {
+    if (m.type === 'metrics') {
+      void metrics.registry.getMetricsAsJSON().then((json) => process.send?.({ type: 'metrics-reply', id: m.id, metrics: json } satisfies FromWorker));
+    } else if (m.type === 'admin') {
+      void gw.dispatchAdmin(m.req).then((reply) => process.send?.({ type: 'admin-reply', id: m.id, reply } satisfies FromWorker));
+    }
+  });
+  process.send?.({ type: 'ready' } satisfies FromWorker);
+  await new Promise<void>((resolve) => {
+    const stop = () => void gw.stop(drainMs).then(resolve, resolve);
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+/** Runs in the primary: forks, replaces, relays, aggregates; resolves after a clean shutdown. */
+export async function runPrimary(config: GatewayConfig, count: number, logger: Logger, drainMs: number): Promise<void> {
+  let stopping = false;
+  let nextId = 1;
+  const pending = new Map<number, (m: FromWorker) => void>();
+  const ready = new Set<Worker>();
+
+  const fork = () => {
+    const w = cluster.fork();
+    w.on('message', (m: FromWorker) => {
+      if (m.type === 'ready') {
+        ready.add(w);
+        logger.info({ worker: w.id, worker_pid: w.process.pid }, 'worker ready');
+      } else pending.get(m.id)?.(m);
+    });
+    return w;
+  };
+  cluster.on('exit', (w, code, signal) => {
+    ready.delete(w);
+    if (stopping) return;
+    logger.error({ worker: w.id, worker_pid: w.process.pid, code, signal }, 'worker died; starting a replacement');
+    fork();
+  });
+
+  /** Asks one worker; resolves undefined when it does not answer in time. */
+  const ask = (w: Worker, msg: ToWorker): Promise<FromWorker | undefined> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        pending.delete(msg.id);
+        resolve(undefined);
+      }, WORKER_REPLY_MS);
+      pending.set(msg.id, (m) => {
+        clearTimeout(timer);
+        pending.delete(msg.id);
+        resolve(m);
+      });
+      try {
+        w.send(msg);
+      } catch {
+        clearTimeout(timer);
+        pending.delete(msg.id);
+        resolve(undefined);
+      }
+    });
+
+  const live = () => [...ready].filter((w) => w.isConnected() && !w.isDead());
+
+  const admin = new AdminServer(config.admin.token);
+  const relay = async (req: AdminRequest): Promise<AdminReply> => {
+    for (const w of live()) {
+      const r = await ask(w, { type: 'admin', id: nextId++, req });
+      if (r?.type === 'admin-reply') return r.reply;
+    }
+    return { status: 503, body: { error: 'no worker answered' } };
+  };
+  admin.route('GET', '/healthz', () => ({ status: live().length ? 200 : 503, body: { status: live().length ? 'ok' : 'no live worker', workers: live().length } }));
+  admin.route('GET', '/metrics', async () => {
+    const answers = await Promise.all(live().map((w) => ask(w, { type: 'metrics', id: nextId++ })));
+    const parts = answers.filter((a): a is Extract<FromWorker, { type: 'metrics-reply' }> => a?.type === 'metrics-reply').map((a) => a.metrics);
+    const registry = AggregatorRegistry.aggregate(parts);
+    return { status: 200, body: await registry.metrics(), contentType: registry.contentType };
+  });
+  admin.route('GET', '/diffs', async (req, url) => {
+    const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
+    const answers = await Promise.all(live().map((w) => ask(w, { type: 'admin', id: nextId++, req })));
+    const lists = answers.filter((a) => a?.type === 'admin-reply' && a.reply.status === 200).map((a) => ((a as Extract<FromWorker, { type: 'admin-reply' }>).reply.body as { routes: RouteReport[] }).routes);
+    return { status: 200, body: { routes: mergeReports(lists, limit), workers: lists.length } };
+  });
+  for (const [method, path] of [
+    ['GET', '/readyz'],
+    ['GET', '/rules'],
+    ['PUT', '/rules'],
+  ] as const) {
+    admin.route(method, path, (req) => relay(req));
+  }
+
+  for (let i = 0; i < count; i++) fork();
+  await admin.listen(config.admin.listen);
+  logger.info({ admin: admin.port, workers: count }, 'primary started');
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping workers');
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
+      let left = workers.length;
+      if (left === 0) resolve();
+      for (const w of workers) {
+        w.once('exit', () => --left === 0 && resolve());
+        w.process.kill('SIGTERM');
+      }
+      setTimeout(() => {
+        for (const w of workers) w.process.kill('SIGKILL');
+      }, drainMs + 2000).unref();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await admin.close();
+}
