@@ -73,7 +73,7 @@ export const scenarios: Scenario[] = [
   one('applies response header rules to local replies too', 'response-headers', { path: '/a/../b' }, { status: 403, headers: SECURITY }),
 
   // Redirects.
-  one('redirects an exact path', 'redirects', { path: '/find' }, { status: 308, headers: { location: '/api/search' } }),
+  one('redirects an exact path, with an empty untyped body', 'redirects', { path: '/find' }, { status: 308, empty: true, headers: { location: '/api/search', 'content-type': null, 'content-length': '0' } }),
   one('keeps the query string by default', 'redirects', { path: '/find?q=gad' }, { status: 308, headers: { location: '/api/search?q=gad' } }),
   one('redirects a prefix with its remainder', 'redirects', { path: '/catalog/3' }, { status: 301, headers: { location: '/api/catalog/3' } }),
   one('redirects the prefix itself with an empty remainder', 'redirects', { path: '/catalog' }, { status: 301, headers: { location: '/api/catalog/' } }),

@@ -37,6 +37,8 @@ local function respond(status, headers, body)
     ngx.header["Content-Length"] = #text
     ngx.print(text)
   else
+    -- No body, no type (nginx would otherwise add its default_type).
+    ngx.header["Content-Type"] = nil
     ngx.header["Content-Length"] = 0
     ngx.send_headers()
   end

@@ -1,0 +1,38 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestRedis, freePort } from '../helpers/redis.js';
+
+describe('npm run demo', () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await TestRedis.start();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  it('starts everything, drives traffic, prints the diff report and where to look, and stops', async () => {
+    const base = await freePort();
+    const child = spawn(process.execPath, [resolve('dist-scripts/demo.js'), '--duration', '3', '--base-port', String(base), '--exit'], {
+      env: { ...process.env, SWITCHYARD_REDIS_URL: redis.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(code, err).toBe(0);
+    expect(err).toMatch(/rules from Redis/);
+    expect(err).toMatch(/\[#{30}\] 3\/3s/);
+    expect(out).toMatch(/^Shadow diff report/m);
+    expect(out).toMatch(/^ {2}catalog: \d+ comparisons, match rate 100\.0%/m);
+    expect(out).toMatch(/noise learned: .*\/nonce/);
+    expect(out).toMatch(/Where to look next:\n {2}metrics {6}curl http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    // The Redis it used got the demo's rules under its own prefix.
+    const c = redis.client();
+    expect(Number(await c.get('switchyard-demo:{rules}:version'))).toBeGreaterThanOrEqual(1);
+    c.disconnect();
+  });
+});
