@@ -47,3 +47,10 @@ export function exitWithError(err: unknown): never {
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
+
+/** "HOST:PORT", "[::1]:PORT" or "http://HOST:PORT" from a command-line flag. */
+export function hostPortArg(s: string, what: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(s.replace(/^https?:\/\//, '').replace(/\/$/, ''));
+  if (!m) throw new UsageError(`${what} expects HOST:PORT, got ${JSON.stringify(s)}`);
+  return { host: m[1] ?? m[2]!, port: Number(m[3]) };
+}

@@ -9,16 +9,11 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LegacyLayer } from '../legacy/legacy-layer.js';
 import { loadProducts, validateProductsText } from '../products/products-config.js';
-import { PACKAGE_ROOT, UsageError } from './common.js';
+import { PACKAGE_ROOT, UsageError, hostPortArg } from './common.js';
 
 export const LEGACY_USAGE = 'switchyard legacy [--products FILE] [--origin URL] [--listen HOST:PORT] [--prefix DIR]';
 export const PRODUCTS_USAGE = 'switchyard products validate FILE';
 
-function hostPort(s: string, what: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(s.replace(/^https?:\/\//, '').replace(/\/$/, ''));
-  if (!m) throw new UsageError(`${what} expects HOST:PORT, got ${JSON.stringify(s)}`);
-  return { host: m[1] ?? m[2]!, port: Number(m[3]) };
-}
 
 export async function legacyCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -35,8 +30,8 @@ export async function legacyCommand(argv: string[]): Promise<number> {
   const layer = await LegacyLayer.start(
     {
       products,
-      origin: values.origin ? hostPort(values.origin, '--origin') : undefined,
-      listen: hostPort(values.listen, '--listen'),
+      origin: values.origin ? hostPortArg(values.origin, '--origin') : undefined,
+      listen: hostPortArg(values.listen, '--listen'),
       prefix: resolve(values.prefix),
       accessLog: values['access-log'],
     },

@@ -9,15 +9,10 @@ import { createMetrics } from '../metrics/catalogue.js';
 import { loadPipelineConfig } from '../pipeline/pipeline-config.js';
 import { PipelineServer } from '../pipeline/pipeline-server.js';
 import { loadProducts } from '../products/products-config.js';
-import { PACKAGE_ROOT, UsageError } from './common.js';
+import { PACKAGE_ROOT, hostPortArg } from './common.js';
 
 export const PIPELINE_USAGE = 'switchyard pipeline [--config FILE] [--products FILE] [--origin URL] [--listen HOST:PORT]';
 
-function hostPort(s: string, what: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(s.replace(/^https?:\/\//, '').replace(/\/$/, ''));
-  if (!m) throw new UsageError(`${what} expects HOST:PORT, got ${JSON.stringify(s)}`);
-  return { host: m[1] ?? m[2]!, port: Number(m[3]) };
-}
 
 export async function pipelineCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -33,9 +28,9 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
   const logger = createLogger(cfg.logLevel);
   const server = await PipelineServer.start({
     products: loadProducts(values.products ?? cfg.products),
-    listen: values.listen ? hostPort(values.listen, '--listen') : cfg.listen,
+    listen: values.listen ? hostPortArg(values.listen, '--listen') : cfg.listen,
     admin: cfg.admin,
-    origin: values.origin ? hostPort(values.origin, '--origin') : undefined,
+    origin: values.origin ? hostPortArg(values.origin, '--origin') : undefined,
     metrics: createMetrics(),
     logger,
   });

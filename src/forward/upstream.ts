@@ -37,8 +37,6 @@ export interface ForwardOptions {
   tap?: ResponseTap;
   /** The request body to send instead of `req` itself (the shadow step's tee). */
   body?: Readable;
-  /** Extra fields for the JSON body of a local error reply. */
-  extraErrorFields?: Record<string, string>;
   /**
    * Called with the status and the headers about to be written (the origin's, or those of a
    * local 502/504), which it may change in place; `origin` is what the upstream sent, or
@@ -103,6 +101,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private bytesOut = 0;
   private status = 0;
   private settled = false;
+  private tapSettled = false;
   private readonly onClientClose: () => void;
 
   constructor(
@@ -150,6 +149,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    this.tapSettled = true;
     this.opts.tap?.onEnd();
     this.res.end();
     this.finish();
@@ -157,6 +157,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseError(_c: Dispatcher.DispatchController | undefined, err: Error): void {
     const e = classifyUpstreamError(err);
+    this.tapSettled = true;
     this.opts.tap?.onError(err);
     if (e === ERRORS.CLIENT_ABORTED || this.res.destroyed) {
       this.res.destroy();
@@ -165,7 +166,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     }
     if (!this.res.headersSent) {
       // Nothing reached the client yet: answer with a small JSON error naming backend and reason.
-      const body = errorBody(e, { backend: this.backend, ...this.opts.extraErrorFields });
+      const body = errorBody(e, { backend: this.backend });
       this.status = e.status;
       const out: OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...this.opts.responseHeaders };
       this.opts.beforeResponse?.(e.status, out, undefined);
@@ -181,6 +182,11 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private finish(error?: ErrorDef, cause?: Error): void {
     if (this.settled) return;
     this.settled = true;
+    // Whatever ended the exchange, an observer always hears the end of it.
+    if (!this.tapSettled) {
+      this.tapSettled = true;
+      this.opts.tap?.onError(cause ?? new Error(error?.message ?? 'forward ended'));
+    }
     this.res.removeListener('close', this.onClientClose);
     // Drain any unread request body so the client connection stays usable.
     if (error && !this.req.complete && !this.req.destroyed) this.req.resume();

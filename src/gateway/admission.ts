@@ -25,3 +25,15 @@ export function admit(req: IncomingMessage, limits: AdmissionLimits): ErrorDef |
   }
   return undefined;
 }
+
+/**
+ * Absolute-form targets ("GET http://host/path", RFC 9112 §3.2.2) become origin-form, and the
+ * target's authority replaces Host, as the RFC requires of a server receiving one.
+ */
+export function toOriginForm(req: IncomingMessage): void {
+  const url = req.url ?? '';
+  if (!url.startsWith('http://') && !url.startsWith('https://')) return;
+  const u = new URL(url);
+  req.url = u.pathname + u.search;
+  req.headers.host = u.host;
+}

@@ -24,7 +24,7 @@ import { decide, type Decision } from '../router/decide.js';
 import type { ActiveRules } from '../rules/active-rules.js';
 import { requestFacts, type RequestFacts } from '../rules/request-facts.js';
 import type { RuleSet } from '../rules/rule-set.js';
-import { admit } from './admission.js';
+import { admit, toOriginForm } from './admission.js';
 
 /** Per request: the only allocation the lifecycle makes besides what Node and undici make. */
 export interface RequestContext {
@@ -37,7 +37,7 @@ export interface RequestContext {
   decision: Decision;
   /** Headers of the upstream request (the shadow copy reuses them). */
   upstreamHeaders: Record<string, string | string[]>;
-  /** Set by the shadow step: the copy's target, or "dropped", for the access log. */
+  /** Set by the shadow step for the access log: the copy's target, "dropped", or "skipped:REASON". */
   shadow?: string;
 }
 
@@ -166,6 +166,7 @@ export function createRequestHandler(rt: GatewayRuntime) {
       }
 
       // 2. decide
+      toOriginForm(req);
       const facts = requestFacts(req.method ?? 'GET', req.url ?? '/', req.headers, remoteAddressOf(req));
       const decision = decide(rules, facts, { backends: rt.backendNames, overrideTokenDigest: rt.overrideTokenDigest });
       const headers = upstreamRequestHeaders({

@@ -3,8 +3,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { deepFreeze, type ListenAddress } from '../config/gateway-config.js';
-import { object, oneOf, opt, refine, reject, req, section, string, validateDocument } from '../config/schema.js';
+import { deepFreeze, listenAddress, type ListenAddress } from '../config/gateway-config.js';
+import { object, oneOf, opt, req, section, string, validateDocument } from '../config/schema.js';
 import { parseYamlSource } from '../config/yaml-source.js';
 
 export interface PipelineConfig {
@@ -15,14 +15,9 @@ export interface PipelineConfig {
   logLevel: string;
 }
 
-const address = refine(string(), (v, node, ctx, path) => {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(v);
-  return m && Number(m[3]) <= 65535 ? { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) } : reject(ctx, node, path, `${JSON.stringify(v)} is not HOST:PORT`);
-});
-
 const schema = object({
-  listen: opt(address, { host: '127.0.0.1', port: 8082 }),
-  admin: opt(section({ listen: opt(address, { host: '127.0.0.1', port: 9092 }) })),
+  listen: opt(listenAddress, { host: '127.0.0.1', port: 8082 }),
+  admin: opt(section({ listen: opt(listenAddress, { host: '127.0.0.1', port: 9092 }) })),
   products: req(string({ nonEmpty: true })),
   log: opt(section({ level: opt(oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info') })),
 });

@@ -43,6 +43,15 @@ export interface RouteReport {
   other_fields: number;
 }
 
+/** Comparisons and match rate from result counts (noise-only answers count as matches). */
+function summary(results: Record<Outcome, number>): { comparisons: number; match_rate: number | null } {
+  const compared = results.match + results.mismatch + results.noise;
+  return {
+    comparisons: compared + results.shadow_error + results.shadow_timeout,
+    match_rate: compared ? Math.round(((results.match + results.noise) / compared) * 10_000) / 10_000 : null,
+  };
+}
+
 export class DiffReport {
   private readonly routes = new Map<string, RouteStats>();
 
@@ -81,14 +90,10 @@ export class DiffReport {
     const names = route ? (this.routes.has(route) ? [route] : []) : [...this.routes.keys()].sort();
     return names.map((name) => {
       const s = this.routes.get(name)!;
-      const r = s.results;
-      const compared = r.match + r.mismatch + r.noise;
       return {
         route: name,
-        comparisons: compared + r.shadow_error + r.shadow_timeout,
-        // Noise-only answers agree on everything that matters, so they count as matches.
-        match_rate: compared ? Math.round(((r.match + r.noise) / compared) * 10_000) / 10_000 : null,
-        results: { ...r },
+        ...summary(s.results),
+        results: { ...s.results },
         skipped_reasons: { ...s.skippedReasons },
         dropped: s.dropped,
         noise_fields: noiseFields(name),
@@ -120,11 +125,9 @@ export function mergeReports(lists: readonly RouteReport[][], limit = 10): Route
           else fields.set(f.field, { ...f });
         }
       }
-      const compared = results.match + results.mismatch + results.noise;
       return {
         route,
-        comparisons: compared + results.shadow_error + results.shadow_timeout,
-        match_rate: compared ? Math.round(((results.match + results.noise) / compared) * 10_000) / 10_000 : null,
+        ...summary(results),
         results,
         skipped_reasons: skipped,
         dropped: rs.reduce((a, r) => a + r.dropped, 0),

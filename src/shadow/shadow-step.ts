@@ -16,6 +16,7 @@ import { stickyValue } from '../router/decide.js';
 import type { ShadowPolicy } from '../rules/shadow-policy.js';
 import { bucketOf, BUCKETS } from '../rules/split.js';
 import { createRedisClient } from '../store/redis-client.js';
+import { ShadowBreaker } from './breaker.js';
 import { ResponseCapture } from './capture.js';
 import { ShadowLimiter } from './limiter.js';
 import { NoiseLearner } from './noise.js';
@@ -59,6 +60,12 @@ export function createShadowStep(rt: GatewayRuntime): ShadowRuntime {
   const noise = new NoiseLearner();
   const backendOrder = rt.config.backends.map((b) => b.name);
   const fieldLabels = new Map<string, Set<string>>();
+  const breakers = new Map<string, ShadowBreaker>();
+  const breakerFor = (target: string): ShadowBreaker => {
+    let b = breakers.get(target);
+    if (!b) breakers.set(target, (b = new ShadowBreaker()));
+    return b;
+  };
   const sink = createSink(rt);
 
   // Shadow traffic has pools of its own, sized to the shadow concurrency limit.
@@ -101,6 +108,8 @@ export function createShadowStep(rt: GatewayRuntime): ShadowRuntime {
   function judge(ctx: RequestContext, policy: ShadowPolicy, target: string, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error): void {
     const route = ctx.decision.routeName;
     const served = ctx.decision.backend;
+    if (copy instanceof Error) breakerFor(target).failure();
+    else breakerFor(target).success();
     if (primary instanceof Error) return finish(route, 'skipped', 'primary_error');
     if (copy instanceof Error) {
       metrics.shadowRequests.inc({ route, target, outcome: isTimeout(copy) ? 'timeout' : 'error' });
@@ -187,6 +196,7 @@ export function createShadowStep(rt: GatewayRuntime): ShadowRuntime {
     const skip = (reason: string): undefined => {
       metrics.shadowRequests.inc({ route: name, target: target ?? '-', outcome: 'skipped' });
       finish(name, 'skipped', reason);
+      ctx.shadow = `skipped:${reason}`;
       return undefined;
     };
     if (!target || target === served) return skip('same_backend');
@@ -194,6 +204,7 @@ export function createShadowStep(rt: GatewayRuntime): ShadowRuntime {
     const len = Number(ctx.req.headers['content-length'] ?? 0);
     if (len > policy.maxBodyBytes) return skip('body_too_large');
 
+    if (!breakerFor(target).allow()) return skip('target_down');
     if (!limiter.canAccept(name)) {
       metrics.shadowRequests.inc({ route: name, target, outcome: 'dropped' });
       report.dropped(name);

@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { echoBackend, send, type TestServer } from '../helpers/servers.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -83,5 +84,30 @@ describe('bad input', () => {
     expect(metrics).toMatch(/switchyard_client_errors_total\{reason="bad_request"\} \d+/);
     expect(metrics).toMatch(/switchyard_client_errors_total\{reason="uri_too_long"\} 2/);
     expect(metrics).toMatch(/switchyard_client_errors_total\{reason="headers_too_large"\} 1/);
+  });
+});
+
+describe('absolute-form request targets', () => {
+  it('routes and forwards them in origin-form, with the target authority as Host', async () => {
+    const legacy = await echoBackend('legacy');
+    const g = await startGateway({ backends: { legacy: legacy.url }, rules: 'default: legacy\nroutes:\n  - { name: api, match: { host: "api.example", path: "/v1/**" }, backend: legacy }\n' });
+    try {
+      // node:http sends `path` as given: here an absolute-form request line.
+      const body = await new Promise<{ url: string; headers: Record<string, string> }>((resolve, reject) => {
+        request({ host: '127.0.0.1', port: g.gw.port, path: 'http://api.example/v1/items?x=1', headers: { host: 'other.example' }, agent: false }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(JSON.parse(text)));
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(body.url).toBe('/v1/items?x=1');
+      expect(body.headers.host).toBe('api.example');
+      expect(body.headers['x-switchyard-route']).toBe('api');
+    } finally {
+      await g.stop();
+      await legacy.close();
+    }
   });
 });

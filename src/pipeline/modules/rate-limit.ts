@@ -16,10 +16,10 @@ interface Config {
   limits: RateLimit[];
   buckets: Map<string, Bucket>;
   now: () => number;
+  inserts: number;
 }
 
 const SWEEP_EVERY = 10_000;
-let inserts = 0;
 
 function sweep(c: Config, now: number): void {
   for (const [k, b] of c.buckets) {
@@ -36,7 +36,7 @@ function keyOf(rl: RateLimit, r: RequestView): string | undefined {
 export const rateLimit = defineModule<Config>({
   name: 'rate-limit',
   failure: 'open',
-  configure: (p) => (p.rateLimits.length ? { limits: [...p.rateLimits], buckets: new Map(), now: () => Date.now() / 1000 } : undefined),
+  configure: (p) => (p.rateLimits.length ? { limits: [...p.rateLimits], buckets: new Map(), now: () => Date.now() / 1000, inserts: 0 } : undefined),
   filter: (r, c) => c.limits.some((rl) => !rl.path || matchEdgePath(rl.path, r.path) !== undefined),
   request(ctx, c) {
     for (const rl of c.limits) {
@@ -59,7 +59,7 @@ export const rateLimit = defineModule<Config>({
         b.at = now;
       } else {
         c.buckets.set(k, { tokens: tokens - 1, at: now });
-        if (++inserts % SWEEP_EVERY === 0) sweep(c, now);
+        if (++c.inserts % SWEEP_EVERY === 0) sweep(c, now);
       }
     }
     return CONTINUE;
