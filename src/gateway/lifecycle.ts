@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import type { BackendConfig, GatewayConfig } from '../config/gateway-config.js';
 import { ERRORS, errorBody, type ErrorDef } from '../errors.js';
@@ -94,6 +95,19 @@ function remoteAddressOf(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? '';
 }
 
+const LAST_READ = Symbol('bytes read at the end of the previous request');
+
+/**
+ * Bytes of this request on its connection (request line, headers and body, like nginx's
+ * $request_length): what the socket read since the previous request on it ended.
+ */
+function bytesInOf(socket: Socket & { [LAST_READ]?: number }): number {
+  const total = socket.bytesRead;
+  const n = total - (socket[LAST_READ] ?? 0);
+  socket[LAST_READ] = total;
+  return n;
+}
+
 function requestIdOf(req: IncomingMessage): string {
   const given = req.headers[REQUEST_ID];
   // Keep a sane client-supplied id so that traces join up; replace anything odd.
@@ -148,8 +162,7 @@ export function createRequestHandler(rt: GatewayRuntime) {
   return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const startNs = process.hrtime.bigint();
     // The socket is detached from `req` once the response ends, so keep it for the byte count.
-    const socket = req.socket;
-    const bytesReadAtStart = socket.bytesRead;
+    const socket = req.socket as Socket & { [LAST_READ]?: number };
     metrics.inFlight.inc();
     const requestId = requestIdOf(req);
     let ctx: RequestContext | undefined;
@@ -190,7 +203,7 @@ export function createRequestHandler(rt: GatewayRuntime) {
       const c = ctx;
       upstream.forward(req, res, { headers, responseHeaders, tap: shadow?.tap, body: shadow?.body }, (outcome) =>
         // 5. log
-        log(c, req, res, startNs, outcome, socket.bytesRead - bytesReadAtStart),
+        log(c, req, res, startNs, outcome, bytesInOf(socket)),
       );
     } catch (err) {
       // A bug in a step must cost one request, never the process.
