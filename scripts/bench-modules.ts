@@ -24,7 +24,7 @@ function pipeline(extra: PipelineModule<never>[]): Pipeline {
   return new Pipeline(products, { metrics: createMetrics({ processMetrics: false }), logger, modules: [...extra, responder, ...STANDARD_MODULES] as PipelineModule<never>[] });
 }
 
-const req = { url: '/api/catalog/1?x=1', method: 'GET', headers: { host: 'shop.example', 'user-agent': 'bench' }, socket: { remoteAddress: '127.0.0.1' }, httpVersionMajor: 1, httpVersionMinor: 1 } as unknown as IncomingMessage;
+const req = { url: '/api/catalog/1?x=1', method: 'GET', headers: { host: 'shop.example', 'user-agent': 'bench' }, socket: { remoteAddress: '127.0.0.1' }, httpVersionMajor: 1, httpVersionMinor: 1, complete: true } as unknown as IncomingMessage;
 const res = { statusCode: 200, writeHead() {}, end() {} } as unknown as ServerResponse;
 
 function perRequestNs(p: Pipeline, n: number): number {
