@@ -133,8 +133,8 @@ export function createRequestHandler(rt: GatewayRuntime) {
     const route = ctx?.decision.routeName ?? '-';
     const backend = ctx?.decision.backend ?? '-';
     const code = String(outcome.status || res.statusCode);
-    metrics.requests.inc({ route, backend, code });
-    metrics.requestDuration.observe({ route, backend }, seconds);
+    metrics.requests.inc(route, backend, code);
+    metrics.requestDuration.observe(seconds, route, backend);
     metrics.inFlight.dec();
     if (outcome.error) {
       if (outcome.error === ERRORS.CLIENT_ABORTED || outcome.error.status < 500) metrics.clientErrors.inc({ reason: outcome.error.reason });
@@ -190,7 +190,7 @@ export function createRequestHandler(rt: GatewayRuntime) {
         route: decision.routeName,
       });
       ctx = { req, res, startNs, requestId, rules, facts, decision, upstreamHeaders: headers };
-      metrics.placements.inc({ route: decision.routeName, backend: decision.backend, placement: decision.placement });
+      metrics.placements.inc(decision.routeName, decision.backend, decision.placement);
       if (decision.overrideRejected) metrics.overrideRejected.inc();
 
       // 3. shadow
@@ -229,9 +229,9 @@ export function createUpgradeHandler(rt: GatewayRuntime) {
     const facts = requestFacts(req.method ?? 'GET', req.url ?? '/', req.headers, remoteAddressOf(req));
     const decision = decide(rules, facts, { backends: rt.backendNames, overrideTokenDigest: rt.overrideTokenDigest });
     const upstream = rt.upstreams.get(decision.backend)!;
-    rt.metrics.placements.inc({ route: decision.routeName, backend: decision.backend, placement: decision.placement });
+    rt.metrics.placements.inc(decision.routeName, decision.backend, decision.placement);
     rt.upgrades.upgrade(req, socket, head, upstream.config.url, { [REQUEST_ID]: requestId, 'x-switchyard-route': decision.routeName }, (error) => {
-      rt.metrics.requests.inc({ route: decision.routeName, backend: decision.backend, code: error ? String(error.status) : '101' });
+      rt.metrics.requests.inc(decision.routeName, decision.backend, error ? String(error.status) : '101');
       if (error) rt.metrics.upstreamErrors.inc({ backend: decision.backend, reason: error.reason });
     });
   };

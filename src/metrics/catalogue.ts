@@ -4,6 +4,7 @@
  * disagree. Labels are bounded: route names, backend names and outcome words, never paths or ids.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -13,20 +14,18 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
   const metrics = {
     registry,
 
-    // Gateway: requests.
-    requests: new Counter({
-      name: 'switchyard_requests_total',
-      help: 'Requests answered by the gateway, by route, serving backend and status code.',
-      labelNames: ['route', 'backend', 'code'] as const,
-      registers,
-    }),
-    requestDuration: new Histogram({
-      name: 'switchyard_request_duration_seconds',
-      help: 'Time from receiving a request to the end of its response, by route and serving backend.',
-      labelNames: ['route', 'backend'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers,
-    }),
+    // Gateway: requests. Updated on every request, hence hot-path implementations (hot-metrics.ts).
+    requests: new HotCounter('switchyard_requests_total', 'Requests answered by the gateway, by route, serving backend and status code.', [
+      'route',
+      'backend',
+      'code',
+    ] as const).register(registry),
+    requestDuration: new HotHistogram(
+      'switchyard_request_duration_seconds',
+      'Time from receiving a request to the end of its response, by route and serving backend.',
+      ['route', 'backend'] as const,
+      LATENCY_BUCKETS,
+    ).register(registry),
     inFlight: new Gauge({
       name: 'switchyard_requests_in_flight',
       help: 'Requests received whose response has not finished yet.',
@@ -44,12 +43,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       labelNames: ['reason'] as const,
       registers,
     }),
-    placements: new Counter({
-      name: 'switchyard_route_placements_total',
-      help: 'Routing decisions by route, backend and placement (fixed, sticky, random, override); random counts split requests without a sticky key value.',
-      labelNames: ['route', 'backend', 'placement'] as const,
-      registers,
-    }),
+    placements: new HotCounter(
+      'switchyard_route_placements_total',
+      'Routing decisions by route, backend and placement (fixed, sticky, random, override); random counts split requests without a sticky key value.',
+      ['route', 'backend', 'placement'] as const,
+    ).register(registry),
     overrideRejected: new Counter({
       name: 'switchyard_override_rejected_total',
       help: 'Requests carrying x-switchyard-force that were not honoured (missing or wrong token, unknown backend).',
