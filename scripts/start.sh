@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 npm run build --silent
-exec node dist/cli.js gateway --config config/gateway.yaml "$@"
+exec node --max-semi-space-size=32 dist/cli.js gateway --config config/gateway.yaml "$@"

@@ -1,6 +1,10 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
 /**
  * The `switchyard` command. Each subcommand lives in src/cli/ and returns its exit code.
+ *
+ * A larger young generation (--max-semi-space-size=32, in the shebang, the Dockerfile and
+ * `npm start`) cut the gateway's CPU per request by about a sixth under load: fewer objects of
+ * in-flight requests get promoted, so fewer full collections (measured with scripts/bench).
  */
 import { exitWithError, UsageError } from './cli/common.js';
 import { DIFFS_USAGE, diffsCommand } from './cli/diffs.js';

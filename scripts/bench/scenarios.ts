@@ -205,7 +205,7 @@ export const scenarios: Scenario[] = [
       const o = await demoOriginOf(s);
       const cfg = join(workdir, 'pipeline.yaml');
       writeFileSync(cfg, `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nproducts: "${benchProducts(`http://127.0.0.1:${o.port}`)}"\nlog: { level: info }\n`);
-      const p = await s.startProc('pipeline', process.execPath, [join(ROOT, 'dist', 'cli.js'), 'pipeline', '--config', cfg], /"listen":(\d+)/, s.proxyCpu);
+      const p = await s.startProc('pipeline', process.execPath, ['--max-semi-space-size=32', join(ROOT, 'dist', 'cli.js'), 'pipeline', '--config', cfg], /"listen":(\d+)/, s.proxyCpu);
       return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
     },
   },
@@ -218,7 +218,7 @@ export const scenarios: Scenario[] = [
       const o = await demoOriginOf(s);
       const cfg = join(workdir, 'pipeline-behind.yaml');
       writeFileSync(cfg, `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nproducts: "${benchProducts(`http://127.0.0.1:${o.port}`)}"\nlog: { level: info }\n`);
-      const pipe = await s.startProc('pipeline-behind', process.execPath, [join(ROOT, 'dist', 'cli.js'), 'pipeline', '--config', cfg], /"listen":(\d+)/, s.loadCpu);
+      const pipe = await s.startProc('pipeline-behind', process.execPath, ['--max-semi-space-size=32', join(ROOT, 'dist', 'cli.js'), 'pipeline', '--config', cfg], /"listen":(\d+)/, s.loadCpu);
       const p = await s.startSwitchyard('gw-pipeline-http', s.proxyCpu, { pipeline: `http://127.0.0.1:${pipe.port}` }, 'default: pipeline\n');
       return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
     },

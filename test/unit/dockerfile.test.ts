@@ -32,7 +32,9 @@ describe('Dockerfile', () => {
   it('starts the gateway with the config from /app/config, as the CLI expects', () => {
     const entry = JSON.parse(instr('ENTRYPOINT')[0]!.slice('ENTRYPOINT'.length)) as string[];
     const cmd = JSON.parse(instr('CMD')[0]!.slice('CMD'.length)) as string[];
-    expect(entry).toEqual(['node', 'dist/cli.js']);
+    expect(entry[0]).toBe('node');
+    expect(entry.at(-1)).toBe('dist/cli.js');
+    expect(entry.slice(1, -1).every((a) => a.startsWith('--'))).toBe(true); // only V8/Node flags between
     expect(JSON.parse(readFileSync('package.json', 'utf8')).bin.switchyard).toBe('dist/cli.js');
     expect(cmd[0]).toBe('gateway');
     expect(GATEWAY_USAGE).toContain('--config');
