@@ -130,6 +130,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+    // Informational answers (103 Early Hints, …) are not passed on: only the final one is.
+    if (statusCode < 200) return;
     this.status = statusCode;
     const out = downstreamResponseHeaders(headers);
     if (this.opts.responseHeaders) Object.assign(out, this.opts.responseHeaders);

@@ -131,3 +131,23 @@ routes:
     expect(got).toBe('echo:hello:ws');
   });
 });
+
+describe('informational responses', () => {
+  it('passes on the final response after a 103 Early Hints', async () => {
+    const backend = await startServer((req, res) => {
+      req.resume();
+      res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('final');
+    });
+    const g = await startGateway({ backends: { legacy: backend.url }, rules: 'default: legacy\n' });
+    try {
+      const r = await send(g.url + '/x');
+      expect(r.status).toBe(200);
+      expect(r.body).toBe('final');
+    } finally {
+      await g.stop();
+      await backend.close();
+    }
+  });
+});
