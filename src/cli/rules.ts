@@ -19,7 +19,8 @@ switchyard rules push FILE [--expect-version N] [-m MESSAGE] [--author NAME] [--
 switchyard rules show [--version N] [--redis URL] [--config FILE]
 switchyard rules history [--json] [--redis URL] [--config FILE]
 switchyard rules diff A B [--redis URL] [--config FILE]
-switchyard rules rollback [--to N] [-m MESSAGE] [--redis URL] [--config FILE]`;
+switchyard rules rollback [--to N] [-m MESSAGE] [--redis URL] [--config FILE]
+  (Redis commands also take --prefix PREFIX: default rules.redis.prefix, else "switchyard:")`;
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
