@@ -26,8 +26,16 @@ export interface Proc {
 const running = new Set<ChildProcess>();
 export const workdir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
 
+/** Stops every process started, with its descendants (the legacy layer's launcher runs nginx). */
 export function stopAll(): void {
-  for (const c of running) c.kill('SIGKILL');
+  const pids = [...running].flatMap((c) => (c.pid ? processTree(c.pid) : []));
+  for (const pid of pids.reverse()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
   running.clear();
   rmSync(workdir, { recursive: true, force: true });
 }
