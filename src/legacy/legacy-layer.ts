@@ -96,6 +96,7 @@ export class LegacyLayer {
   }
 
   static async start(o: LegacyOptions, packageRoot: string): Promise<LegacyLayer> {
+    await stopStale(resolve(o.prefix));
     const conf = generateLegacyConfig(o, packageRoot);
     const check = testNginxConfig(conf, o.prefix);
     if (!check.ok) throw new Error(`nginx -t failed for ${conf}:\n${check.output}`);
@@ -121,6 +122,31 @@ export class LegacyLayer {
     await this.exited;
     clearTimeout(timer);
   }
+}
+
+/**
+ * An nginx left running in this prefix (its launcher was killed with SIGKILL, say) still holds
+ * the port: stop it gracefully before starting a new one.
+ */
+async function stopStale(prefix: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(prefix, 'nginx.pid'), 'utf8').trim());
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!cmdline.includes('nginx') || !cmdline.includes(prefix)) return;
+  } catch {
+    return; // no pid file, or no such process
+  }
+  process.kill(pid, 'SIGQUIT');
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  process.kill(pid, 'SIGKILL');
 }
 
 function readLog(prefix: string): string {

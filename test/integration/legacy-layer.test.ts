@@ -56,3 +56,25 @@ describe('legacy layer', () => {
     expect((await runCli(['products', 'validate', 'config/products.yaml'])).code).toBe(0);
   });
 });
+
+describe('legacy layer restarts', () => {
+  it('stops an nginx its killed launcher left behind in the same prefix before starting', async () => {
+    const origin = await startDemoOrigin();
+    const port = await freePort();
+    const prefix = tempDir('switchyard-legacy-');
+    const products = loadProducts('config/products.yaml');
+    const { LegacyLayer } = await import('../../src/legacy/legacy-layer.js');
+    const first = await LegacyLayer.start({ products, origin: { host: '127.0.0.1', port: origin.port }, listen: { host: '127.0.0.1', port }, prefix }, resolve('.'));
+    const orphanPid = Number(readFileSync(join(prefix, 'nginx.pid'), 'utf8'));
+    // As if the launcher had died: forget the child, keep nginx running.
+    first.child.unref();
+    const second = await LegacyLayer.start({ products, origin: { host: '127.0.0.1', port: origin.port }, listen: { host: '127.0.0.1', port }, prefix }, resolve('.'));
+    try {
+      expect(() => process.kill(orphanPid, 0)).toThrow();
+      expect((await send(`http://127.0.0.1:${port}/api/catalog/1`)).status).toBe(200);
+    } finally {
+      await second.stop();
+      await origin.close();
+    }
+  });
+});
