@@ -3,6 +3,7 @@
  * to, and the `reason` word used in metrics and logs. docs/errors.md lists them; a test checks
  * that the two agree.
  */
+import { STATUS_CODES } from 'node:http';
 
 export interface ErrorDef {
   code: string;
@@ -73,7 +74,21 @@ export function classifyUpstreamError(err: unknown): ErrorDef {
   }
 }
 
+/** The fields of a local reply's JSON body. */
+export function errorFields(e: ErrorDef, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return { error: e.reason, code: e.code, message: e.message, ...extra };
+}
+
 /** The small JSON body of a local reply. */
 export function errorBody(e: ErrorDef, extra: Record<string, string | undefined> = {}): string {
-  return JSON.stringify({ error: e.reason, code: e.code, message: e.message, ...extra });
+  return JSON.stringify(errorFields(e, extra));
+}
+
+/**
+ * A whole HTTP/1.1 error response, for the places that answer on a bare socket (parser errors,
+ * refused upgrades): the same JSON body as every other local reply, and the connection closes.
+ */
+export function rawErrorResponse(e: ErrorDef): string {
+  const body = errorBody(e);
+  return `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }

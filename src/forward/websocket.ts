@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
-import { classifyUpstreamError, type ErrorDef } from '../errors.js';
+import { classifyUpstreamError, rawErrorResponse, type ErrorDef } from '../errors.js';
 
 export class UpgradeProxy {
   private readonly proxy = httpProxy.createProxyServer({ ws: true, xfwd: true });
@@ -24,7 +24,7 @@ export class UpgradeProxy {
     this.proxy.ws(req, socket, head, { target: target.origin, headers }, (err: Error) => {
       const e = classifyUpstreamError(err);
       if (socket.writable) {
-        socket.end(`HTTP/1.1 ${e.status} ${e.reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+        socket.end(rawErrorResponse(e));
       } else socket.destroy();
       once(e);
     });

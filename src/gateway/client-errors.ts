@@ -3,9 +3,8 @@
  * request line, invalid header, oversized headers, CL+TE, slow clients). Only the offending
  * connection is closed; the process and every other connection carry on.
  */
-import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { ERRORS, errorBody, type ErrorDef } from '../errors.js';
+import { ERRORS, rawErrorResponse, type ErrorDef } from '../errors.js';
 import type { Metrics } from '../metrics/catalogue.js';
 
 export function classifyClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, maxUrlBytes: number): ErrorDef | undefined {
@@ -34,10 +33,7 @@ export function answerClientError(err: Error, socket: Socket, maxUrlBytes: numbe
   const e = classifyClientError(err as NodeJS.ErrnoException, maxUrlBytes);
   metrics?.clientErrors.inc({ reason: e?.reason ?? ERRORS.CLIENT_ABORTED.reason });
   if (e && socket.writable && !(socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
-    const body = errorBody(e);
-    socket.end(
-      `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
+    socket.end(rawErrorResponse(e));
   }
   socket.destroySoon?.();
   setTimeout(() => socket.destroy(), 1000).unref();

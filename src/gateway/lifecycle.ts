@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import type { BackendConfig, GatewayConfig } from '../config/gateway-config.js';
-import { ERRORS, errorBody, type ErrorDef } from '../errors.js';
+import { ERRORS, errorBody, rawErrorResponse, type ErrorDef } from '../errors.js';
 import { BACKEND_HEADER, REQUEST_ID, upstreamRequestHeaders } from '../forward/headers.js';
 import type { ForwardOptions, ForwardOutcome, ResponseTap } from '../forward/upstream.js';
 import type { UpgradeProxy } from '../forward/websocket.js';
@@ -114,8 +114,21 @@ function requestIdOf(req: IncomingMessage): string {
   return typeof given === 'string' && given.length > 0 && given.length <= 200 && /^[\x21-\x7e]+$/.test(given) ? given : randomUUID();
 }
 
+/** Step 2 for requests and upgrades alike; the decide options are built once, not per request. */
+function createRouter(rt: GatewayRuntime) {
+  const options = { backends: rt.backendNames, overrideTokenDigest: rt.overrideTokenDigest };
+  return (req: IncomingMessage, rules: RuleSet) => {
+    const facts = requestFacts(req.method ?? 'GET', req.url ?? '/', req.headers, remoteAddressOf(req));
+    const decision = decide(rules, facts, options);
+    rt.metrics.placements.inc(decision.routeName, decision.backend, decision.placement);
+    if (decision.overrideRejected) rt.metrics.overrideRejected.inc();
+    return { facts, decision };
+  };
+}
+
 export function createRequestHandler(rt: GatewayRuntime) {
   const { metrics } = rt;
+  const route = createRouter(rt);
   const accessLog = rt.config.log.access ? rt.logger.child({ kind: 'access' }) : undefined;
   const sample = rt.config.log.accessSample;
 
@@ -180,8 +193,7 @@ export function createRequestHandler(rt: GatewayRuntime) {
 
       // 2. decide
       toOriginForm(req);
-      const facts = requestFacts(req.method ?? 'GET', req.url ?? '/', req.headers, remoteAddressOf(req));
-      const decision = decide(rules, facts, { backends: rt.backendNames, overrideTokenDigest: rt.overrideTokenDigest });
+      const { facts, decision } = route(req, rules);
       const headers = upstreamRequestHeaders({
         headers: req.headers,
         remoteAddress: facts.remoteAddress,
@@ -190,8 +202,6 @@ export function createRequestHandler(rt: GatewayRuntime) {
         route: decision.routeName,
       });
       ctx = { req, res, startNs, requestId, rules, facts, decision, upstreamHeaders: headers };
-      metrics.placements.inc(decision.routeName, decision.backend, decision.placement);
-      if (decision.overrideRejected) metrics.overrideRejected.inc();
 
       // 3. shadow
       const shadow = rt.shadow?.begin(ctx);
@@ -217,19 +227,17 @@ export function createRequestHandler(rt: GatewayRuntime) {
 
 /** WebSocket upgrades: decide like any request, then hand both sockets to the upgrade proxy. */
 export function createUpgradeHandler(rt: GatewayRuntime) {
+  const route = createRouter(rt);
   return function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const rules = rt.rules.rules;
     const refused = rt.draining ? ERRORS.SHUTTING_DOWN : admit(req, rt.config.limits);
     if (!rules || refused) {
-      const e = refused ?? ERRORS.NOT_READY;
-      socket.end(`HTTP/1.1 ${e.status} ${e.reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      socket.end(rawErrorResponse(refused ?? ERRORS.NOT_READY));
       return;
     }
     const requestId = requestIdOf(req);
-    const facts = requestFacts(req.method ?? 'GET', req.url ?? '/', req.headers, remoteAddressOf(req));
-    const decision = decide(rules, facts, { backends: rt.backendNames, overrideTokenDigest: rt.overrideTokenDigest });
+    const { decision } = route(req, rules);
     const upstream = rt.upstreams.get(decision.backend)!;
-    rt.metrics.placements.inc(decision.routeName, decision.backend, decision.placement);
     rt.upgrades.upgrade(req, socket, head, upstream.config.url, { [REQUEST_ID]: requestId, 'x-switchyard-route': decision.routeName }, (error) => {
       rt.metrics.requests.inc(decision.routeName, decision.backend, error ? String(error.status) : '101');
       if (error) rt.metrics.upstreamErrors.inc({ backend: decision.backend, reason: error.reason });
