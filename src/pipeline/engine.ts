@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { ERRORS, errorBody } from '../errors.js';
+import { ERRORS, errorFields } from '../errors.js';
 import { withoutHopByHop } from '../forward/headers.js';
 import { Upstream, type ForwardOutcome, type ResponseTap } from '../forward/upstream.js';
 import type { Readable } from 'node:stream';
@@ -30,6 +30,7 @@ interface Loaded {
 
 /** The edge's limit on the request target, the same as the legacy layer's 8 KiB request line. */
 export const PIPELINE_MAX_URL = 8 * 1024;
+const ADMISSION = Object.freeze({ maxUrlBytes: PIPELINE_MAX_URL });
 
 class Context implements RequestView, RequestPhase, UpstreamRequestPhase, UpstreamResponsePhase, ResponsePhase, LogPhase {
   readonly method: string;
@@ -134,10 +135,10 @@ export class Pipeline {
       h?.done?.(outcome ?? { status: ctx.status, bytesOut: ctx.bytesOut });
     };
 
-    const refused = admit(req, { maxUrlBytes: PIPELINE_MAX_URL });
+    const refused = admit(req, ADMISSION);
     if (refused) {
       ctx.reason = refused.reason;
-      return this.reply(ctx, res, { kind: 'respond', status: refused.status, reason: refused.reason, body: JSON.parse(errorBody(refused)) }, [], done, h);
+      return this.reply(ctx, res, { kind: 'respond', status: refused.status, reason: refused.reason, body: errorFields(refused) }, [], done, h);
     }
 
     // filter: which modules concern this request.
