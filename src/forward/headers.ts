@@ -3,7 +3,7 @@
  * Hop-by-hop headers are dropped in both directions (RFC 9110 §7.6.1): Connection and every
  * header it names, Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer.
  */
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -80,7 +80,3 @@ export function withoutHopByHop(headers: IncomingHttpHeaders | Record<string, st
   return out;
 }
 
-/** Response headers from the upstream, minus hop-by-hop ones, ready for writeHead. */
-export function downstreamResponseHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
-  return withoutHopByHop(headers);
-}

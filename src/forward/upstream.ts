@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { BackendConfig } from '../config/gateway-config.js';
 import { ERRORS, classifyUpstreamError, errorBody, type ErrorDef } from '../errors.js';
-import { downstreamResponseHeaders } from './headers.js';
+import { withoutHopByHop } from './headers.js';
 
 /** Optional observer of the upstream response (the shadow tee uses it). It must not block. */
 export interface ResponseTap {
@@ -133,7 +133,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     // Informational answers (103 Early Hints, …) are not passed on: only the final one is.
     if (statusCode < 200) return;
     this.status = statusCode;
-    const out = downstreamResponseHeaders(headers);
+    const out: OutgoingHttpHeaders = withoutHopByHop(headers);
     if (this.opts.responseHeaders) Object.assign(out, this.opts.responseHeaders);
     this.opts.beforeResponse?.(statusCode, out, headers);
     if (!this.res.destroyed) this.res.writeHead(statusCode, statusMessage || undefined, out);

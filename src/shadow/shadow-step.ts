@@ -14,7 +14,7 @@ import type { GatewayRuntime, RequestContext, ShadowStart, ShadowStep } from '..
 import type { Route } from '../rules/rule-set.js';
 import { stickyValue } from '../router/decide.js';
 import type { ShadowPolicy } from '../rules/shadow-policy.js';
-import { bucketOf, BUCKETS } from '../rules/split.js';
+import { bucketOf, randomBucket } from '../rules/split.js';
 import { createRedisClient } from '../store/redis-client.js';
 import { ShadowBreaker } from './breaker.js';
 import { ResponseCapture } from './capture.js';
@@ -48,7 +48,7 @@ export function shadowTarget(policy: ShadowPolicy, served: string, backends: rea
 export function isSampled(policy: ShadowPolicy, route: Route, stickyValue: string | undefined, random: () => number = Math.random): boolean {
   if (policy.percent >= 100) return true;
   if (policy.percent <= 0) return false;
-  const bucket = stickyValue === undefined ? Math.floor(random() * BUCKETS) : bucketOf(`${route.salt}:shadow`, stickyValue);
+  const bucket = stickyValue === undefined ? randomBucket(random) : bucketOf(`${route.salt}:shadow`, stickyValue);
   return bucket < policy.percent * 100;
 }
 
