@@ -54,3 +54,19 @@ export function hostPortArg(s: string, what: string): { host: string; port: numb
   if (!m) throw new UsageError(`${what} expects HOST:PORT, got ${JSON.stringify(s)}`);
   return { host: m[1] ?? m[2]!, port: Number(m[3]) };
 }
+
+/** Resolves with the name of the first SIGTERM or SIGINT (or when `orEarlier` settles). */
+export function stopSignal(orEarlier?: Promise<unknown>): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (signal: string) => () => {
+      process.removeListener('SIGTERM', term);
+      process.removeListener('SIGINT', int);
+      resolve(signal);
+    };
+    const term = on('SIGTERM');
+    const int = on('SIGINT');
+    process.once('SIGTERM', term);
+    process.once('SIGINT', int);
+    void orEarlier?.then(() => resolve('exit'), () => resolve('exit'));
+  });
+}

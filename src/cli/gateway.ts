@@ -8,7 +8,7 @@ import { createLogger } from '../log/logger.js';
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { runPrimary, runWorker } from '../gateway/workers.js';
-import { UsageError, defaultConfigPath, loadConfigOrExit } from './common.js';
+import { UsageError, defaultConfigPath, loadConfigOrExit, stopSignal } from './common.js';
 
 export const GATEWAY_USAGE = 'switchyard gateway [--config FILE] [--drain SECONDS] [--workers N|auto]';
 
@@ -38,16 +38,9 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const gw = await Gateway.start(config, { logger });
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal, drain_ms: drainMs }, 'stopping');
-      process.removeAllListeners('SIGTERM');
-      process.removeAllListeners('SIGINT');
-      gw.stop(drainMs).then(resolve, resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  const signal = await stopSignal();
+  logger.info({ signal, drain_ms: drainMs }, 'stopping');
+  await gw.stop(drainMs).catch((err: Error) => logger.error({ err }, 'stop failed'));
   logger.info('stopped');
   logger.flush();
   return 0;

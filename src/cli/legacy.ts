@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LegacyLayer } from '../legacy/legacy-layer.js';
 import { loadProducts, validateProductsText } from '../products/products-config.js';
-import { PACKAGE_ROOT, UsageError, hostPortArg } from './common.js';
+import { PACKAGE_ROOT, UsageError, hostPortArg, stopSignal } from './common.js';
 
 export const LEGACY_USAGE = 'switchyard legacy [--products FILE] [--origin URL] [--listen HOST:PORT] [--prefix DIR]';
 export const PRODUCTS_USAGE = 'switchyard products validate FILE';
@@ -38,12 +38,8 @@ export async function legacyCommand(argv: string[]): Promise<number> {
     PACKAGE_ROOT,
   );
   process.stderr.write(`legacy layer on ${layer.url} (nginx config ${layer.conf}); Ctrl-C stops it\n`);
-  await new Promise<void>((done) => {
-    const stop = () => void layer.stop().then(done);
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    void layer.exited.then(() => done());
-  });
+  await stopSignal(layer.exited);
+  await layer.stop();
   return 0;
 }
 

@@ -9,7 +9,7 @@ import { createMetrics } from '../metrics/catalogue.js';
 import { loadPipelineConfig } from '../pipeline/pipeline-config.js';
 import { PipelineServer } from '../pipeline/pipeline-server.js';
 import { loadProducts } from '../products/products-config.js';
-import { PACKAGE_ROOT, hostPortArg } from './common.js';
+import { PACKAGE_ROOT, hostPortArg, stopSignal } from './common.js';
 
 export const PIPELINE_USAGE = 'switchyard pipeline [--config FILE] [--products FILE] [--origin URL] [--listen HOST:PORT]';
 
@@ -34,11 +34,8 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
     metrics: createMetrics(),
     logger,
   });
-  await new Promise<void>((done) => {
-    const stop = () => void server.stop(5000).then(done);
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopSignal();
+  await server.stop(5000);
   logger.flush();
   return 0;
 }
