@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hasTaskset } from './load.js';
+import { waitForPort } from '../../dist/legacy/legacy-layer.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const SCRIPTS = resolve(import.meta.dirname);
@@ -139,20 +140,6 @@ http {
   );
   // nginx says nothing on success: wait for its port instead.
   return startProc(name, '/usr/sbin/nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], port, cpus);
-}
-
-async function waitForPort(port: number): Promise<void> {
-  const { connect } = await import('node:net');
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), r(true)));
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on ${port}`);
 }
 
 /** A process and its descendants (the legacy layer's launcher runs nginx master and worker). */

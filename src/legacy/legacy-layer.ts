@@ -157,7 +157,8 @@ function readLog(prefix: string): string {
   }
 }
 
-async function waitForPort(port: number, host: string): Promise<void> {
+/** Resolves once something accepts connections on host:port (about 5 s at most). */
+export async function waitForPort(port: number, host = '127.0.0.1'): Promise<void> {
   const { connect } = await import('node:net');
   for (let i = 0; i < 200; i++) {
     const ok = await new Promise<boolean>((r) => {
