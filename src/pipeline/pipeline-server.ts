@@ -6,8 +6,8 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { AdminServer } from '../admin/admin-server.js';
-import type { ListenAddress } from '../config/gateway-config.js';
-import { answerClientError } from '../gateway/client-errors.js';
+import type { ListenAddress } from '../config/listen-address.js';
+import { answerClientError } from '../http/client-errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { ProductsConfig } from '../products/products-config.js';

@@ -12,7 +12,8 @@ import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { BackendConfig } from '../config/gateway-config.js';
 import { ERRORS, classifyUpstreamError, errorBody, type ErrorDef } from '../errors.js';
-import { withoutHopByHop } from './headers.js';
+import { withoutHopByHop } from '../http/headers.js';
+import type { Backend } from './backend.js';
 
 /** Optional observer of the upstream response (the shadow tee uses it). It must not block. */
 export interface ResponseTap {
@@ -50,7 +51,7 @@ function hasBody(req: IncomingMessage): boolean {
   return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
-export class Upstream {
+export class HttpBackend implements Backend {
   readonly name: string;
   readonly pool: Pool;
 
