@@ -57,7 +57,11 @@ export type ErrorName = keyof typeof ERRORS;
 
 /** Maps an error raised by the upstream client (undici, node:net) to its catalogue entry. */
 export function classifyUpstreamError(err: unknown): ErrorDef {
-  const code = (err as { code?: string } | null)?.code;
+  const { code, name } = (err ?? {}) as { code?: unknown; name?: unknown };
+  // undici 7 raises HTTPParserError for a response that is not HTTP with `code` undefined (it
+  // looks the llhttp error number up in a name-to-number table), so the HPE_ codes below never
+  // arrive from it: recognise it by name.
+  if (name === 'HTTPParserError') return ERRORS.UPSTREAM_BAD_RESPONSE;
   switch (code) {
     case 'ECONNREFUSED':
     case 'ENOTFOUND':
