@@ -3,7 +3,7 @@
  * configured, a JSONL file rotated at a size otherwise (one previous file kept as FILE.1).
  * Writes are fire-and-forget: a slow or failing sink loses samples, never requests.
  */
-import { createWriteStream, mkdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, fstatSync, mkdirSync, openSync, renameSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { createRedisClient, type RedisClient } from '../store/redis-client.js';
@@ -41,12 +41,11 @@ export class JsonlFileSink implements SampleSink {
   private open(): WriteStream {
     if (!this.stream) {
       mkdirSync(dirname(this.file), { recursive: true });
-      try {
-        this.size = statSync(this.file).size;
-      } catch {
-        this.size = 0;
-      }
-      this.stream = createWriteStream(this.file, { flags: 'a' });
+      // Opened synchronously, not by the stream: lines still pending when a rotation renames the
+      // file must land in FILE.1, not in whatever the name points to once an async open runs.
+      const fd = openSync(this.file, 'a');
+      this.size = fstatSync(fd).size;
+      this.stream = createWriteStream(this.file, { fd });
       this.stream.on('error', () => undefined);
     }
     return this.stream;
