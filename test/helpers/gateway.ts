@@ -41,11 +41,13 @@ export interface GatewaySetup {
   /** Replaces the default `rules:` block. */
   rulesBlock?: (rulesFile: string) => string;
   options?: GatewayOptions;
+  /** Every backend's response_timeout (default 1s, so that timeout tests stay short). */
+  responseTimeout?: string;
 }
 
 export function gatewayYaml(setup: GatewaySetup, rulesFile: string): string {
   const backends = Object.entries(setup.backends)
-    .map(([name, url]) => `  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: 1s`)
+    .map(([name, url]) => `  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: ${setup.responseTimeout ?? '1s'}`)
     .join('\n');
   return [
     'listen: "127.0.0.1:0"',
