@@ -150,22 +150,26 @@ debug_headers: true
       const elapsed = (Date.now() - started) / 1000;
       const shares = [...counts.entries()].map(([k, v]) => `${k} ${Math.round((v / sent) * 100)}%`).join('  ');
       process.stderr.write(`\r${bar(Math.min(elapsed, seconds), seconds)} ${Math.min(seconds, Math.round(elapsed))}/${seconds}s  ${sent} requests  ${shares}   `);
-      await new Promise((r) => setTimeout(r, 150));
+      await new Promise((r) => setTimeout(r, 150)); // pacing: the demo drives a rate, over time
     }
     agent.destroy();
     const shares = [...counts.entries()].map(([k, v]) => `${k} ${Math.round((v / sent) * 100)}%`).join('  ');
     process.stderr.write(`\r${bar(seconds, seconds)} ${seconds}/${seconds}s  ${sent} requests  ${shares}   \n\n`);
-    await new Promise((r) => setTimeout(r, 500)); // let the last comparisons finish
+    const admin = (path: string) =>
+      new Promise<string>((done, fail) => {
+        request({ host: '127.0.0.1', port: gw.adminPort, path }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => done(text));
+        })
+          .on('error', fail)
+          .end();
+      });
+    // Every primary has been answered; wait for the copies still in flight (queued ones start
+    // before a running one is counted out, so 0 means none is left), then every comparison is in.
+    while (/^switchyard_shadow_in_flight [1-9]/m.test(await admin('/metrics'))) await new Promise((r) => setTimeout(r, 20));
 
-    const report = await new Promise<{ routes: RouteReport[] }>((done, fail) => {
-      request({ host: '127.0.0.1', port: gw.adminPort, path: '/diffs' }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => done(JSON.parse(text)));
-      })
-        .on('error', fail)
-        .end();
-    });
+    const report = JSON.parse(await admin('/diffs')) as { routes: RouteReport[] };
     process.stdout.write('Shadow diff report (switchyard diffs):\n');
     for (const r of report.routes) {
       process.stdout.write(`  ${r.route}: ${r.comparisons} comparisons, match rate ${r.match_rate === null ? '-' : (r.match_rate * 100).toFixed(1) + '%'}, mismatches ${r.results.mismatch}, noise ${r.results.noise}\n`);

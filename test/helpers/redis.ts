@@ -36,7 +36,7 @@ export class TestRedis {
     this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], {
       stdio: 'ignore',
     });
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 60_000; // a cap: startup polls until redis answers
     for (;;) {
       const c = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       c.on('error', () => undefined);

@@ -65,7 +65,7 @@ export function json<T = Record<string, unknown>>(r: Reply): T {
 }
 
 /** Polls `check` until it returns true (for hooks, where expect.poll is not available). */
-export async function waitFor(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function waitFor(check: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -29,7 +29,7 @@ describe('legacy layer', () => {
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     try {
-      await expect.poll(() => err, { timeout: 10_000 }).toMatch(/legacy layer on http:\/\/127\.0\.0\.1:\d+/);
+      await expect.poll(() => err).toMatch(/legacy layer on http:\/\/127\.0\.0\.1:\d+/);
       const r = await send(`http://127.0.0.1:${port}/api/catalog/2`);
       expect(r.status).toBe(200);
       expect(r.headers['x-frame-options']).toBe('DENY');

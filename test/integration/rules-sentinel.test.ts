@@ -28,7 +28,8 @@ describe('rules through Redis Sentinel', () => {
     const probe = new Redis(sentinelPort, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 100, maxRetriesPerRequest: 0 });
     probe.on('error', () => undefined);
     let master: unknown = null;
-    for (let i = 0; i < 100 && !master; i++) {
+    // Polls (100 ms apart, capped at 60 s) until the sentinel answers with the master.
+    for (const deadline = Date.now() + 60_000; !master && Date.now() < deadline; ) {
       try {
         if (probe.status !== 'ready') await probe.connect();
         master = await probe.call('SENTINEL', 'get-master-addr-by-name', 'demo');
@@ -57,7 +58,7 @@ describe('rules through Redis Sentinel', () => {
   it('finds the master through the sentinel and applies a push', async () => {
     const c = redis.client();
     await new RuleStore(c, 's1:').push('default: pipeline\n', { author: 't', message: 'via sentinel' });
-    await expect.poll(async () => (await send(g.url + '/x')).headers['x-switchyard-backend'], { timeout: 5000 }).toBe('pipeline');
+    await expect.poll(async () => (await send(g.url + '/x')).headers['x-switchyard-backend']).toBe('pipeline');
     expect(JSON.parse((await send(g.admin + '/rules')).body)).toMatchObject({ version: 1, source: 'redis' });
     c.disconnect();
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { echoBackend, send, waitFor, type TestServer } from '../helpers/servers.js';
 import { gatewayYaml, tempDir } from '../helpers/gateway.js';
+import { metric, metricValue } from '../helpers/metrics.js';
 import { CLI } from '../helpers/process.js';
 
 describe('gateway with --workers', () => {
@@ -13,10 +14,7 @@ describe('gateway with --workers', () => {
   let port = 0;
   let admin = 0;
   const workerPids = () => [...log.matchAll(/"worker_pid":(\d+),"msg":"worker ready"/g)].map((m) => Number(m[1]));
-  const total = async () => {
-    const text = (await send(`http://127.0.0.1:${admin}/metrics`)).body;
-    return [...text.matchAll(/^switchyard_requests_total\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
-  };
+  const total = () => metric(`http://127.0.0.1:${admin}`, 'switchyard_requests_total');
 
   beforeAll(async () => {
     backend = await echoBackend('legacy');
@@ -26,7 +24,7 @@ describe('gateway with --workers', () => {
     writeFileSync(config, gatewayYaml({ backends: { legacy: backend.url }, rules: '' }, join(dir, 'rules.yaml')));
     child = spawn(process.execPath, [CLI, 'gateway', '--config', config, '--workers', '2', '--drain', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    await waitFor(() => workerPids().length === 2, 15_000, 'two workers');
+    await waitFor(() => workerPids().length === 2, 60_000, 'two workers');
     admin = Number(/"admin":(\d+),"workers":2/.exec(log)![1]);
     port = Number(/"listen":(\d+)/.exec(log)![1]);
   });
@@ -43,21 +41,25 @@ describe('gateway with --workers', () => {
   });
 
   it('serves on one port from both workers and aggregates /metrics', async () => {
+    const before = await total();
     for (let i = 0; i < 20; i++) expect((await send(`http://127.0.0.1:${port}/x${i}`)).status).toBe(200);
-    expect(await total()).toBe(20);
-    const served = new Set([...log.matchAll(/"pid":(\d+),"worker":\d+,"kind":"access"/g)].map((m) => m[1]));
-    expect(served.size).toBe(2);
+    await expect.poll(total).toBe(before + 20);
+    // Both workers wrote access lines (they reach this process through a pipe: poll).
+    await expect.poll(() => new Set([...log.matchAll(/"pid":(\d+),"worker":\d+,"kind":"access"/g)].map((m) => m[1])).size).toBe(2);
   });
 
   it('does not fail the scrape when a worker hangs', async () => {
     const [stuck] = workerPids();
     process.kill(stuck!, 'SIGSTOP');
     try {
-      const start = Date.now();
+      // Answered at all (the stopped worker never will) ...
       const r = await send(`http://127.0.0.1:${admin}/metrics`);
       expect(r.status).toBe(200);
       expect(r.body).toMatch(/switchyard_requests_total/);
-      expect(Date.now() - start).toBeLessThan(5000);
+      // ... and, once the live worker answers within the scrape budget (under load it may not,
+      // every time), with its count alone: some of the 20, not all.
+      const served = async () => metricValue((await send(`http://127.0.0.1:${admin}/metrics`)).body, 'switchyard_requests_total');
+      await expect.poll(async () => { const n = await served(); return n > 0 && n < 20; }).toBe(true);
     } finally {
       process.kill(stuck!, 'SIGCONT');
     }
@@ -66,8 +68,8 @@ describe('gateway with --workers', () => {
   it('replaces a worker that dies, and keeps serving', async () => {
     const [victim] = workerPids();
     process.kill(victim!, 'SIGKILL');
-    await expect.poll(() => log, { timeout: 10_000 }).toMatch(/worker died; starting a replacement/);
-    await expect.poll(() => workerPids().length, { timeout: 15_000 }).toBe(3);
+    await expect.poll(() => log).toMatch(/worker died; starting a replacement/);
+    await expect.poll(() => workerPids().length).toBe(3);
     for (let i = 0; i < 6; i++) expect((await send(`http://127.0.0.1:${port}/after${i}`)).status).toBe(200);
   });
 
