@@ -9,7 +9,9 @@ import { runCli, spawnGateway, type GatewayProcess } from '../helpers/process.js
 const V1 = 'default: legacy\nroutes:\n  - { name: api, match: { path: "/api/**" }, split: { legacy: 50, pipeline: 50 }, sticky: "header:x-user-id" }\n';
 const V2 = V1.replace('legacy: 50, pipeline: 50', 'legacy: 20, pipeline: 80');
 
-describe('switchyard CLI', () => {
+// Every step here is a Node process (a dozen CLI runs, three gateways); on a loaded two-core
+// machine one start takes seconds, and the push scenario alone took 80 s: a larger cap.
+describe('switchyard CLI', { timeout: 300_000 }, () => {
   let redis: TestRedis;
   let dir: string;
   let config: string;

@@ -84,36 +84,18 @@ routes:
   /** Counts upstream errors of one backend and reason: read before, poll for the difference after. */
   const upstreamErrors = (backend: string, reason: string) => () => metric(g.admin, 'switchyard_upstream_errors_total', { backend, reason });
 
-  it('answers 502 with a JSON body naming the backend when the backend refuses, and counts it', async () => {
-    const counted = upstreamErrors('refused', 'refused');
+  it.each([
+    ['refuses', '/refused', 'refused', 502, 'refused', 'SWY_ERR_UPSTREAM_REFUSED'],
+    ['answers something that is not HTTP', '/garbage', 'garbage', 502, 'bad_response', 'SWY_ERR_UPSTREAM_BAD_RESPONSE'],
+    ['does not answer in time', '/slow-headers', 'slow', 504, 'response_timeout', 'SWY_ERR_UPSTREAM_RESPONSE_TIMEOUT'],
+    ['accepts the connection and never answers', '/blackhole', 'blackhole', 504, 'response_timeout', 'SWY_ERR_UPSTREAM_RESPONSE_TIMEOUT'],
+  ])('when the backend %s: answers a JSON error naming it, and counts it', async (_what, path, backend, status, reason, code) => {
+    const counted = upstreamErrors(backend, reason);
     const before = await counted();
-    const r = await send(g.url + '/refused');
-    expect(r.status).toBe(502);
-    expect(json(r)).toMatchObject({ error: 'refused', code: 'SWY_ERR_UPSTREAM_REFUSED', backend: 'refused' });
+    const r = await send(g.url + path);
+    expect(r.status).toBe(status);
+    expect(json(r)).toMatchObject({ error: reason, code, backend });
     await expect.poll(counted).toBe(before + 1);
-  });
-
-  it('answers 502 bad_response when the backend answers something that is not HTTP, and counts it', async () => {
-    const counted = upstreamErrors('garbage', 'bad_response');
-    const before = await counted();
-    const r = await send(g.url + '/garbage');
-    expect(r.status).toBe(502);
-    expect(json(r)).toMatchObject({ error: 'bad_response', code: 'SWY_ERR_UPSTREAM_BAD_RESPONSE', backend: 'garbage' });
-    await expect.poll(counted).toBe(before + 1);
-  });
-
-  it('answers 504 when the backend does not answer in time, and counts it', async () => {
-    const slowCounted = upstreamErrors('slow', 'response_timeout');
-    const blackholeCounted = upstreamErrors('blackhole', 'response_timeout');
-    const [slowBefore, blackholeBefore] = [await slowCounted(), await blackholeCounted()];
-    const r = await send(g.url + '/slow-headers');
-    expect(r.status).toBe(504);
-    expect(json(r)).toMatchObject({ error: 'response_timeout', backend: 'slow' });
-    const b = await send(g.url + '/blackhole');
-    expect(b.status).toBe(504);
-    expect(json(b)).toMatchObject({ backend: 'blackhole' });
-    await expect.poll(slowCounted).toBe(slowBefore + 1);
-    await expect.poll(blackholeCounted).toBe(blackholeBefore + 1);
   });
 
   it('cuts the client connection when the backend stalls mid-body, and counts it', async () => {
