@@ -97,7 +97,7 @@ export class Gateway {
       await gw.stop(0);
       throw err;
     }
-    logger.info({ listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source }, 'gateway started');
+    logger.info({ listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source, exec_argv: process.execArgv }, 'gateway started');
     return gw;
   }
 
