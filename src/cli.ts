@@ -6,6 +6,8 @@
  * `npm start`) cut the gateway's CPU per request by about a sixth under load: fewer objects of
  * in-flight requests get promoted, so fewer full collections (measured with scripts/bench).
  */
+// First: refuses an old Node.js before any dependency loads (see node-version.ts).
+import './cli/node-version.js';
 import { exitWithError, UsageError } from './cli/common.js';
 import { DIFFS_USAGE, diffsCommand } from './cli/diffs.js';
 import { EXPLAIN_USAGE, explainCommand } from './cli/explain.js';
