@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what switchyard needs when it is missing: npm packages (npm ci) and, with --system,
-# the Debian packages the integration tests run for real (redis-server, nginx with the Lua module).
+# the Debian packages the integration tests run for real (redis-server, nginx with the Lua module,
+# openssl for test certificates).
 # Uses apt-get as root or through sudo; otherwise stops and names exactly what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ if [ $need_system = 1 ]; then
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
   ls /usr/lib/nginx/modules/ngx_http_lua_module.so >/dev/null 2>&1 || missing+=(libnginx-mod-http-lua)
   compgen -G "/usr/lib/*/lua/5.1/cjson.so" >/dev/null || missing+=(lua-cjson)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; else
       echo "switchyard tests need these Debian packages: ${missing[*]}" >&2

@@ -74,7 +74,8 @@ export function createShadowStep(rt: GatewayRuntime): ShadowRuntime {
     let p = pools.get(backend);
     if (!p) {
       const b = rt.upstreams.get(backend)!.config;
-      p = new Pool(b.url.origin, { connections: cfg.maxConcurrent, connect: { timeout: b.connectTimeoutMs } });
+      // HTTP/1.1 like the primary pool (see upstream.ts), so both sides answer over the same protocol.
+      p = new Pool(b.url.origin, { connections: cfg.maxConcurrent, connect: { timeout: b.connectTimeoutMs }, allowH2: false });
       pools.set(backend, p);
     }
     return p;
