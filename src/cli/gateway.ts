@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../log/logger.js';
+import { logProcessWarnings } from '../log/process-warnings.js';
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { runPrimary, runWorker } from '../gateway/workers.js';
@@ -23,6 +24,7 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
   });
   const config = loadConfigOrExit(defaultConfigPath(values.config));
   const logger = createLogger(config.log.level);
+  logProcessWarnings(logger);
   const drainMs = Math.max(0, Number(values.drain) * 1000 || 0);
   const workers = values.workers === 'auto' ? availableParallelism() : Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new UsageError(`--workers expects a number from 1 to 256 or "auto", got ${JSON.stringify(values.workers)}`);
