@@ -4,7 +4,7 @@
  * Requests hit the first route, the last route, and no route, so both ends of the order show.
  */
 import { parseRuleSet } from '../dist/rules/rule-set.js';
-import { requestFacts } from '../dist/rules/request-facts.js';
+import { requestFacts } from '../dist/router/request-facts.js';
 import { decide } from '../dist/router/decide.js';
 
 const backends = ['legacy', 'pipeline'];

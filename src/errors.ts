@@ -34,6 +34,23 @@ export const ERRORS = Object.freeze({
   // The gateway itself.
   NOT_READY: def('SWY_ERR_NOT_READY', 503, 'not_ready', 'no rule set is loaded yet'),
   SHUTTING_DOWN: def('SWY_ERR_SHUTTING_DOWN', 503, 'shutting_down', 'the gateway is shutting down'),
+  INTERNAL: def('SWY_ERR_INTERNAL', 500, 'internal', 'the gateway failed to handle the request'),
+  // The pipeline.
+  PIPELINE_MODULE_FAILED: def('SWY_ERR_PIPELINE_MODULE_FAILED', 503, 'module_failed', 'a product module failed and is configured to fail closed'),
+  PIPELINE_PHASE: def('SWY_ERR_PIPELINE_PHASE', 500, 'phase_violation', 'a module wrote to a header map outside its phase'),
+  // Shadow copies (never sent to clients: counted and logged).
+  SHADOW_TIMEOUT: def('SWY_ERR_SHADOW_TIMEOUT', 504, 'shadow_timeout', 'the shadow target did not answer in time'),
+  SHADOW_NO_BODY: def('SWY_ERR_SHADOW_NO_BODY', 413, 'body_too_large', 'the request body was over max_body or did not arrive whole'),
+  // Configuration, rules and the admin listener.
+  CONFIG_INVALID: def('SWY_ERR_CONFIG_INVALID', 400, 'config_invalid', 'the configuration or rules are invalid'),
+  RULES_VERSION_CONFLICT: def('SWY_ERR_RULES_VERSION_CONFLICT', 409, 'version_conflict', 'the active rules version is not the expected one'),
+  RULES_NOT_IN_REDIS: def('SWY_ERR_RULES_NOT_IN_REDIS', 409, 'rules_from_file', 'rules are read from a file; this needs rules.redis in the gateway config'),
+  RULES_STORE_UNAVAILABLE: def('SWY_ERR_RULES_STORE_UNAVAILABLE', 503, 'store_unavailable', 'the rules store (Redis) did not answer'),
+  ADMIN_UNAUTHORIZED: def('SWY_ERR_ADMIN_UNAUTHORIZED', 401, 'unauthorized', 'a valid "Authorization: Bearer <admin.token>" is required'),
+  ADMIN_NOT_FOUND: def('SWY_ERR_ADMIN_NOT_FOUND', 404, 'not_found', 'no such admin endpoint'),
+  ADMIN_METHOD_NOT_ALLOWED: def('SWY_ERR_ADMIN_METHOD_NOT_ALLOWED', 405, 'method_not_allowed', 'the admin endpoint does not take this method'),
+  ADMIN_BODY_TOO_LARGE: def('SWY_ERR_ADMIN_BODY_TOO_LARGE', 413, 'body_too_large', 'the admin request body is over 1 MiB'),
+  ADMIN_NO_WORKER: def('SWY_ERR_ADMIN_NO_WORKER', 503, 'no_worker', 'no worker answered'),
 });
 
 export type ErrorName = keyof typeof ERRORS;

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hasTaskset } from './load.js';
-import { waitForPort } from '../../dist/legacy/legacy-layer.js';
+import { waitForPort } from '../../dist/http/wait-for-port.js';
 import type { Runtime } from './runtimes.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');

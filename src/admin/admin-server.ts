@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ListenAddress } from '../config/gateway-config.js';
+import type { ListenAddress } from '../config/listen-address.js';
 
 export interface AdminReply {
   status: number;

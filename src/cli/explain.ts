@@ -5,8 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { decide, digestToken } from '../router/decide.js';
-import { requestFacts } from '../rules/request-facts.js';
-import { BUCKETS } from '../rules/split.js';
+import { requestFacts } from '../router/request-facts.js';
+import { BUCKETS } from '../router/split.js';
 import { readRuleFile } from '../store/rule-file.js';
 import { ruleContextOf } from '../store/rule-source.js';
 import { UsageError, defaultConfigPath, loadConfigOrExit, printJson } from './common.js';
@@ -58,7 +58,7 @@ export function explainCommand(argv: string[]): number {
   const result = {
     route: d.routeName,
     rule_index: route ? rules.routes.indexOf(route) : null,
-    sticky_key: route?.sticky?.source ?? null,
+    sticky_key: route?.sticky?.spec ?? null,
     sticky_value: d.stickyValue ?? null,
     salt: route && !route.split.single ? route.salt : null,
     bucket: random ? null : (d.bucket ?? null),

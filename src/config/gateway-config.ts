@@ -22,12 +22,9 @@ import {
   validateDocument,
   type Check,
 } from './schema.js';
+import { deepFreeze } from '../util/deep-freeze.js';
+import { listenAddress, type ListenAddress } from './listen-address.js';
 import { parseYamlSource } from './yaml-source.js';
-
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
 
 export interface BackendConfig {
   name: string;
@@ -74,14 +71,6 @@ export interface GatewayConfig {
 }
 
 const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
-
-/** "HOST:PORT" or "[v6]:PORT"; an empty host means all interfaces. */
-export const listenAddress: Check<ListenAddress> = refine(string(), (value, node, ctx, path) => {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(value);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) return reject(ctx, node, path, `${JSON.stringify(value)} is not HOST:PORT (e.g. "127.0.0.1:8080" or "[::1]:8080")`);
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
-});
 
 const backendUrl: Check<URL> = refine(string(), (value, node, ctx, path) => {
   let url: URL;
@@ -240,12 +229,4 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
     },
   };
   return deepFreeze(config);
-}
-
-export function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof URL) && !(value instanceof RegExp)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }

@@ -6,6 +6,7 @@
  * tags), aliases are capped (billion-laughs), and the text size is capped before parsing.
  */
 import { LineCounter, parseDocument, isNode, type Document, type Node } from 'yaml';
+import { ERRORS } from '../errors.js';
 
 /** Room for about 50,000 routes; bigger is a mistake, not a rule set. */
 export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
@@ -28,7 +29,7 @@ export function formatIssue(issue: ConfigIssue): string {
 
 /** Thrown by loaders when a file does not validate; carries every issue, not only the first. */
 export class ConfigError extends Error {
-  readonly code = 'SWY_ERR_CONFIG_INVALID';
+  readonly code = ERRORS.CONFIG_INVALID.code;
   constructor(readonly issues: readonly ConfigIssue[]) {
     super(issues.map(formatIssue).join('\n'));
     this.name = 'ConfigError';

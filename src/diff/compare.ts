@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
-import type { ComparePolicy } from '../rules/shadow-policy.js';
+import type { ComparePolicy } from './compare-policy.js';
 import { diffJson, type FieldDiff } from './json-diff.js';
 import { diffLines } from './line-diff.js';
 

@@ -2,7 +2,7 @@
  * Structural JSON diff: the JSON Pointer (RFC 6901) of every added, removed and changed value,
  * type changes included. Pure; the comparer feeds it parsed bodies and the route's policy.
  */
-import type { PointerPattern } from '../rules/shadow-policy.js';
+import type { PointerPattern } from './compare-policy.js';
 
 export type DiffKind = 'changed' | 'added' | 'removed' | 'type';
 

@@ -7,17 +7,19 @@ import type { Socket } from 'node:net';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { AdminServer, type AdminReply, type AdminRequest } from '../admin/admin-server.js';
 import { digestToken } from '../router/decide.js';
-import { Upstream } from '../forward/upstream.js';
+import { HttpBackend } from '../forward/http-backend.js';
 import { UpgradeProxy } from '../forward/websocket.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createMetrics, type Metrics } from '../metrics/catalogue.js';
-import { ActiveRules } from '../rules/active-rules.js';
+import { ActiveRules } from '../store/active-rules.js';
 import { startRuleSource, type RuleSource } from '../store/rule-source.js';
-import { answerClientError } from './client-errors.js';
-import { createRequestHandler, createUpgradeHandler, type Backend, type GatewayRuntime } from './lifecycle.js';
+import { answerClientError } from '../http/client-errors.js';
+import type { Backend } from '../forward/backend.js';
+import type { GatewayRuntime } from './contracts.js';
+import { createRequestHandler, createUpgradeHandler } from './lifecycle.js';
 import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
-import { registerAdminRoutes } from '../admin/routes.js';
+import { registerAdminRoutes } from './admin-routes.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -28,7 +30,7 @@ export interface GatewayOptions {
 
 async function startBackends(config: GatewayConfig, metrics: Metrics, logger: Logger): Promise<Map<string, Backend>> {
   const out = new Map<string, Backend>();
-  for (const b of config.backends) out.set(b.name, b.inprocess ? await InProcessBackend.start(b, metrics, logger) : new Upstream(b));
+  for (const b of config.backends) out.set(b.name, b.inprocess ? await InProcessBackend.start(b, metrics, logger) : new HttpBackend(b));
   return out;
 }
 
@@ -69,7 +71,7 @@ export class Gateway {
     const runtime: GatewayRuntime = {
       config,
       rules: new ActiveRules(metrics),
-      upstreams: await startBackends(config, metrics, logger),
+      backends: await startBackends(config, metrics, logger),
       backendNames: new Set(config.backends.map((b) => b.name)),
       overrideTokenDigest: digestToken(config.override.token),
       metrics,
@@ -95,7 +97,7 @@ export class Gateway {
       await gw.stop(0);
       throw err;
     }
-    logger.info({ listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source }, 'gateway started');
+    logger.info({ listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source, exec_argv: process.execArgv }, 'gateway started');
     return gw;
   }
 
@@ -129,7 +131,7 @@ export class Gateway {
     this.server.closeAllConnections();
     for (const s of this.sockets) s.destroy();
     await this.shadow?.close();
-    await Promise.allSettled([...rt.upstreams.values()].map((u) => u.destroy()));
+    await Promise.allSettled([...rt.backends.values()].map((u) => u.destroy()));
     rt.upgrades.close();
     await this.ruleSource?.stop();
     await this.admin.close();

@@ -13,71 +13,15 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex, Readable } from 'node:stream';
-import type { BackendConfig, GatewayConfig } from '../config/gateway-config.js';
+import type { Duplex } from 'node:stream';
 import { ERRORS, errorBody, rawErrorResponse, type ErrorDef } from '../errors.js';
-import { BACKEND_HEADER, REQUEST_ID, upstreamRequestHeaders } from '../forward/headers.js';
-import type { ForwardOptions, ForwardOutcome, ResponseTap } from '../forward/upstream.js';
-import type { UpgradeProxy } from '../forward/websocket.js';
-import type { Logger } from '../log/logger.js';
-import type { Metrics } from '../metrics/catalogue.js';
-import { decide, type Decision } from '../router/decide.js';
-import type { ActiveRules } from '../rules/active-rules.js';
-import { requestFacts, type RequestFacts } from '../rules/request-facts.js';
+import type { ForwardOutcome } from '../forward/backend.js';
+import { admit, toOriginForm } from '../http/admission.js';
+import { BACKEND_HEADER, REQUEST_ID, upstreamRequestHeaders } from '../http/headers.js';
+import { decide } from '../router/decide.js';
+import { requestFacts } from '../router/request-facts.js';
 import type { RuleSet } from '../rules/rule-set.js';
-import { admit, toOriginForm } from './admission.js';
-
-/** Per request: the only allocation the lifecycle makes besides what Node and undici make. */
-export interface RequestContext {
-  req: IncomingMessage;
-  res: ServerResponse;
-  startNs: bigint;
-  requestId: string;
-  rules: RuleSet;
-  facts: RequestFacts;
-  decision: Decision;
-  /** Headers of the upstream request (the shadow copy reuses them). */
-  upstreamHeaders: Record<string, string | string[]>;
-  /** Set by the shadow step for the access log: the copy's target, "dropped", or "skipped:REASON". */
-  shadow?: string;
-}
-
-/** What the shadow step hands to the forward step. */
-export interface ShadowStart {
-  /** Observer of the primary response (a tee up to max_body). */
-  tap?: ResponseTap;
-  /** The request body to forward, when the step had to tee it. */
-  body?: Readable;
-}
-
-/** The shadow step's contract; src/shadow implements it. */
-export interface ShadowStep {
-  /** Starts a shadow copy if the route asks for one. Must not block, must not throw. */
-  begin(ctx: RequestContext): ShadowStart | undefined;
-}
-
-/** A backend as the lifecycle sees it: an HTTP upstream pool, or the in-process pipeline. */
-export interface Backend {
-  readonly name: string;
-  /** Its config; `url` is where shadow copies and WebSocket upgrades go. */
-  readonly config: BackendConfig;
-  forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions, done: (outcome: ForwardOutcome) => void): void;
-  destroy(): Promise<void>;
-}
-
-/** Everything built once and shared by all requests. */
-export interface GatewayRuntime {
-  config: GatewayConfig;
-  rules: ActiveRules;
-  upstreams: ReadonlyMap<string, Backend>;
-  backendNames: ReadonlySet<string>;
-  overrideTokenDigest?: Buffer;
-  metrics: Metrics;
-  logger: Logger;
-  shadow?: ShadowStep;
-  upgrades: UpgradeProxy;
-  draining: boolean;
-}
+import type { GatewayRuntime, RequestContext } from './contracts.js';
 
 function localReply(res: ServerResponse, e: ErrorDef, requestId: string, close: boolean): void {
   const body = errorBody(e, { request_id: requestId });
@@ -207,7 +151,7 @@ export function createRequestHandler(rt: GatewayRuntime) {
       const shadow = rt.shadow?.begin(ctx);
 
       // 4. forward
-      const upstream = rt.upstreams.get(decision.backend)!;
+      const upstream = rt.backends.get(decision.backend)!;
       const responseHeaders: Record<string, string> = { [REQUEST_ID]: requestId };
       if (rt.config.debugHeaders) responseHeaders[BACKEND_HEADER] = decision.backend;
       const c = ctx;
@@ -218,9 +162,9 @@ export function createRequestHandler(rt: GatewayRuntime) {
     } catch (err) {
       // A bug in a step must cost one request, never the process.
       rt.logger.error({ err, request_id: requestId }, 'request handler failed');
-      if (!res.headersSent) localReply(res, ERRORS.UPSTREAM_FAILED, requestId, true);
+      if (!res.headersSent) localReply(res, ERRORS.INTERNAL, requestId, true);
       else res.destroy();
-      log(ctx, req, res, startNs, { status: 500, bytesOut: 0, error: ERRORS.UPSTREAM_FAILED, cause: err as Error });
+      log(ctx, req, res, startNs, { status: ERRORS.INTERNAL.status, bytesOut: 0, error: ERRORS.INTERNAL, cause: err as Error });
     }
   };
 }
@@ -237,7 +181,7 @@ export function createUpgradeHandler(rt: GatewayRuntime) {
     }
     const requestId = requestIdOf(req);
     const { decision } = route(req, rules);
-    const upstream = rt.upstreams.get(decision.backend)!;
+    const upstream = rt.backends.get(decision.backend)!;
     rt.upgrades.upgrade(req, socket, head, upstream.config.url, { [REQUEST_ID]: requestId, 'x-switchyard-route': decision.routeName }, (error) => {
       rt.metrics.requests.inc(decision.routeName, decision.backend, error ? String(error.status) : '101');
       if (error) rt.metrics.upstreamErrors.inc({ backend: decision.backend, reason: error.reason });

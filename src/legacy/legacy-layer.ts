@@ -7,7 +7,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ListenAddress } from '../config/gateway-config.js';
+import type { ListenAddress } from '../config/listen-address.js';
+import { waitForPort } from '../http/wait-for-port.js';
 import type { ProductsConfig } from '../products/products-config.js';
 
 export interface LegacyOptions {
@@ -106,7 +107,7 @@ export class LegacyLayer {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     const layer = new LegacyLayer(child, conf, resolve(o.prefix), o.listen, exited);
     await Promise.race([
-      waitForPort(o.listen.port, o.listen.host === '0.0.0.0' ? '127.0.0.1' : o.listen.host),
+      waitForPort(o.listen.port, o.listen.host === '0.0.0.0' ? '127.0.0.1' : o.listen.host, 'the legacy layer'),
       exited.then((code) => {
         throw new Error(`nginx exited with ${code}: ${stderr || readLog(o.prefix)}`);
       }),
@@ -155,22 +156,4 @@ function readLog(prefix: string): string {
   } catch {
     return '';
   }
-}
-
-/** Resolves once something accepts connections on host:port (about 5 s at most). */
-export async function waitForPort(port: number, host = '127.0.0.1'): Promise<void> {
-  const { connect } = await import('node:net');
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = connect(port, host);
-      s.once('connect', () => {
-        s.destroy();
-        r(true);
-      });
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`the legacy layer did not listen on ${host}:${port}`);
 }

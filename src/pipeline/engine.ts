@@ -12,15 +12,16 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { ERRORS, errorFields } from '../errors.js';
-import { withoutHopByHop } from '../forward/headers.js';
-import { Upstream, type ForwardOutcome, type ResponseTap } from '../forward/upstream.js';
+import { withoutHopByHop } from '../http/headers.js';
+import type { ForwardOutcome, ResponseTap } from '../forward/backend.js';
+import { HttpBackend } from '../forward/http-backend.js';
 import type { Readable } from 'node:stream';
-import { admit } from '../gateway/admission.js';
+import { admit } from '../http/admission.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { ProductsConfig } from '../products/products-config.js';
 import { HeaderMap, type ReadonlyHeaders } from './header-map.js';
-import type { Decision, LogPhase, Phase, PipelineModule, RequestPhase, RequestView, ResponsePhase, Respond, UpstreamRequestPhase, UpstreamResponsePhase, Vars } from './module.js';
+import type { Verdict, LogPhase, Phase, PipelineModule, RequestPhase, RequestView, ResponsePhase, Respond, UpstreamRequestPhase, UpstreamResponsePhase, Vars } from './module.js';
 import { STANDARD_MODULES } from './modules/index.js';
 
 interface Loaded {
@@ -91,7 +92,7 @@ export interface PipelineOptions {
 
 export class Pipeline {
   readonly modules: readonly Loaded[];
-  private readonly upstream: Upstream;
+  private readonly upstream: HttpBackend;
   private readonly metrics: Metrics;
   private readonly logger: Logger;
 
@@ -109,7 +110,7 @@ export class Pipeline {
     if (peers.length !== 1) throw new Error(`the pipeline needs exactly one module that names the upstream peer, found ${peers.length}`);
     const peer = peers[0]!.module.peer!(peers[0]!.config);
     const url = opts.origin ? new URL(`http://${opts.origin.host.includes(':') ? `[${opts.origin.host}]` : opts.origin.host}:${opts.origin.port}`) : new URL(peer.origin);
-    this.upstream = new Upstream({ name: 'origin', url, connectTimeoutMs: peer.connectTimeoutMs, responseTimeoutMs: peer.readTimeoutMs, connections: 256 });
+    this.upstream = new HttpBackend({ name: 'origin', url, connectTimeoutMs: peer.connectTimeoutMs, responseTimeoutMs: peer.readTimeoutMs, connections: 256 });
   }
 
   /** Runs one handler of one module, timing it and containing its errors. */
@@ -148,7 +149,7 @@ export class Pipeline {
     // request: a module may answer early.
     for (const l of active) {
       if (!l.module.request) continue;
-      const d = this.run<Decision>(ctx, l, 'request', () => l.module.request!(ctx, l.config));
+      const d = this.run<Verdict>(ctx, l, 'request', () => l.module.request!(ctx, l.config));
       if (d instanceof Error) {
         if (l.module.failure === 'closed') {
           ctx.answeredBy = l.module.name;

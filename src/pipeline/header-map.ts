@@ -2,9 +2,10 @@
  * Header maps handed to modules. Names are lowercase. A map is writable only while the engine
  * runs the phase that may change it; a write at any other time throws PhaseViolation.
  */
+import { ERRORS } from '../errors.js';
 
 export class PhaseViolation extends Error {
-  readonly code = 'SWY_ERR_PIPELINE_PHASE';
+  readonly code = ERRORS.PIPELINE_PHASE.code;
 }
 
 export interface ReadonlyHeaders {

@@ -6,13 +6,13 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { BackendConfig } from '../config/gateway-config.js';
-import type { ForwardOptions, ForwardOutcome } from '../forward/upstream.js';
+import type { Backend, ForwardOptions, ForwardOutcome } from '../forward/backend.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import { loadProducts } from '../products/products-config.js';
 import { PipelineServer } from './pipeline-server.js';
 
-export class InProcessBackend {
+export class InProcessBackend implements Backend {
   readonly name: string;
 
   private constructor(

@@ -40,8 +40,8 @@ export interface Respond {
   body?: unknown;
   reason: string;
 }
-export type Decision = { kind: 'continue' } | Respond;
-export const CONTINUE: Decision = Object.freeze({ kind: 'continue' });
+export type Verdict = { kind: 'continue' } | Respond;
+export const CONTINUE: Verdict = Object.freeze({ kind: 'continue' });
 
 export function respond(status: number, reason: string, body?: unknown, headers?: Record<string, string>): Respond {
   return { kind: 'respond', status, reason, body, headers };
@@ -105,7 +105,7 @@ export interface PipelineModule<C = unknown> {
   filter?(request: RequestView, config: C): boolean;
   /** What happens to the request when a handler throws: continue (open) or 503 (closed). */
   failure: 'open' | 'closed';
-  request?(ctx: RequestPhase, config: C): Decision;
+  request?(ctx: RequestPhase, config: C): Verdict;
   upstreamRequest?(ctx: UpstreamRequestPhase, config: C): void;
   upstreamResponse?(ctx: UpstreamResponsePhase, config: C): void;
   response?(ctx: ResponsePhase, config: C): void;

@@ -3,7 +3,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { deepFreeze, listenAddress, type ListenAddress } from '../config/gateway-config.js';
+import { listenAddress, type ListenAddress } from '../config/listen-address.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 import { object, oneOf, opt, req, section, string, validateDocument } from '../config/schema.js';
 import { parseYamlSource } from '../config/yaml-source.js';
 

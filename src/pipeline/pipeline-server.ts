@@ -6,8 +6,8 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { AdminServer } from '../admin/admin-server.js';
-import type { ListenAddress } from '../config/gateway-config.js';
-import { answerClientError } from '../gateway/client-errors.js';
+import type { ListenAddress } from '../config/listen-address.js';
+import { answerClientError } from '../http/client-errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { ProductsConfig } from '../products/products-config.js';
@@ -48,7 +48,7 @@ export class PipelineServer {
       server.listen(o.listen.port, o.listen.host, () => resolve());
     });
     const s = new PipelineServer(pipeline, server, admin);
-    o.logger.info({ listen: s.port, admin: admin?.port, modules: pipeline.modules.map((m) => m.module.name) }, 'pipeline started');
+    o.logger.info({ listen: s.port, admin: admin?.port, modules: pipeline.modules.map((m) => m.module.name), exec_argv: process.execArgv }, 'pipeline started');
     return s;
   }
 

@@ -4,7 +4,7 @@
  * the same FILE:LINE:COL errors as the rules. docs/products.md is the reference.
  */
 import { readFileSync } from 'node:fs';
-import { deepFreeze } from '../config/gateway-config.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 import {
   boolean,
 

@@ -4,9 +4,30 @@
  * `switchyard explain` and the tests all run the same code.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { DEFAULT_ROUTE, type Route, type RuleSet, type StickyKey } from '../rules/rule-set.js';
-import { cookieValue, headerValue, queryValue, type RequestFacts } from '../rules/request-facts.js';
-import { backendForBucket, bucketOf, randomBucket } from '../rules/split.js';
+import type { RequestFacts } from './request-facts.js';
+import type { RouteMatch } from './route-match.js';
+import type { RouteTable } from './route-table.js';
+import { backendForBucket, bucketOf, randomBucket, type Split } from './split.js';
+import { stickyValue, type StickyKey } from './sticky-key.js';
+
+/** The route name reported (metrics, logs, explain) for requests that match no route. */
+export const DEFAULT_ROUTE = 'default';
+
+/** What routing needs of a compiled route; the rule set's routes carry more (rules/rule-set.ts). */
+export interface RoutableRoute {
+  name: string;
+  match: RouteMatch;
+  split: Split;
+  sticky?: StickyKey;
+  /** Hash salt for the bucket; the route name unless set. */
+  salt: string;
+}
+
+/** What routing needs of a compiled rule set. */
+export interface RoutingTable<R extends RoutableRoute> {
+  default: string;
+  table: RouteTable<R>;
+}
 
 export const FORCE_HEADER = 'x-switchyard-force';
 export const TOKEN_HEADER = 'x-switchyard-token';
@@ -22,8 +43,8 @@ export type Placement =
   /** A tester forced the backend with a valid override token. */
   | 'override';
 
-export interface Decision {
-  route: Route | undefined;
+export interface Decision<R extends RoutableRoute = RoutableRoute> {
+  route: R | undefined;
   /** The route's name, or "default". */
   routeName: string;
   backend: string;
@@ -46,24 +67,6 @@ export function digestToken(token: string): Buffer | undefined {
   return token ? createHash('sha256').update(token).digest() : undefined;
 }
 
-export function stickyValue(key: StickyKey, facts: RequestFacts): string | undefined {
-  let v: string | undefined;
-  switch (key.kind) {
-    case 'header':
-      v = headerValue(facts, key.name);
-      break;
-    case 'cookie':
-      v = cookieValue(facts, key.name);
-      break;
-    case 'query':
-      v = queryValue(facts, key.name);
-      break;
-    case 'ip':
-      v = facts.remoteAddress;
-      break;
-  }
-  return v === '' ? undefined : v;
-}
 
 function overrideFor(facts: RequestFacts, opts: DecideOptions): { backend?: string; rejected: boolean } {
   const forced = facts.headers[FORCE_HEADER];
@@ -77,7 +80,7 @@ function overrideFor(facts: RequestFacts, opts: DecideOptions): { backend?: stri
   return timingSafeEqual(given, opts.overrideTokenDigest) ? { backend: forced, rejected: false } : { rejected: true };
 }
 
-export function decide(rules: RuleSet, facts: RequestFacts, opts: DecideOptions): Decision {
+export function decide<R extends RoutableRoute>(rules: RoutingTable<R>, facts: RequestFacts, opts: DecideOptions): Decision<R> {
   const route = rules.table.find(facts);
   const routeName = route ? route.name : DEFAULT_ROUTE;
   const override = overrideFor(facts, opts);

@@ -3,10 +3,12 @@
  * RuleSet. Validation reports every problem as FILE:LINE:COL; a RuleSet only exists when the
  * whole file is valid, so an invalid file can never replace the active rules.
  */
-import { compilePathPattern, type PathPattern } from './path-pattern.js';
-import { compileHostPattern, compileValueMatcher, type RouteMatch, type ValueMatcher } from './route-match.js';
-import { RouteTable } from './route-table.js';
-import { compileSplit, type Split } from './split.js';
+import { compilePathPattern, type PathPattern } from '../router/path-pattern.js';
+import { compileHostPattern, compileValueMatcher, type RouteMatch, type ValueMatcher } from '../router/route-match.js';
+import { RouteTable } from '../router/route-table.js';
+import { DEFAULT_ROUTE, type RoutableRoute, type RoutingTable } from '../router/decide.js';
+import { compileSplit } from '../router/split.js';
+import { parseStickyKey, type StickyKey } from '../router/sticky-key.js';
 import { compileShadow, shadowSchema, type ShadowPolicy } from './shadow-policy.js';
 import {
   INVALID,
@@ -26,26 +28,17 @@ import {
   type Check,
 } from '../config/schema.js';
 import { ConfigError, parseYamlSource, type ConfigIssue } from '../config/yaml-source.js';
-import { deepFreeze } from '../config/gateway-config.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 
-export type StickyKey = { kind: 'header' | 'cookie' | 'query'; name: string; source: string } | { kind: 'ip'; source: string };
-
-export interface Route {
-  name: string;
-  match: RouteMatch;
-  split: Split;
-  sticky?: StickyKey;
-  /** Hash salt for the bucket; the route name unless set. */
-  salt: string;
+/** A compiled route: what routing needs, plus the shadow policy. */
+export interface Route extends RoutableRoute {
   shadow?: ShadowPolicy;
 }
 
-export interface RuleSet {
-  default: string;
+export interface RuleSet extends RoutingTable<Route> {
   routes: readonly Route[];
-  table: RouteTable<Route>;
   /** The YAML text this rule set was compiled from. */
-  source: string;
+  text: string;
 }
 
 export interface RuleContext {
@@ -53,8 +46,6 @@ export interface RuleContext {
   backends: readonly string[];
 }
 
-/** The route name reported (metrics, logs, explain) for requests that match no route. */
-export const DEFAULT_ROUTE = 'default';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
 const ROUTE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -69,13 +60,7 @@ function compiled<T>(compile: (s: string) => T | string): Check<T> {
 const valueMatchers = (lowerKeys: boolean) =>
   refine(dict(compiled(compileValueMatcher), { lowerKeys }), (v) => Object.entries(v) as [string, ValueMatcher][]);
 
-const stickyKey: Check<StickyKey> = refine(string(), (value, node, ctx, path) => {
-  if (value === 'ip') return { kind: 'ip', source: value };
-  const m = /^(header|cookie|query):(.+)$/.exec(value);
-  if (!m) return reject(ctx, node, path, `${JSON.stringify(value)} is not a sticky key (header:NAME, cookie:NAME, query:NAME or ip)`);
-  const kind = m[1] as 'header' | 'cookie' | 'query';
-  return { kind, name: kind === 'header' ? m[2]!.toLowerCase() : m[2]!, source: value };
-});
+const stickyKey: Check<StickyKey> = compiled(parseStickyKey);
 
 function ruleSchema(rc: RuleContext) {
   const backendName = refine(string(), (value, node, ctx, path) =>
@@ -163,7 +148,7 @@ export function parseRuleSet(text: string, file: string, rc: RuleContext): RuleS
       shadow: r.shadow && compileShadow(r.shadow),
     };
   });
-  const ruleSet: RuleSet = { default: raw.default, routes, table: new RouteTable(routes), source: text };
+  const ruleSet: RuleSet = { default: raw.default, routes, table: new RouteTable(routes), text };
   deepFreeze(routes);
   return Object.freeze(ruleSet);
 }

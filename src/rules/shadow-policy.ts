@@ -2,19 +2,8 @@
  * A route's `shadow` block (docs/shadow.md): which requests are copied to the backend that did
  * not serve, and how the two answers are compared. Compiled once per rule set.
  */
+import type { ComparePolicy, PointerPattern } from '../diff/compare-policy.js';
 import { boolean, duration, list, number, object, opt, refine, reject, section, size, string, type Check } from '../config/schema.js';
-
-/** A JSON Pointer pattern; `*` stands for any one key or index. */
-export type PointerPattern = readonly string[];
-
-export interface ComparePolicy {
-  /** Response headers compared (lowercase). */
-  headers: readonly string[];
-  ignoreHeaders: ReadonlySet<string>;
-  ignoreJson: readonly PointerPattern[];
-  unorderedJson: readonly PointerPattern[];
-  numericTolerance: number;
-}
 
 export interface ShadowPolicy {
   /** Percent of this route's requests, 0–100 with two decimals. */

@@ -2,7 +2,7 @@
  * Redaction for stored mismatch samples: secret headers, and JSON paths a route names.
  */
 import { matchesPointer } from '../diff/json-diff.js';
-import type { PointerPattern } from '../rules/shadow-policy.js';
+import type { PointerPattern } from '../diff/compare-policy.js';
 
 export const REDACTED = '[redacted]';
 const SECRET_HEADERS = new Set(['authorization', 'cookie', 'set-cookie', 'proxy-authorization', 'x-switchyard-token']);

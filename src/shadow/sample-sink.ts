@@ -5,7 +5,8 @@
  */
 import { createWriteStream, mkdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
-import type { RedisClient } from '../store/redis-client.js';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import { createRedisClient, type RedisClient } from '../store/redis-client.js';
 
 export interface SampleSink {
   write(sample: object): void;
@@ -72,4 +73,15 @@ export class JsonlFileSink implements SampleSink {
   close(): Promise<void> {
     return new Promise((resolve) => (this.stream ? this.stream.end(resolve) : resolve()));
   }
+}
+
+/** Mismatch samples go to a Redis Stream when the rules use Redis, else to a capped JSONL file. */
+export function createSampleSink(config: GatewayConfig): SampleSink {
+  const cfg = config.shadow.samples;
+  const redis = config.rules.redis;
+  if (!redis) return new JsonlFileSink(cfg.file, cfg.maxBytes);
+  const client = createRedisClient(redis, { failFast: true });
+  client.on('error', () => undefined);
+  void client.connect().catch(() => undefined);
+  return new RedisStreamSink(client, `${redis.prefix}{diffs}:samples`, cfg.streamMaxLen);
 }

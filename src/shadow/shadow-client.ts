@@ -6,7 +6,7 @@ import type { Dispatcher, Pool } from 'undici';
 import { ERRORS, classifyUpstreamError } from '../errors.js';
 import type { ResponseCapture } from './capture.js';
 
-export const SHADOW_TIMEOUT = 'SWY_SHADOW_TIMEOUT';
+export const SHADOW_TIMEOUT = ERRORS.SHADOW_TIMEOUT.code;
 
 export interface CopyRequest {
   path: string;

@@ -13,7 +13,7 @@ import type { GatewayConfig, RedisConfig } from '../config/gateway-config.js';
 import { ConfigError, formatIssue } from '../config/yaml-source.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
-import type { ActiveRules } from '../rules/active-rules.js';
+import type { ActiveRules } from './active-rules.js';
 import { parseRuleSet, type RuleContext, type RuleSet } from '../rules/rule-set.js';
 import { createRedisClient, type RedisClient } from './redis-client.js';
 import { readRuleFile } from './rule-file.js';

@@ -6,7 +6,7 @@ import type { GatewayConfig } from '../config/gateway-config.js';
 import { formatIssue } from '../config/yaml-source.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
-import type { ActiveRules } from '../rules/active-rules.js';
+import type { ActiveRules } from './active-rules.js';
 import type { RuleContext } from '../rules/rule-set.js';
 import { RedisRuleSource } from './redis-rule-source.js';
 import { RuleFileWatcher, readRuleFile } from './rule-file.js';
@@ -43,7 +43,7 @@ export async function startRuleSource(config: GatewayConfig, active: ActiveRules
       logger.error({ file: config.rules.file, err }, 'rules file could not be read; keeping the active rules');
     },
   });
-  if (config.rules.watch) watcher.start(rules.source);
+  if (config.rules.watch) watcher.start(rules.text);
   return {
     kind: 'file',
     async stop() {

@@ -11,6 +11,7 @@
  * history and publishes the notice atomically, so two pushes expecting the same version cannot
  * both win.
  */
+import { ERRORS } from '../errors.js';
 import type { RedisClient } from './redis-client.js';
 
 export interface RuleVersion {
@@ -22,7 +23,7 @@ export interface RuleVersion {
 }
 
 export class VersionConflictError extends Error {
-  readonly code = 'SWY_ERR_RULES_VERSION_CONFLICT';
+  readonly code = ERRORS.RULES_VERSION_CONFLICT.code;
   constructor(
     readonly expected: number,
     readonly actual: number,

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/catalogue.js';
 import { ERRORS } from '../../src/errors.js';
@@ -25,13 +26,33 @@ describe('metric catalogue', () => {
     const m = createMetrics({ processMetrics: false });
     for (const x of await m.registry.getMetricsAsJSON()) {
       expect(x.name).toMatch(/^switchyard_[a-z_]+$/);
-      if (x.type === 'counter') expect(x.name).toMatch(/_total$/);
-      if (x.type === 'histogram') expect(x.name).toMatch(/_seconds$/);
+      if (String(x.type) === 'counter') expect(x.name).toMatch(/_total$/);
+      if (String(x.type) === 'histogram') expect(x.name).toMatch(/_seconds$/);
     }
   });
 });
 
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+}
+
 describe('error catalogue', () => {
+  it('holds every SWY_ code written anywhere in src/, and docs/errors.md lists each', () => {
+    const codes = new Set(Object.values(ERRORS).map((e) => e.code));
+    const documented = new Set(tableRows('docs/errors.md').map((r) => r[0]));
+    const found = new Set<string>();
+    for (const f of sourceFiles('src')) for (const m of readFileSync(f, 'utf8').matchAll(/SWY_[A-Z0-9_]+/g)) found.add(m[0]);
+    expect(found.size).toBeGreaterThan(0);
+    expect([...found].filter((c) => !codes.has(c))).toEqual([]);
+    expect([...codes].filter((c) => !documented.has(c))).toEqual([]);
+  });
+
+  it('has unique codes, and statuses that are HTTP error statuses', () => {
+    const all = Object.values(ERRORS);
+    expect(new Set(all.map((e) => e.code)).size).toBe(all.length);
+    for (const e of all) expect(e.status >= 400 && e.status <= 599, e.code).toBe(true);
+  });
+
   it('matches docs/errors.md: codes, statuses and reasons', () => {
     const doc = tableRows('docs/errors.md').map((r) => [r[0], Number(r[1]), r[2]]);
     const code = Object.values(ERRORS).map((e) => [e.code, e.status, e.reason]);

@@ -2,7 +2,7 @@ import { gzipSync, brotliCompressSync, deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { compareResponses, generalizeField, type CapturedResponse } from '../../src/diff/compare.js';
 import { compileShadow } from '../../src/rules/shadow-policy.js';
-import type { PointerPattern } from '../../src/rules/shadow-policy.js';
+import type { PointerPattern } from '../../src/diff/compare-policy.js';
 
 const ptr = (s: string): PointerPattern => s.slice(1).split('/');
 function policy(over: { ignore_headers?: string[]; ignore_json?: string[]; unordered_json?: string[]; numeric_tolerance?: number; headers?: string[] } = {}) {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, formatIssue } from '../../src/config/yaml-source.js';
 import { parseRuleSet, validateRuleText } from '../../src/rules/rule-set.js';
-import { requestFacts } from '../../src/rules/request-facts.js';
-import { matchRoute } from '../../src/rules/route-match.js';
-import { compilePathPattern, matchPath, type PathPattern } from '../../src/rules/path-pattern.js';
+import { requestFacts } from '../../src/router/request-facts.js';
+import { matchRoute } from '../../src/router/route-match.js';
+import { compilePathPattern, matchPath, type PathPattern } from '../../src/router/path-pattern.js';
 
 const rc = { backends: ['legacy', 'pipeline'] };
 const errors = (text: string) => validateRuleText(text, 'rules.yaml', rc).map(formatIssue);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { BUCKETS, backendForBucket, bucketOf, compileSplit } from '../../src/rules/split.js';
+import { BUCKETS, backendForBucket, bucketOf, compileSplit } from '../../src/router/split.js';
 import { parseRuleSet } from '../../src/rules/rule-set.js';
-import { murmur3 } from '../../src/rules/murmur3.js';
+import { murmur3 } from '../../src/router/murmur3.js';
 import { decide } from '../../src/router/decide.js';
-import { requestFacts } from '../../src/rules/request-facts.js';
+import { requestFacts } from '../../src/router/request-facts.js';
 
 const ORDER = ['legacy', 'pipeline'];
 

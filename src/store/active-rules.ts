@@ -4,7 +4,7 @@
  * A rule set that failed validation never reaches this object, so the last good one stays.
  */
 import type { Metrics } from '../metrics/catalogue.js';
-import type { RuleSet } from './rule-set.js';
+import type { RuleSet } from '../rules/rule-set.js';
 
 export type RulesSource = 'redis' | 'snapshot' | 'file';
 export const RULE_SOURCES: readonly RulesSource[] = ['redis', 'snapshot', 'file'];

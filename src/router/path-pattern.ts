@@ -9,23 +9,23 @@
  */
 
 export type PathPattern =
-  | { kind: 'exact'; source: string; path: string; literal: readonly string[] }
-  | { kind: 'prefix'; source: string; prefix: string; literal: readonly string[] }
-  | { kind: 'segments'; source: string; segments: readonly (string | null)[]; anyTail: boolean; literal: readonly string[] }
-  | { kind: 'regex'; source: string; regex: RegExp; literal: readonly string[] };
+  | { kind: 'exact'; spec: string; path: string; literal: readonly string[] }
+  | { kind: 'prefix'; spec: string; prefix: string; literal: readonly string[] }
+  | { kind: 'segments'; spec: string; segments: readonly (string | null)[]; anyTail: boolean; literal: readonly string[] }
+  | { kind: 'regex'; spec: string; regex: RegExp; literal: readonly string[] };
 
 /** Compiles a pattern, or returns the reason it is invalid. */
-export function compilePathPattern(source: string): PathPattern | string {
-  if (source.startsWith('~')) {
+export function compilePathPattern(spec: string): PathPattern | string {
+  if (spec.startsWith('~')) {
     try {
-      return { kind: 'regex', source, regex: new RegExp(source.slice(1)), literal: [] };
+      return { kind: 'regex', spec, regex: new RegExp(spec.slice(1)), literal: [] };
     } catch (err) {
       return `invalid regular expression: ${(err as Error).message}`;
     }
   }
-  if (!source.startsWith('/')) return 'a path pattern starts with "/" (or "~" for a regular expression)';
-  if (/[?#]/.test(source)) return 'a path pattern has no query string or fragment; use match.query';
-  const parts = source.split('/').slice(1);
+  if (!spec.startsWith('/')) return 'a path pattern starts with "/" (or "~" for a regular expression)';
+  if (/[?#]/.test(spec)) return 'a path pattern has no query string or fragment; use match.query';
+  const parts = spec.split('/').slice(1);
   const anyTail = parts[parts.length - 1] === '**';
   if (anyTail) parts.pop();
   const segments: (string | null)[] = [];
@@ -37,12 +37,12 @@ export function compilePathPattern(source: string): PathPattern | string {
   }
   const firstWild = segments.indexOf(null);
   const literal = (firstWild === -1 ? segments : segments.slice(0, firstWild)) as string[];
-  if (firstWild === -1 && !anyTail) return { kind: 'exact', source, path: source, literal };
+  if (firstWild === -1 && !anyTail) return { kind: 'exact', spec, path: spec, literal };
   if (firstWild === -1 && anyTail) {
     const prefix = '/' + literal.join('/');
-    return { kind: 'prefix', source, prefix: prefix === '/' ? '' : prefix, literal };
+    return { kind: 'prefix', spec, prefix: prefix === '/' ? '' : prefix, literal };
   }
-  return { kind: 'segments', source, segments, anyTail, literal };
+  return { kind: 'segments', spec, segments, anyTail, literal };
 }
 
 export function matchPath(pattern: PathPattern, path: string): boolean {

@@ -2,12 +2,12 @@
  * The admin endpoints of a gateway: /healthz, /readyz, /metrics, GET and PUT /rules, /diffs.
  */
 import { ConfigError } from '../config/yaml-source.js';
-import type { GatewayRuntime } from '../gateway/lifecycle.js';
+import type { GatewayRuntime } from './contracts.js';
 import { parseRuleSet } from '../rules/rule-set.js';
 import { RedisRuleSource } from '../store/redis-rule-source.js';
 import { VersionConflictError } from '../store/rule-store.js';
 import { ruleContextOf, type RuleSource } from '../store/rule-source.js';
-import type { AdminServer } from './admin-server.js';
+import type { AdminServer } from '../admin/admin-server.js';
 import type { ShadowRuntime } from '../shadow/shadow-step.js';
 
 export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, source: () => RuleSource | undefined, shadow: ShadowRuntime): void {
@@ -29,7 +29,7 @@ export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, sour
     const meta = rt.rules.meta;
     const rules = rt.rules.rules;
     if (!meta || !rules) return { status: 503, body: { error: 'no rule set loaded yet' } };
-    return { status: 200, body: { version: meta.version, source: meta.source, applied_at: meta.appliedAt.toISOString(), yaml: rules.source } };
+    return { status: 200, body: { version: meta.version, source: meta.source, applied_at: meta.appliedAt.toISOString(), yaml: rules.text } };
   });
 
   // Does what `switchyard rules push` does: same validation, same errors (as JSON).

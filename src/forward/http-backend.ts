@@ -12,45 +12,15 @@ import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { BackendConfig } from '../config/gateway-config.js';
 import { ERRORS, classifyUpstreamError, errorBody, type ErrorDef } from '../errors.js';
-import { withoutHopByHop } from './headers.js';
-
-/** Optional observer of the upstream response (the shadow tee uses it). It must not block. */
-export interface ResponseTap {
-  onStart(status: number, headers: Record<string, string | string[] | undefined>): void;
-  onData(chunk: Buffer): void;
-  onEnd(): void;
-  onError(err: Error): void;
-}
-
-export interface ForwardOutcome {
-  status: number;
-  bytesOut: number;
-  /** Set when the upstream failed or the client went away. */
-  error?: ErrorDef;
-  cause?: Error;
-}
-
-export interface ForwardOptions {
-  headers: Record<string, string | string[]>;
-  /** Extra response headers (debug headers, request id). */
-  responseHeaders?: Record<string, string>;
-  tap?: ResponseTap;
-  /** The request body to send instead of `req` itself (the shadow step's tee). */
-  body?: Readable;
-  /**
-   * Called with the status and the headers about to be written (the origin's, or those of a
-   * local 502/504), which it may change in place; `origin` is what the upstream sent, or
-   * undefined for a local error reply. The pipeline runs its response phases here.
-   */
-  beforeResponse?(status: number, headers: OutgoingHttpHeaders, origin: Record<string, string | string[] | undefined> | undefined): void;
-}
+import { withoutHopByHop } from '../http/headers.js';
+import type { Backend, ForwardOptions, ForwardOutcome, ResponseTap } from './backend.js';
 
 function hasBody(req: IncomingMessage): boolean {
   const len = req.headers['content-length'];
   return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
-export class Upstream {
+export class HttpBackend implements Backend {
   readonly name: string;
   readonly pool: Pool;
 

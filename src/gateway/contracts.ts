@@ -1,0 +1,44 @@
+/**
+ * The contracts of the gateway's request lifecycle (gateway/lifecycle.ts): what is built once
+ * and shared by every request (GatewayRuntime), and the one small object a request allocates
+ * (RequestContext). Steps below the gateway define their own contracts (forward/backend.ts,
+ * shadow/shadow-step.ts); both objects here satisfy them.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import type { Backend } from '../forward/backend.js';
+import type { UpgradeProxy } from '../forward/websocket.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/catalogue.js';
+import type { Decision } from '../router/decide.js';
+import type { RequestFacts } from '../router/request-facts.js';
+import type { Route, RuleSet } from '../rules/rule-set.js';
+import type { ShadowRequest, ShadowStep } from '../shadow/shadow-step.js';
+import type { ActiveRules } from '../store/active-rules.js';
+
+/** Per request: the only allocation the lifecycle makes besides what Node and undici make. */
+export interface RequestContext extends ShadowRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  startNs: bigint;
+  requestId: string;
+  rules: RuleSet;
+  facts: RequestFacts;
+  decision: Decision<Route>;
+  /** Headers of the upstream request (the shadow copy reuses them). */
+  upstreamHeaders: Record<string, string | string[]>;
+}
+
+/** Everything built once and shared by all requests. */
+export interface GatewayRuntime {
+  config: GatewayConfig;
+  rules: ActiveRules;
+  backends: ReadonlyMap<string, Backend>;
+  backendNames: ReadonlySet<string>;
+  overrideTokenDigest?: Buffer;
+  metrics: Metrics;
+  logger: Logger;
+  shadow?: ShadowStep;
+  upgrades: UpgradeProxy;
+  draining: boolean;
+}

@@ -1,0 +1,108 @@
+/**
+ * The end of a shadow copy's exchange: compares the two answers off the request path, and is the
+ * one place that writes the copy's metrics, the diff report and the stored mismatch samples.
+ */
+import { compareResponses, generalizeField, type CapturedResponse, type Comparison, type FieldDiff } from '../diff/compare.js';
+import type { Metrics } from '../metrics/catalogue.js';
+import type { ShadowPolicy } from '../rules/shadow-policy.js';
+import type { NoiseLearner } from './noise.js';
+import { isRedactedField, REDACTED, redactHeaders, redactJson } from './redact.js';
+import type { DiffReport, Outcome } from './report.js';
+import type { SampleSink } from './sample-sink.js';
+import { isTimeout } from './shadow-client.js';
+import type { ShadowTargets } from './shadow-targets.js';
+
+/** At most this many distinct `field` label values per route; the rest count as "other". */
+const MAX_FIELD_LABELS = 20;
+/** Body text kept in a stored sample. */
+const SAMPLE_BODY_BYTES = 8 * 1024;
+
+/** The request a copy was made of, as the samples and the report show it. */
+export interface CopiedRequest {
+  route: string;
+  /** The backend that served the primary. */
+  served: string;
+  target: string;
+  requestId: string;
+  method: string;
+  path: string;
+  query: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export class ShadowJudge {
+  private readonly fieldLabels = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly report: DiffReport,
+    private readonly noise: NoiseLearner,
+    private readonly sink: SampleSink,
+    private readonly targets: ShadowTargets,
+  ) {}
+
+  /** A comparison that ended without comparing (skipped, dropped) or with a verdict. */
+  finish(route: string, outcome: Outcome, reason?: string): void {
+    this.metrics.shadowComparisons.inc({ route, result: outcome });
+    this.report.record(route, outcome, reason);
+  }
+
+  judge(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error): void {
+    const { route, served, target } = r;
+    if (copy instanceof Error) this.targets.breaker(target).failure();
+    else this.targets.breaker(target).success();
+    if (primary instanceof Error) return this.finish(route, 'skipped', 'primary_error');
+    if (copy instanceof Error) {
+      this.metrics.shadowRequests.inc({ route, target, outcome: isTimeout(copy) ? 'timeout' : 'error' });
+      return this.finish(route, isTimeout(copy) ? 'shadow_timeout' : 'shadow_error');
+    }
+    this.metrics.shadowRequests.inc({ route, target, outcome: 'sent' });
+    // Noise first, so that this very comparison already benefits from what it taught.
+    if (second && !(second instanceof Error)) {
+      const sameBackend = compareResponses(primary, second, policy.compare);
+      if (sameBackend.diffs.length) this.noise.learn(route, sameBackend.diffs);
+    }
+    const c: Comparison = compareResponses(primary, copy, policy.compare, (f) => this.noise.isNoise(route, f));
+    this.finish(route, c.result, c.reason);
+    if (c.result !== 'mismatch') return;
+    for (const d of c.diffs) this.metrics.shadowDiffFields.inc({ route, field: this.fieldLabel(route, generalizeField(d.field)) });
+    const hide = (d: FieldDiff): FieldDiff => (isRedactedField(d.field, policy.redactJson) ? { ...d, a: REDACTED, b: REDACTED } : d);
+    this.report.fields(route, c.diffs, (d) => {
+      const h = hide(d);
+      return { request_id: r.requestId, method: r.method, path: r.path, values: { [served]: h.a, [target]: h.b } };
+    });
+    this.sink.write({
+      time: new Date().toISOString(),
+      route,
+      request_id: r.requestId,
+      method: r.method,
+      path: r.path,
+      query: r.query,
+      request_headers: redactHeaders(r.headers),
+      diffs: c.diffs.map(hide),
+      noise: c.noise.map((d) => d.field),
+      [served]: { status: primary.status, headers: redactHeaders(primary.headers), body: sampleBody(primary, policy) },
+      [target]: { status: copy.status, headers: redactHeaders(copy.headers), body: sampleBody(copy, policy) },
+    });
+  }
+
+  private fieldLabel(route: string, field: string): string {
+    let set = this.fieldLabels.get(route);
+    if (!set) this.fieldLabels.set(route, (set = new Set()));
+    if (set.has(field)) return field;
+    if (set.size < MAX_FIELD_LABELS) {
+      set.add(field);
+      return field;
+    }
+    return 'other';
+  }
+}
+
+function sampleBody(r: CapturedResponse, policy: ShadowPolicy): unknown {
+  const text = r.body.subarray(0, SAMPLE_BODY_BYTES).toString('utf8');
+  try {
+    return redactJson(JSON.parse(r.body.toString('utf8')), policy.redactJson);
+  } catch {
+    return r.body.length > SAMPLE_BODY_BYTES ? text + '…' : text;
+  }
+}
