@@ -39,8 +39,11 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
     logger.flush();
     return 0;
   }
+  // Listening for the stop signal before starting: a supervisor (or a test) that sends SIGTERM as
+  // soon as it reads "gateway started" must not find Node's default action (exit by signal).
+  const stop = stopSignal();
   const gw = await Gateway.start(config, { logger });
-  const signal = await stopSignal();
+  const signal = await stop;
   logger.info({ signal, drain_ms: drainMs }, 'stopping');
   await gw.stop(drainMs).catch((err: Error) => logger.error({ err }, 'stop failed'));
   logger.info('stopped');

@@ -28,6 +28,7 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
   const cfg = loadPipelineConfig(values.config);
   const logger = createLogger(cfg.logLevel);
   logProcessWarnings(logger);
+  const stop = stopSignal(); // before starting, as in gateway.ts
   const server = await PipelineServer.start({
     products: loadProducts(values.products ?? cfg.products),
     listen: values.listen ? hostPortArg(values.listen, '--listen') : cfg.listen,
@@ -36,7 +37,7 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
     metrics: createMetrics(),
     logger,
   });
-  await stopSignal();
+  await stop;
   await server.stop(5000);
   logger.flush();
   return 0;
