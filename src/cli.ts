@@ -4,6 +4,8 @@
  * The shebang carries the runtime tuning of cli/runtime-tuning.ts, which applies it however
  * the command was started.
  */
+// First: refuses an old Node.js before any dependency loads (see node-version.ts).
+import './cli/node-version.js';
 import { exitWithError, UsageError } from './cli/common.js';
 import { DIFFS_USAGE, diffsCommand } from './cli/diffs.js';
 import { EXPLAIN_USAGE, explainCommand } from './cli/explain.js';

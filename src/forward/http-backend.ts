@@ -33,6 +33,9 @@ export class HttpBackend implements Backend {
       bodyTimeout: config.responseTimeoutMs,
       keepAliveTimeout: 4_000,
       keepAliveMaxTimeout: 60_000,
+      // Upstreams speak HTTP/1.1 (issue 16). undici 8 turned HTTP/2 on by default for TLS
+      // backends that offer h2 in ALPN; the forwarder's hop-by-hop handling is HTTP/1.1's.
+      allowH2: false,
     });
   }
 
