@@ -40,7 +40,7 @@ export class JsonlFileSink implements SampleSink {
 
   private open(): WriteStream {
     if (!this.stream) {
-      mkdirSync(dirname(this.file), { recursive: true });
+      mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
       // Opened synchronously, not by the stream: lines still pending when a rotation renames the
       // file must land in FILE.1, not in whatever the name points to once an async open runs.
       const fd = openSync(this.file, 'a');
