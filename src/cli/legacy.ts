@@ -27,6 +27,11 @@ export async function legacyCommand(argv: string[]): Promise<number> {
     },
   });
   const products = loadProducts(values.products);
+  // Listening for the stop signal before starting (as the gateway does): a SIGTERM that comes
+  // while nginx starts, or as soon as the line below is read, must stop nginx, not meet Node's
+  // default action (exit by signal, nginx left behind).
+  let layerExited: (exited: Promise<unknown>) => void = () => undefined;
+  const stop = stopSignal(new Promise((resolve) => (layerExited = (exited) => void exited.then(resolve, resolve))));
   const layer = await LegacyLayer.start(
     {
       products,
@@ -37,8 +42,9 @@ export async function legacyCommand(argv: string[]): Promise<number> {
     },
     PACKAGE_ROOT,
   );
+  layerExited(layer.exited);
   process.stderr.write(`legacy layer on ${layer.url} (nginx config ${layer.conf}); Ctrl-C stops it\n`);
-  await stopSignal(layer.exited);
+  await stop;
   await layer.stop();
   return 0;
 }

@@ -109,7 +109,7 @@ describe('switchyard CLI', { timeout: 300_000 }, () => {
 
   it('prints what the README shows for its explain example, on the shipped config', async () => {
     const readme = readFileSync('README.md', 'utf8');
-    const block = /```sh\n\$ node dist\/cli\.js (explain [^\n]*)\n([\s\S]*?)```/.exec(readme);
+    const block = /```sh\n\$ (?:npx switchyard|node dist\/cli\.js) (explain [^\n]*)\n([\s\S]*?)```/.exec(readme);
     expect(block).not.toBeNull();
     const args = [...block![1]!.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
     expect(args).toEqual(['explain', 'GET', '/api/catalog/42', '-H', 'x-user-id: u-1001']);
