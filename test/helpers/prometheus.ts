@@ -63,7 +63,7 @@ export class TestPrometheus {
     const p = new TestPrometheus(port, dir, child);
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.once('error', () => undefined);
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 60_000; // a cap: a loaded machine starts it slowly
     for (;;) {
       const ready = await fetch(`${p.url}/-/ready`).then((r) => r.ok, () => false);
       if (ready) return p;
@@ -86,7 +86,7 @@ export class TestPrometheus {
   }
 
   /** Polls `expr` until its first sample's value satisfies `ok`; returns that value. */
-  async waitForValue(expr: string, ok: (value: number) => boolean, timeoutMs = 20_000): Promise<number> {
+  async waitForValue(expr: string, ok: (value: number) => boolean, timeoutMs = 60_000): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const r = await this.query(expr);

@@ -55,9 +55,9 @@ describe('rules from a mounted ConfigMap', () => {
   it('applies an update made by swapping ..data, as the kubelet does', async () => {
     expect(await backendOf('/api/x')).toBe('legacy');
     cm.publish({ 'rules.yaml': 'default: legacy\nroutes:\n  - { name: api, match: { path: "/api/**" }, backend: pipeline }\n' });
-    await expect.poll(() => backendOf('/api/x'), { timeout: 5000 }).toBe('pipeline');
+    await expect.poll(() => backendOf('/api/x')).toBe('pipeline');
     cm.publish({ 'rules.yaml': 'default: pipeline\n' });
-    await expect.poll(() => backendOf('/other'), { timeout: 5000 }).toBe('pipeline');
+    await expect.poll(() => backendOf('/other')).toBe('pipeline');
     expect(JSON.parse((await send(g.admin + '/rules')).body)).toMatchObject({ yaml: 'default: pipeline\n', source: 'file' });
   });
 });
