@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ListenAddress } from '../config/listen-address.js';
+import { ERRORS, errorFields, type ErrorDef } from '../errors.js';
 
 export interface AdminReply {
   status: number;
@@ -18,6 +19,11 @@ export interface AdminRequest {
   url: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+}
+
+/** An admin error answer: the catalogue's status and `error`/`code`/`message`, plus `extra` fields. */
+export function adminError(e: ErrorDef, extra?: Record<string, unknown>): AdminReply {
+  return { status: e.status, body: errorFields(e, extra) };
 }
 
 export type AdminHandler = (req: AdminRequest, url: URL, body: string) => AdminReply | Promise<AdminReply>;
@@ -55,11 +61,11 @@ export class AdminServer {
     try {
       if (!handler) {
         const known = [...this.routes.keys()].some((k) => k.endsWith(` ${url.pathname}`));
-        return known ? { status: 405, body: { error: 'method not allowed' } } : { status: 404, body: { error: 'not found' } };
+        return adminError(known ? ERRORS.ADMIN_METHOD_NOT_ALLOWED : ERRORS.ADMIN_NOT_FOUND);
       }
       return await handler(req, url, req.body);
     } catch (err) {
-      return { status: 500, body: { error: (err as Error).message } };
+      return adminError(ERRORS.INTERNAL, { cause: (err as Error).message });
     }
   }
 
@@ -67,7 +73,7 @@ export class AdminServer {
     const body = await readBody(req).catch(() => undefined);
     const reply =
       body === undefined
-        ? { status: 413, body: { error: 'body too large' } }
+        ? adminError(ERRORS.ADMIN_BODY_TOO_LARGE)
         : await this.dispatch({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
     const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body, null, 2) + '\n';
     res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json', 'content-length': Buffer.byteLength(text) });

@@ -13,7 +13,6 @@ import { PACKAGE_ROOT, hostPortArg, stopSignal } from './common.js';
 
 export const PIPELINE_USAGE = 'switchyard pipeline [--config FILE] [--products FILE] [--origin URL] [--listen HOST:PORT]';
 
-
 export async function pipelineCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -25,7 +24,7 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
     },
   });
   const cfg = loadPipelineConfig(values.config);
-  const logger = createLogger(cfg.logLevel);
+  const logger = createLogger(cfg.log.level);
   const server = await PipelineServer.start({
     products: loadProducts(values.products ?? cfg.products),
     listen: values.listen ? hostPortArg(values.listen, '--listen') : cfg.listen,
@@ -33,6 +32,7 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
     origin: values.origin ? hostPortArg(values.origin, '--origin') : undefined,
     metrics: createMetrics(),
     logger,
+    log: cfg.log,
   });
   await stopSignal();
   await server.stop(5000);

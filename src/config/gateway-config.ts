@@ -11,7 +11,6 @@ import {
   list,
   number,
   object,
-  oneOf,
   opt,
   refine,
   reject,
@@ -24,6 +23,7 @@ import {
 } from './schema.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { listenAddress, type ListenAddress } from './listen-address.js';
+import { logConfigOf, logSection, type LogConfig } from './log-config.js';
 import { parseYamlSource } from './yaml-source.js';
 
 export interface BackendConfig {
@@ -60,7 +60,7 @@ export interface GatewayConfig {
   rules: { file: string; watch: boolean; redis?: RedisConfig };
   override: { token: string };
   debugHeaders: boolean;
-  log: { level: string; access: boolean; accessSample: number };
+  log: LogConfig;
   shadow: {
     maxConcurrent: number;
     maxPerRoute: number;
@@ -136,13 +136,7 @@ const schema = object({
   ),
   override: opt(section({ token: opt(string(), '') })),
   debug_headers: opt(boolean(), false),
-  log: opt(
-    section({
-      level: opt(oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info'),
-      access: opt(boolean(), true),
-      access_sample: opt(number({ min: 0, max: 1 }), 1),
-    }),
-  ),
+  log: opt(logSection),
   shadow: opt(
     section({
       max_concurrent: opt(number({ integer: true, min: 1, max: 100_000 }), 64),
@@ -209,7 +203,7 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
     },
     override: raw.override,
     debugHeaders: raw.debug_headers,
-    log: { level: raw.log.level, access: raw.log.access, accessSample: raw.log.access_sample },
+    log: logConfigOf(raw.log),
     shadow: {
       maxConcurrent: raw.shadow.max_concurrent,
       maxPerRoute: raw.shadow.max_concurrent_per_route,

@@ -17,6 +17,7 @@ import { answerClientError } from '../http/client-errors.js';
 import type { Backend } from '../forward/backend.js';
 import type { GatewayRuntime } from './contracts.js';
 import { createRequestHandler, createUpgradeHandler } from './lifecycle.js';
+import { createLogStep } from './log-step.js';
 import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from './admin-routes.js';
@@ -43,6 +44,7 @@ export class Gateway {
 
   private constructor(readonly runtime: GatewayRuntime) {
     const { config } = runtime;
+    const logStep = createLogStep(runtime);
     this.server = createServer(
       {
         maxHeaderSize: config.limits.maxHeaderBytes,
@@ -54,10 +56,13 @@ export class Gateway {
         // admit() refuses a missing Host itself, with the same JSON body as every other 400.
         requireHostHeader: false,
       },
-      createRequestHandler(runtime),
+      createRequestHandler(runtime, logStep),
     );
-    this.server.on('upgrade', createUpgradeHandler(runtime));
-    this.server.on('clientError', (err, socket) => answerClientError(err, socket as Socket, config.limits.maxUrlBytes, runtime.metrics));
+    this.server.on('upgrade', createUpgradeHandler(runtime, logStep));
+    this.server.on('clientError', (err, socket: Socket) => {
+      const refused = answerClientError(err, socket, config.limits.maxUrlBytes);
+      if (refused) logStep.refused(refused);
+    });
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));

@@ -7,7 +7,8 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
-import { AdminServer, type AdminReply, type AdminRequest } from '../admin/admin-server.js';
+import { AdminServer, adminError, type AdminReply, type AdminRequest } from '../admin/admin-server.js';
+import { ERRORS } from '../errors.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { Logger } from '../log/logger.js';
 import { createMetrics } from '../metrics/catalogue.js';
@@ -92,7 +93,7 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
       const r = await ask(w, { type: 'admin', id: nextId++, req });
       if (r?.type === 'admin-reply') return r.reply;
     }
-    return { status: 503, body: { error: 'no worker answered' } };
+    return adminError(ERRORS.ADMIN_NO_WORKER);
   };
   admin.route('GET', '/healthz', () => ({ status: live().length ? 200 : 503, body: { status: live().length ? 'ok' : 'no live worker', workers: live().length } }));
   admin.route('GET', '/metrics', async () => {

@@ -102,9 +102,11 @@ describe('rules in redis', () => {
     const g = await gateway('t5:');
     const denied = await send(g.admin + '/rules', { method: 'PUT', body: toPipeline(1) });
     expect(denied.status).toBe(401);
+    expect(json(denied)).toMatchObject({ code: 'SWY_ERR_ADMIN_UNAUTHORIZED' });
     const auth = { authorization: 'Bearer admin-secret' };
     const invalid = await send(g.admin + '/rules', { method: 'PUT', body: 'default: nowhere\n', headers: auth });
     expect(invalid.status).toBe(400);
+    expect(json(invalid)).toMatchObject({ error: 'config_invalid', code: 'SWY_ERR_CONFIG_INVALID' });
     expect(json<{ errors: { line: number; col: number; path: string }[] }>(invalid).errors[0]).toMatchObject({ line: 1, col: 10, path: 'default' });
     const client = redis.client();
     expect(await client.get('t5:{rules}:version')).toBeNull(); // nothing written
@@ -113,6 +115,7 @@ describe('rules in redis', () => {
     await expect.poll(() => backendOf(g), { timeout: 2000 }).toBe('pipeline');
     const conflict = await send(g.admin + '/rules?expect_version=0', { method: 'PUT', body: allLegacy(2), headers: auth });
     expect(conflict.status).toBe(409);
+    expect(json(conflict)).toMatchObject({ error: 'version_conflict', code: 'SWY_ERR_RULES_VERSION_CONFLICT', active_version: 1 });
     client.disconnect();
   });
 
