@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import type { RouteReport } from '../shadow/report.js';
-import { defaultConfigPath, loadConfigOrExit, printJson } from './common.js';
+import { adminUrl, defaultConfigPath, loadConfigOrExit, printJson } from './common.js';
 
 export const DIFFS_USAGE = 'switchyard diffs [--route NAME] [--limit N] [--json] [--admin URL] [--config FILE]';
 
@@ -29,11 +29,7 @@ export async function diffsCommand(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
     },
   });
-  let base = values.admin;
-  if (!base) {
-    const { listen } = loadConfigOrExit(defaultConfigPath(values.config)).admin;
-    base = `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host}:${listen.port}`;
-  }
+  const base = values.admin ?? adminUrl(loadConfigOrExit(defaultConfigPath(values.config)).admin.listen);
   const url = new URL('/diffs', base);
   if (values.route) url.searchParams.set('route', values.route);
   url.searchParams.set('limit', values.limit);

@@ -13,7 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { blameOf, type ErrorDef } from '../errors.js';
-import type { ForwardOutcome } from '../forward/http-backend.js';
+import type { ForwardOutcome } from '../forward/backend.js';
 import { bytesInOf } from '../http/bytes-in.js';
 import { clientErrorOf, type RefusedRequest } from '../http/client-errors.js';
 import { AccessLog, durationMs } from '../log/access-log.js';

@@ -12,12 +12,13 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { ERRORS, errorFields } from '../errors.js';
+import type { ForwardOutcome, ResponseTap } from '../forward/backend.js';
+import { HttpBackend } from '../forward/http-backend.js';
 import { bytesInOf } from '../http/bytes-in.js';
 import type { RefusedRequest } from '../http/client-errors.js';
+import { REQUEST_ID, withoutHopByHop } from '../http/headers.js';
 import { AccessLog, durationMs } from '../log/access-log.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import { REQUEST_ID, withoutHopByHop } from '../http/headers.js';
-import { HttpBackend, type ForwardOutcome, type ResponseTap } from '../forward/http-backend.js';
 import type { Duplex, Readable } from 'node:stream';
 import { admit } from '../http/admission.js';
 import type { Logger } from '../log/logger.js';
