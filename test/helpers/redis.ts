@@ -18,6 +18,10 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Servers still running, killed if the test process exits first (a timed-out hook, say). */
+const running = new Set<ChildProcess>();
+process.once('exit', () => running.forEach((c) => c.kill('SIGKILL')));
+
 export class TestRedis {
   private child: ChildProcess | undefined;
 
@@ -46,7 +50,10 @@ export class TestRedis {
   /** Starts the process (again), empty: nothing is saved (`--save ''`, no AOF). */
   async startProcess(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.args];
-    this.child = spawn('redis-server', args, { stdio: 'ignore' });
+    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    this.child = child;
     const deadline = Date.now() + 10_000;
     for (;;) {
       const c = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

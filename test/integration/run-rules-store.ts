@@ -230,9 +230,9 @@ export function runRulesStore(name: string, suite: RulesStoreSuite): void {
       const client = redis.client();
       // The sink connects in the background: a sample written before that is dropped, so send until one lands.
       await expect.poll(async () => (await send(g.url + '/api/sampled'), await client.xlen('t10:{diffs}:samples')), { timeout: 5000 }).toBeGreaterThan(0);
-      const [[, fields]] = (await client.xrange('t10:{diffs}:samples', '-', '+', 'COUNT', 1)) as [string, string[]][];
-      expect(fields![0]).toBe('sample');
-      const sample = JSON.parse(fields![1]!);
+      const [, fields] = (await client.xrange('t10:{diffs}:samples', '-', '+', 'COUNT', 1))[0]!;
+      expect(fields[0]).toBe('sample');
+      const sample = JSON.parse(fields[1]!);
       expect(sample).toMatchObject({ route: 'api', method: 'GET', path: '/api/sampled', legacy: { status: 200 }, pipeline: { status: 200 } });
       expect(sample.diffs).toContainEqual(expect.objectContaining({ field: '/backend', a: 'legacy', b: 'pipeline' }));
       const report = json<{ routes: { route: string; results: { mismatch: number } }[] }>(await send(g.admin + '/diffs?route=api')).routes[0];
