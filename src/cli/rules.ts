@@ -3,13 +3,14 @@
  * `--redis`, then SWITCHYARD_REDIS_URL, then `rules.redis` of the gateway config.
  */
 import { readFileSync } from 'node:fs';
+import { Cluster } from 'ioredis';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { GatewayConfig, RedisConfig } from '../config/gateway-config.js';
 import { ConfigError, formatIssue } from '../config/yaml-source.js';
 import { diffLines, formatLineDiff } from '../diff/line-diff.js';
 import { parseRuleSet } from '../rules/rule-set.js';
-import { createRedisClient } from '../store/redis-client.js';
+import { connectWithin, createRedisClient } from '../store/redis-client.js';
 import { RuleStore, VersionConflictError } from '../store/rule-store.js';
 import { ruleContextOf } from '../store/rule-source.js';
 import { UsageError, defaultConfigPath, loadConfigOrExit, printJson } from './common.js';
@@ -21,6 +22,9 @@ switchyard rules history [--json] [--redis URL] [--config FILE]
 switchyard rules diff A B [--redis URL] [--config FILE]
 switchyard rules rollback [--to N] [-m MESSAGE] [--redis URL] [--config FILE]
   (Redis commands also take --prefix PREFIX: default rules.redis.prefix, else "switchyard:")`;
+
+/** How long a command waits for Redis (a cluster may be re-checking its state) before it gives up. */
+const CONNECT_TIMEOUT_MS = 5000;
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -59,8 +63,13 @@ async function withStore<T>(config: GatewayConfig, values: { redis?: string; pre
     throw new UsageError('no Redis given: use --redis URL, SWITCHYARD_REDIS_URL, or rules.redis in the gateway config');
   }
   const client = createRedisClient(values.redis || process.env.SWITCHYARD_REDIS_URL ? { url } : { ...fromConfig, url }, { maxBackoffMs: 500 });
+  let lastError = '';
+  client.on('error', (err: Error) => (lastError = err.message)); // reported below, not once per retry
   try {
-    await client.connect();
+    if (!(await connectWithin(client, CONNECT_TIMEOUT_MS, { failEarly: true }))) {
+      const why = client instanceof Cluster ? ' (a cluster is ready when CLUSTER INFO says cluster_state:ok: is a master down?)' : '';
+      throw new Error(lastError || `Redis not ready after ${CONNECT_TIMEOUT_MS / 1000} s${why}`);
+    }
     return await fn(new RuleStore(client, values.prefix ?? fromConfig.prefix ?? 'switchyard:', fromConfig.historyLimit ?? 50));
   } finally {
     client.disconnect();

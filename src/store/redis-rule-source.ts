@@ -15,7 +15,7 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { ActiveRules } from './active-rules.js';
 import { parseRuleSet, type RuleContext, type RuleSet } from '../rules/rule-set.js';
-import { createRedisClient, type RedisClient } from './redis-client.js';
+import { connectWithin, createRedisClient, createSubscriber, type RedisClient } from './redis-client.js';
 import { readRuleFile } from './rule-file.js';
 import { RuleStore } from './rule-store.js';
 
@@ -46,7 +46,7 @@ export class RedisRuleSource {
     readonly client: RedisClient,
   ) {
     this.store = new RuleStore(client, cfg.prefix, cfg.historyLimit);
-    this.subscriber = createRedisClient(cfg, { failFast: true });
+    this.subscriber = createSubscriber(cfg, { failFast: true });
   }
 
   get ruleStore(): RuleStore {
@@ -57,7 +57,7 @@ export class RedisRuleSource {
     const client = createRedisClient(cfg, { failFast: true });
     const src = new RedisRuleSource(cfg, rc, active, metrics, logger, client);
     src.wire();
-    const connected = await src.connectWithin(START_TIMEOUT_MS);
+    const connected = await connectWithin(client, START_TIMEOUT_MS);
     if (connected) await src.refresh();
     if (!active.rules) src.fallBack(config, connected ? 'Redis holds no valid rules yet' : 'Redis was unreachable at start');
     src.poll = setInterval(() => void src.refresh(), cfg.pollMs);
@@ -81,19 +81,6 @@ export class RedisRuleSource {
     this.subscriber.on('ready', () => void this.subscriber.subscribe(this.store.keys.channel).catch(() => undefined));
     this.subscriber.on('message', () => void this.refresh());
     void this.subscriber.connect().catch(() => undefined);
-  }
-
-  private connectWithin(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
-      this.client.connect().then(
-        () => {
-          clearTimeout(timer);
-          resolve(true);
-        },
-        () => undefined, // ioredis keeps retrying; the timer decides
-      );
-    });
   }
 
   private fallBack(config: GatewayConfig, why: string): void {

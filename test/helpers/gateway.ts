@@ -60,13 +60,19 @@ export function gatewayYaml(setup: GatewaySetup, rulesFile: string): string {
   ].join('\n');
 }
 
-export async function startGateway(setup: GatewaySetup): Promise<TestGateway> {
+/** Writes the rules file and the gateway config to a new temporary directory. */
+export function writeGatewayFiles(setup: GatewaySetup): { dir: string; rulesFile: string; configFile: string; text: string } {
   const dir = tempDir();
   const rulesFile = join(dir, 'rules.yaml');
   writeFileSync(rulesFile, setup.rules);
   const configFile = join(dir, 'gateway.yaml');
   const text = gatewayYaml(setup, rulesFile);
   writeFileSync(configFile, text);
+  return { dir, rulesFile, configFile, text };
+}
+
+export async function startGateway(setup: GatewaySetup): Promise<TestGateway> {
+  const { dir, rulesFile, configFile, text } = writeGatewayFiles(setup);
   const config = parseGatewayConfig(text, configFile, {});
   const gw = await Gateway.start(config, { logger: silentLogger(), ...setup.options });
   return {
