@@ -9,6 +9,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { compareResponses, generalizeField, type CapturedResponse, type Comparison, type FieldDiff } from '../diff/compare.js';
+import { parseJsonExact, toPlainJson } from '../diff/exact-json.js';
 import { SHADOW_HEADER } from '../forward/headers.js';
 import type { GatewayRuntime, RequestContext, ShadowStart, ShadowStep } from '../gateway/lifecycle.js';
 import type { Route } from '../rules/rule-set.js';
@@ -99,7 +100,8 @@ export function createShadowStep(rt: GatewayRuntime): ShadowRuntime {
   function sampleBody(r: CapturedResponse, policy: ShadowPolicy): unknown {
     const text = r.body.subarray(0, SAMPLE_BODY_BYTES).toString('utf8');
     try {
-      return redactJson(JSON.parse(r.body.toString('utf8')), policy.redactJson);
+      // Exact, as in the comparison: a sample must not show two different IDs as one number.
+      return redactJson(toPlainJson(parseJsonExact(r.body.toString('utf8'))), policy.redactJson);
     } catch {
       return r.body.length > SAMPLE_BODY_BYTES ? text + '…' : text;
     }
