@@ -8,7 +8,6 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { GatewayConfig, RedisConfig } from '../config/gateway-config.js';
 import { ConfigError, formatIssue } from '../config/yaml-source.js';
-import { diffLines, formatLineDiff } from '../diff/line-diff.js';
 import { parseRuleSet } from '../rules/rule-set.js';
 import { connectWithin, createRedisClient } from '../store/redis-client.js';
 import { RuleStore, VersionConflictError } from '../store/rule-store.js';
@@ -137,8 +136,7 @@ export async function rulesCommand(argv: string[]): Promise<number> {
         process.stderr.write(`switchyard: version ${!ea ? a : b} is not in the retained history\n`);
         return 1;
       }
-      const edits = diffLines(ea.yaml.split('\n'), eb.yaml.split('\n'));
-      process.stdout.write(edits ? formatLineDiff(edits, `version ${a}`, `version ${b}`) : 'the versions differ too much to show a line diff\n');
+      process.stdout.write(await rulesDiffText(ea.yaml, eb.yaml, `version ${a}`, `version ${b}`));
       return 0;
     }
     case 'rollback': {
@@ -159,6 +157,13 @@ export async function rulesCommand(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`usage:\n${RULES_USAGE}`);
   }
+}
+
+/** What `rules diff` prints for two stored rule files: a unified diff, as `diff -u` and git print it. */
+export async function rulesDiffText(a: string, b: string, labelA: string, labelB: string): Promise<string> {
+  // Loaded here, not at the top: every switchyard process (the gateway too) imports this file.
+  const { createTwoFilesPatch, FILE_HEADERS_ONLY } = await import('diff');
+  return createTwoFilesPatch(labelA, labelB, a, b, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY });
 }
 
 function safeUser(): string {

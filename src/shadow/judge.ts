@@ -5,6 +5,7 @@
  */
 import { compareResponses, generalizeField, type CapturedResponse, type Comparison, type FieldDiff } from '../diff/compare.js';
 import { ERRORS } from '../errors.js';
+import { parseJsonExact, toPlainJson } from '../diff/exact-json.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { ShadowPolicy } from '../rules/shadow-policy.js';
 import type { NoiseLearner } from './noise.js';
@@ -127,7 +128,8 @@ export class ShadowJudge {
 function sampleBody(r: CapturedResponse, policy: ShadowPolicy): unknown {
   const text = r.body.subarray(0, SAMPLE_BODY_BYTES).toString('utf8');
   try {
-    return redactJson(JSON.parse(r.body.toString('utf8')), policy.redactJson);
+    // Exact, as in the comparison: a sample must not show two different IDs as one number.
+    return redactJson(toPlainJson(parseJsonExact(r.body.toString('utf8'))), policy.redactJson);
   } catch {
     return r.body.length > SAMPLE_BODY_BYTES ? text + '…' : text;
   }

@@ -79,8 +79,9 @@ describe('switchyard CLI', () => {
     expect((await runCli(['rules', 'show', '--config', config], env())).stdout).toBe(V2);
     expect((await runCli(['rules', 'show', '--version', '1', '--config', config], env())).stdout).toBe(V1);
     const diff = await runCli(['rules', 'diff', '1', '2', '--config', config], env());
-    expect(diff.stdout).toContain('-  - { name: api, match: { path: "/api/**" }, split: { legacy: 50, pipeline: 50 }');
-    expect(diff.stdout).toContain('+  - { name: api, match: { path: "/api/**" }, split: { legacy: 20, pipeline: 80 }');
+    // A unified diff with real hunk headers, as `diff -u` prints it.
+    const [head, routes, api1] = V1.split('\n');
+    expect(diff).toMatchObject({ code: 0, stdout: `--- version 1\n+++ version 2\n@@ -1,3 +1,3 @@\n ${head}\n ${routes}\n-${api1}\n+${V2.split('\n')[2]}\n` });
     const history = await runCli(['rules', 'history', '--config', config], env());
     expect(history.stdout).toMatch(/^\*\s+2 .*ramp to 80$/m);
     expect(history.stdout).toMatch(/^ \s+1 .*first$/m);
