@@ -91,7 +91,7 @@ describe('switchyard CLI', () => {
     for (const p of procs) await expect.poll(() => versionOf(p), { timeout: 3000, interval: 20 }).toBe(3);
     const json = JSON.parse((await runCli(['rules', 'history', '--json', '--config', config], env())).stdout) as { version: number; message: string }[];
     expect(json[0]).toMatchObject({ version: 3, message: 'rollback to version 1' });
-  });
+  }, 120_000); // 3 gateway processes and 10 CLI runs: about 40 s on a busy 2-core machine
 
   it('explains a decision, as text and as JSON', async () => {
     const text = await runCli(['explain', '--config', config, 'GET', '/api/items', '-H', 'x-user-id: u42']);
