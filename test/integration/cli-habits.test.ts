@@ -75,7 +75,7 @@ describe('CLI habits', () => {
     expect((await runCli(['rules', 'push', 'x.yaml', '-h'])).stdout).toMatch(/^usage: switchyard rules push FILE/);
   }, 120_000); // 16 Node processes: slow on a busy 2-core machine
 
-  it('`rules validate` prints ok, or with --json the result as JSON', async () => {
+  it('`rules validate` and `products validate` print ok, or with --json the result as JSON', async () => {
     expect(await runCli(['rules', 'validate', join(dir, 'rules.yaml'), '--config', config])).toEqual({ code: 0, stdout: 'ok\n', stderr: '' });
     const bad = await runCli(['rules', 'validate', join(dir, 'bad.yaml'), '--config', config, '--json']);
     expect(bad.code).toBe(1);
@@ -85,6 +85,7 @@ describe('CLI habits', () => {
       errors: [{ file: join(dir, 'bad.yaml'), line: 4, col: 12, path: 'routes[0].split', message: 'weights sum to 10, not 100' }],
     });
     expect(JSON.parse((await runCli(['rules', 'validate', join(dir, 'rules.yaml'), '--config', config, '--json'])).stdout)).toEqual({ ok: true, file: join(dir, 'rules.yaml') });
+    expect(await runCli(['products', 'validate', 'config/products.yaml'])).toEqual({ code: 0, stdout: 'ok\n', stderr: '' });
   });
 
   it('says in one line when Redis cannot be reached, naming the URL and what to check', async () => {
