@@ -178,9 +178,9 @@ debug_headers: true
     process.stdout.write(`
 Where to look next:
   metrics      curl http://127.0.0.1:${gw.adminPort}/metrics
-  diff report  node dist/cli.js diffs --config ${configFile}
-  explain      node dist/cli.js explain --config ${configFile} GET /api/catalog/3 -H "x-user-id: user-7"
-  rules        curl http://127.0.0.1:${gw.adminPort}/rules${redis ? `\n  history      node dist/cli.js rules history --redis ${redis} --prefix switchyard-demo:` : ''}
+  diff report  npx switchyard diffs --config ${configFile}
+  explain      npx switchyard explain --config ${configFile} GET /api/catalog/3 -H "x-user-id: user-7"
+  rules        curl http://127.0.0.1:${gw.adminPort}/rules${redis ? `\n  history      npx switchyard rules history --redis ${redis} --prefix switchyard-demo:` : ''}
   dashboard    import config/grafana/switchyard.json into Grafana
   samples      ${redis ? 'Redis stream switchyard-demo:{diffs}:samples' : join(dir, 'diff-samples.jsonl')}
 `);

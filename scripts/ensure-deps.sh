@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what switchyard needs when it is missing: npm packages (npm ci) and, with --system,
-# the Debian packages the integration tests run for real (redis-server, nginx with the Lua module).
+# the Debian packages the integration tests run for real (redis-server, nginx with the Lua module,
+# prometheus and its promtool, openssl for test certificates).
 # Uses apt-get as root or through sudo; otherwise stops and names exactly what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,8 @@ if [ $need_system = 1 ]; then
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
   ls /usr/lib/nginx/modules/ngx_http_lua_module.so >/dev/null 2>&1 || missing+=(libnginx-mod-http-lua)
   compgen -G "/usr/lib/*/lua/5.1/cjson.so" >/dev/null || missing+=(lua-cjson)
+  { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; else
       echo "switchyard tests need these Debian packages: ${missing[*]}" >&2
@@ -24,12 +27,18 @@ if [ $need_system = 1 ]; then
     echo "installing ${missing[*]} ..." >&2
     $sudo apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-    # The Debian packages start services on their default ports; the tests start their own.
-    for svc in nginx; do $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+    # The Debian packages start services on their default ports (prometheus on :9090, the admin
+    # listener's default); the tests start their own. Without systemd, the init script ran them.
+    for svc in nginx prometheus; do
+      $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || true
+      [ -x "/etc/init.d/$svc" ] && { $sudo "/etc/init.d/$svc" stop; $sudo update-rc.d "$svc" disable; } >/dev/null 2>&1 || true
+    done
   fi
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "installing npm packages (npm ci) ..." >&2
-  npm ci --no-audit --no-fund >&2
+  # The first install may run on an older system Node: it brings Node 24 (the `node` dev
+  # dependency) into node_modules/.bin, so engine mismatches are warnings here, never errors.
+  npm ci --no-audit --no-fund --engine-strict=false >&2
 fi

@@ -4,7 +4,22 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# Node 24 comes from npm ci (the `node` dev dependency), whatever the system Node is. npm scripts
+# put node_modules/.bin first on PATH already; this makes `bash scripts/test.sh` do the same.
+export PATH="$PWD/node_modules/.bin:$PATH"
+
 bash scripts/ensure-deps.sh --system || exit 1
+
+node_version=$(node --version) || exit 1
+echo "node $node_version ($(command -v node))"
+major=${node_version#v}
+major=${major%%.*}
+if [ "$major" -lt 22 ]; then
+  echo "scripts/test.sh: Node $node_version is too old: switchyard needs >= 22.19 (package.json engines)." >&2
+  echo "npm ci should have put Node 24 in node_modules/.bin (the \`node\` dev dependency): was its install script skipped (ignore-scripts)?" >&2
+  exit 1
+fi
+
 npm run build --silent || exit 1
 
 mkdir -p .tmp

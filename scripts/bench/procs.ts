@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hasTaskset } from './load.js';
 import { waitForPort } from '../../dist/http/wait-for-port.js';
+import type { Runtime } from './runtimes.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const SCRIPTS = resolve(import.meta.dirname);
-const CLI = join(ROOT, 'dist', 'cli.js');
+/** The harness's own Node on this checkout: the load side, and the default runtime. */
+export const HARNESS: Pick<Runtime, 'node' | 'root'> = { node: process.execPath, root: ROOT };
 
 export type PeerKind = 'origin' | 'slow-origin' | 'stuck-origin' | 'http-proxy' | 'undici';
 
@@ -77,12 +79,12 @@ export function startProc(name: string, cmd: string, args: string[], ready: RegE
   });
 }
 
-export function startPeer(kind: PeerKind, cpus: string, target?: string): Promise<Proc> {
-  return startProc(kind, process.execPath, [join(SCRIPTS, 'peers.js'), kind, '0', ...(target ? [target] : [])], /ready (\d+)/, cpus);
+export function startPeer(kind: PeerKind, cpus: string, target?: string, rt = HARNESS): Promise<Proc> {
+  return startProc(kind, rt.node, [join(rt.root, 'dist-scripts', 'bench', 'peers.js'), kind, '0', ...(target ? [target] : [])], /ready (\d+)/, cpus);
 }
 
 /** A switchyard gateway with the given rules YAML; access log off so every peer does the same work. */
-export function startSwitchyard(name: string, cpus: string, backends: Record<string, string>, rules: string, extra = ''): Promise<Proc> {
+export function startSwitchyard(name: string, cpus: string, backends: Record<string, string>, rules: string, extra = '', rt = HARNESS): Promise<Proc> {
   const dir = join(workdir, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'rules.yaml'), rules);
@@ -96,10 +98,10 @@ export function startSwitchyard(name: string, cpus: string, backends: Record<str
     .join('\n');
   writeFileSync(
     join(dir, 'gateway.yaml'),
-    `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nbackends:\n${backendYaml}\nrules: { file: rules.yaml, watch: false }\nlog: { level: info, access: false }\n${extra}\n`,
+    `listen: "127.0.0.1:0"\nstate_dir: "${join(dir, 'state')}"\nadmin: { listen: "127.0.0.1:0" }\nbackends:\n${backendYaml}\nrules: { file: rules.yaml, watch: false }\nlog: { level: info, access: false }\n${extra}\n`,
   );
   // The flags the bin's shebang and the Dockerfile run it with.
-  return startProc(name, process.execPath, ['--max-semi-space-size=32', CLI, 'gateway', '--config', join(dir, 'gateway.yaml')], /"listen":(\d+),"admin":(\d+)/, cpus, {
+  return startProc(name, rt.node, ['--max-semi-space-size=32', join(rt.root, 'dist', 'cli.js'), 'gateway', '--config', join(dir, 'gateway.yaml')], /"listen":(\d+),"admin":(\d+)/, cpus, {
     SWITCHYARD_LOG_LEVEL: 'info',
   });
 }

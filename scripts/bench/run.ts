@@ -1,15 +1,19 @@
 /**
- * `npm run bench [-- --quick] [--json] [--only a,b]`: switchyard beside its peers, in one run.
+ * `npm run bench [-- --quick] [--json] [--only a,b] [--node BIN[@CHECKOUT],…] [--check]`:
+ * switchyard beside its peers, in one run.
  *
  * Starts its own origin and peers, runs interleaved rounds (A B C … A B C …) so that drift on a
  * shared machine hits every scenario alike, and reports medians and ratios. The load generator
  * and the origin share core 0; the proxy under test gets core 1 (when taskset exists).
- * Every load run is bounded in time and targets loopback only.
+ * Every load run is bounded in time and targets loopback only. `--node` runs every Node-based
+ * proxy once per runtime, side by side in each round (see runtimes.ts); `--check` starts
+ * everything, prints what runs on which Node, and stops without sending load.
  */
 import { parseArgs } from 'node:util';
 import { availableParallelism, cpus } from 'node:os';
 import { hasTaskset, loadTool, runLoad, type LoadResult } from './load.js';
-import { sampleRss, startNginx, startPeer, startProc, startSwitchyard, stopAll, type Proc } from './procs.js';
+import { HARNESS, ROOT, sampleRss, startNginx, startPeer, startProc, startSwitchyard, stopAll, type Proc } from './procs.js';
+import { parseRuntimes, type Runtime } from './runtimes.js';
 import { scenarios, type Scenario, type Setup } from './scenarios.js';
 
 const { values } = parseArgs({
@@ -20,6 +24,8 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     seconds: { type: 'string' },
     connections: { type: 'string', default: '32' },
+    node: { type: 'string' },
+    check: { type: 'boolean', default: false },
   },
 });
 
@@ -32,6 +38,8 @@ const PROXY_CPU = availableParallelism() > 1 ? '1' : '0';
 
 interface Row {
   scenario: string;
+  /** The runtime's label, for a scenario whose proxy runs on Node. */
+  node?: string;
   group: string;
   rps: number;
   p50ms: number;
@@ -46,44 +54,11 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-async function main(): Promise<void> {
-  const only = values.only?.split(',');
-  const chosen = scenarios.filter((s) => !only || only.includes(s.name) || only.includes(s.group));
-  const setup: Setup = { startPeer, startNginx, startSwitchyard, startProc, loadCpu: LOAD_CPU, proxyCpu: PROXY_CPU };
-  const started: { scenario: Scenario; proc: Proc | undefined; url: string; paths?: readonly string[] }[] = [];
-  for (const s of chosen) {
-    const { proc, url, paths } = await s.start(setup);
-    started.push({ scenario: s, proc, url, paths });
-  }
-  const samples = new Map<string, { load: LoadResult; rss: number }[]>();
-  // Warm-up: JIT, pools and keep-alive connections.
-  for (const s of started) await runLoad({ url: s.url, connections, seconds: 1, cpus: LOAD_CPU, paths: s.paths });
-  for (let round = 0; round < rounds; round++) {
-    for (const s of started) {
-      const pid = s.proc?.child.pid;
-      const rss = pid ? sampleRss(pid) : undefined;
-      const load = await runLoad({ url: s.url, connections, seconds, cpus: LOAD_CPU, paths: s.paths });
-      const list = samples.get(s.scenario.name) ?? [];
-      list.push({ load, rss: rss?.stop() ?? 0 });
-      samples.set(s.scenario.name, list);
-      if (!values.json) process.stderr.write(`round ${round + 1}/${rounds} ${s.scenario.name}: ${Math.round(load.rps)} req/s\n`);
-    }
-  }
-  const rows: Row[] = started.map(({ scenario }) => {
-    const list = samples.get(scenario.name)!;
-    return {
-      scenario: scenario.name,
-      group: scenario.group,
-      rps: Math.round(median(list.map((x) => x.load.rps))),
-      p50ms: round2(median(list.map((x) => x.load.p50ms))),
-      p99ms: round2(median(list.map((x) => x.load.p99ms))),
-      errors: list.reduce((a, x) => a + x.load.errors, 0),
-      peakRssMb: Math.round(Math.max(...list.map((x) => x.rss)) / 1024 / 102.4) / 10,
-    };
-  });
-  const by = (name: string) => rows.find((r) => r.scenario === name);
-  const ratio = (a?: number, b?: number) => (a && b ? round2(a / b) : null);
-  const ratios = {
+const ratio = (a?: number, b?: number) => (a && b ? round2(a / b) : null);
+
+/** The ratios the benchmark issue set targets for, within one runtime. */
+function ratiosOf(by: (name: string) => Row | undefined): Record<string, number | null> {
+  return {
     'switchyard / http-proxy req/s (target >= 1.5)': ratio(by('switchyard')?.rps, by('http-proxy')?.rps),
     'switchyard / undici req/s (target >= 0.95)': ratio(by('switchyard')?.rps, by('undici')?.rps),
     'switchyard / undici p99 (target <= 1.2)': ratio(by('switchyard')?.p99ms, by('undici')?.p99ms),
@@ -98,24 +73,118 @@ async function main(): Promise<void> {
     'pipeline / legacy layer p99': ratio(by('pipeline')?.p99ms, by('legacy-layer')?.p99ms),
     'gateway + in-process pipeline / gateway + pipeline process req/s': ratio(by('gateway-with-pipeline-inprocess')?.rps, by('gateway-to-pipeline-process')?.rps),
   };
+}
+
+/** The Setup a scenario starts with on runtime `rt` (its proxies on rt's Node and checkout). */
+function setupFor(rt: Setup['rt'], tag: string): Setup {
+  return {
+    startNginx,
+    startProc,
+    loadCpu: LOAD_CPU,
+    proxyCpu: PROXY_CPU,
+    rt,
+    tag,
+    // Origins are the load side: the harness's Node, shared by every runtime.
+    startPeer: (kind, cpus, target) => startPeer(kind, cpus, target, kind.endsWith('origin') ? HARNESS : rt),
+    startSwitchyard: (name, cpus, backends, rules, extra) => startSwitchyard(name + tag, cpus, backends, rules, extra, rt),
+  };
+}
+
+interface Started {
+  scenario: Scenario;
+  runtime?: Runtime;
+  /** The row's name: the scenario, with its runtime when there are several. */
+  key: string;
+  proc: Proc | undefined;
+  url: string;
+  paths?: readonly string[];
+}
+
+async function main(): Promise<void> {
+  const only = values.only?.split(',');
+  const chosen = scenarios.filter((s) => !only || only.includes(s.name) || only.includes(s.group));
+  const runtimes = parseRuntimes(values.node, ROOT);
+  const many = runtimes.length > 1;
+  const started: Started[] = [];
+  for (const s of chosen) {
+    // Runtimes side by side, so that each round measures them back to back.
+    const runs = s.node ? runtimes.map((rt, i) => ({ rt, setup: setupFor(rt, many ? `-${i}` : '') })) : [{ rt: undefined, setup: setupFor(HARNESS, '') }];
+    for (const { rt, setup } of runs) {
+      const { proc, url, paths } = await s.start(setup);
+      started.push({ scenario: s, runtime: rt, key: many && rt ? `${s.name} [${rt.label}]` : s.name, proc, url, paths });
+    }
+  }
+  if (values.check) {
+    // One request each, to show that every proxy answers; no load.
+    for (const s of started) {
+      const url = s.paths ? new URL(s.paths[0]!, s.url).href : s.url;
+      const status = await fetch(url, { redirect: 'manual' }).then(async (r) => (await r.arrayBuffer(), r.status), (err: Error) => err.message);
+      process.stdout.write(`${s.key}: ${status} from ${url}${s.runtime ? ` on ${s.runtime.node} ${s.runtime.version}, ${s.runtime.root} (undici ${s.runtime.undici})` : ''}\n`);
+    }
+    return;
+  }
+  const samples = new Map<string, { load: LoadResult; rss: number }[]>();
+  // Warm-up: JIT, pools and keep-alive connections.
+  for (const s of started) await runLoad({ url: s.url, connections, seconds: 1, cpus: LOAD_CPU, paths: s.paths });
+  for (let round = 0; round < rounds; round++) {
+    for (const s of started) {
+      const pid = s.proc?.child.pid;
+      const rss = pid ? sampleRss(pid) : undefined;
+      const load = await runLoad({ url: s.url, connections, seconds, cpus: LOAD_CPU, paths: s.paths });
+      const list = samples.get(s.key) ?? [];
+      list.push({ load, rss: rss?.stop() ?? 0 });
+      samples.set(s.key, list);
+      if (!values.json) process.stderr.write(`round ${round + 1}/${rounds} ${s.key}: ${Math.round(load.rps)} req/s\n`);
+    }
+  }
+  const rows: (Row & { key: string })[] = started.map(({ scenario, runtime, key }) => {
+    const list = samples.get(key)!;
+    return {
+      key,
+      scenario: scenario.name,
+      node: runtime?.label,
+      group: scenario.group,
+      rps: Math.round(median(list.map((x) => x.load.rps))),
+      p50ms: round2(median(list.map((x) => x.load.p50ms))),
+      p99ms: round2(median(list.map((x) => x.load.p99ms))),
+      errors: list.reduce((a, x) => a + x.load.errors, 0),
+      peakRssMb: Math.round(Math.max(...list.map((x) => x.rss)) / 1024 / 102.4) / 10,
+    };
+  });
+  // Ratios within one runtime (a scenario without a runtime, such as nginx, belongs to all).
+  const ratios: Record<string, number | null> = {};
+  for (const rt of runtimes) {
+    const by = (name: string) => rows.find((r) => r.scenario === name && (r.node === undefined || r.node === rt.label));
+    for (const [k, v] of Object.entries(ratiosOf(by))) ratios[many ? `[${rt.label}] ${k}` : k] = v;
+  }
+  // And across runtimes: each one against the first.
+  for (const rt of runtimes.slice(1)) {
+    for (const row of rows.filter((r) => r.node === rt.label)) {
+      const base = rows.find((r) => r.scenario === row.scenario && r.node === runtimes[0]!.label);
+      ratios[`${row.scenario}: ${rt.label} / ${runtimes[0]!.label} req/s`] = ratio(row.rps, base?.rps);
+      ratios[`${row.scenario}: ${rt.label} / ${runtimes[0]!.label} p99`] = ratio(row.p99ms, base?.p99ms);
+    }
+  }
   const meta = {
     date: new Date().toISOString(),
-    machine: `${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, node ${process.version}`,
+    machine: `${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, harness node ${process.version}`,
+    runtimes: runtimes.map((rt) => ({ label: rt.label, node: rt.node, version: rt.version, checkout: rt.root, undici: rt.undici })),
     load: `${loadTool()}, ${connections} connections, ${rounds} round(s) × ${seconds}s, interleaved`,
     pinning: hasTaskset ? `load generator + origin on cpu ${LOAD_CPU}, proxy on cpu ${PROXY_CPU}` : 'none (taskset missing)',
-    command: `npm run bench --${quick ? ' --quick' : ''}${values.only ? ` --only ${values.only}` : ''}`,
+    command: `npm run bench --${quick ? ' --quick' : ''}${values.only ? ` --only ${values.only}` : ''}${values.node ? ` --node ${values.node}` : ''}`,
   };
   if (values.json) {
-    process.stdout.write(JSON.stringify({ meta, rows, ratios }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ meta, rows: rows.map(({ key: _k, ...r }) => r), ratios }, null, 2) + '\n');
     return;
   }
   const lines = [
     `${meta.date}  ${meta.machine}`,
     `${meta.load}; ${meta.pinning}`,
+    ...meta.runtimes.map((r) => `runtime ${r.label}: ${r.node} ${r.version}, ${r.checkout}, undici ${r.undici}`),
     '',
     '| scenario | req/s | p50 ms | p99 ms | errors | peak RSS MB |',
     '|---|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.scenario} | ${r.rps} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${r.peakRssMb} |`),
+    ...rows.map((r) => `| ${r.key} | ${r.rps} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${r.peakRssMb} |`),
     '',
     ...Object.entries(ratios)
       .filter(([, v]) => v !== null)

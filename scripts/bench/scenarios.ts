@@ -1,10 +1,13 @@
 /**
  * The benchmark's scenarios. Each starts what it needs (sharing the origin) and returns the URL
- * the load generator hits. Groups: passthrough, shadow, pipeline.
+ * the load generator hits. Groups: passthrough, shadow, pipeline. A scenario whose proxy is a Node
+ * process (`node: true`) is started once per runtime of `--node` (see runtimes.ts), through a
+ * Setup whose `rt` and start functions are that runtime's.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, SCRIPTS, workdir, type PeerKind, type Proc } from './procs.js';
+import type { Runtime } from './runtimes.js';
 
 export interface Setup {
   startPeer(kind: PeerKind, cpus: string, target?: string): Promise<Proc>;
@@ -13,11 +16,17 @@ export interface Setup {
   startProc(name: string, cmd: string, args: string[], ready: RegExp | number, cpus?: string): Promise<Proc>;
   loadCpu: string;
   proxyCpu: string;
+  /** The runtime of the proxy under test (node binary and checkout). */
+  rt: Pick<Runtime, 'node' | 'root'>;
+  /** Unique per runtime, for file names. */
+  tag: string;
 }
 
 export interface Scenario {
   name: string;
   group: 'passthrough' | 'shadow' | 'pipeline';
+  /** The proxy under test runs on Node (once per `--node` runtime); nginx and the origin do not. */
+  node: boolean;
   start(s: Setup): Promise<{ proc?: Proc; url: string; paths?: readonly string[] }>;
 }
 
@@ -87,11 +96,13 @@ export const scenarios: Scenario[] = [
   {
     name: 'direct',
     group: 'passthrough',
+    node: false,
     start: async (s) => ({ url: url(await originOf(s)) }),
   },
   {
     name: 'nginx',
     group: 'passthrough',
+    node: false,
     start: async (s) => {
       const p = await s.startNginx('nginx', s.proxyCpu, url(await originOf(s), ''));
       return { proc: p, url: url(p) };
@@ -100,6 +111,7 @@ export const scenarios: Scenario[] = [
   {
     name: 'http-proxy',
     group: 'passthrough',
+    node: true,
     start: async (s) => {
       const p = await s.startPeer('http-proxy', s.proxyCpu, url(await originOf(s), ''));
       return { proc: p, url: url(p) };
@@ -108,6 +120,7 @@ export const scenarios: Scenario[] = [
   {
     name: 'undici',
     group: 'passthrough',
+    node: true,
     start: async (s) => {
       const p = await s.startPeer('undici', s.proxyCpu, url(await originOf(s), ''));
       return { proc: p, url: url(p) };
@@ -116,6 +129,7 @@ export const scenarios: Scenario[] = [
   {
     name: 'switchyard',
     group: 'passthrough',
+    node: true,
     start: async (s) => {
       const p = await s.startSwitchyard('switchyard', s.proxyCpu, { legacy: url(await originOf(s), '') }, ONE_ROUTE);
       return { proc: p, url: url(p) };
@@ -124,6 +138,7 @@ export const scenarios: Scenario[] = [
   {
     name: 'switchyard-10k-routes',
     group: 'passthrough',
+    node: true,
     start: async (s) => {
       const p = await s.startSwitchyard('switchyard-10k', s.proxyCpu, { legacy: url(await originOf(s), '') }, manyRoutes(10_000));
       return { proc: p, url: url(p) };
@@ -132,6 +147,7 @@ export const scenarios: Scenario[] = [
   {
     name: 'shadow-diff-100',
     group: 'shadow',
+    node: true,
     start: async (s) => {
       const o = url(await originOf(s), '');
       const p = await s.startSwitchyard('shadow-diff', s.proxyCpu, { legacy: o, shadow: o }, shadowRules());
@@ -141,6 +157,7 @@ export const scenarios: Scenario[] = [
   {
     name: 'shadow-slow-target',
     group: 'shadow',
+    node: true,
     start: async (s) => {
       const slow = await (slowTarget ??= s.startPeer('slow-origin', s.loadCpu));
       const p = await s.startSwitchyard('shadow-slow', s.proxyCpu, { legacy: url(await originOf(s), ''), shadow: url(slow, '') }, shadowRules());
@@ -150,6 +167,7 @@ export const scenarios: Scenario[] = [
   {
     name: 'shadow-down-target',
     group: 'shadow',
+    node: true,
     start: async (s) => {
       // Port 9 (discard) on loopback: nothing listens there, so every copy is refused.
       const p = await s.startSwitchyard('shadow-down', s.proxyCpu, { legacy: url(await originOf(s), ''), shadow: 'http://127.0.0.1:9' }, shadowRules());
@@ -159,6 +177,7 @@ export const scenarios: Scenario[] = [
   {
     name: 'nginx-mirror-slow',
     group: 'shadow',
+    node: false,
     start: async (s) => {
       const slow = await (slowTarget ??= s.startPeer('slow-origin', s.loadCpu));
       const p = await s.startNginx('nginx-mirror', s.proxyCpu, url(await originOf(s), ''), url(slow, ''));
@@ -170,6 +189,7 @@ export const scenarios: Scenario[] = [
     // (max_concurrent 16 + queue 16, max_body 2 MiB → at most 64 MiB of captured bodies).
     name: 'shadow-1mib-stuck-target',
     group: 'shadow',
+    node: true,
     start: async (s) => {
       const stuck = await (stuckTarget ??= s.startPeer('stuck-origin', s.loadCpu));
       const p = await s.startSwitchyard(
@@ -185,6 +205,7 @@ export const scenarios: Scenario[] = [
   {
     name: 'legacy-layer',
     group: 'pipeline',
+    node: false,
     start: async (s) => {
       const o = await demoOriginOf(s);
       const port = 30000 + Math.floor(Math.random() * 10000);
@@ -201,11 +222,12 @@ export const scenarios: Scenario[] = [
   {
     name: 'pipeline',
     group: 'pipeline',
+    node: true,
     start: async (s) => {
       const o = await demoOriginOf(s);
-      const cfg = join(workdir, 'pipeline.yaml');
+      const cfg = join(workdir, `pipeline${s.tag}.yaml`);
       writeFileSync(cfg, `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nproducts: "${benchProducts(`http://127.0.0.1:${o.port}`)}"\nlog: { level: info }\n`);
-      const p = await s.startProc('pipeline', process.execPath, ['--max-semi-space-size=32', join(ROOT, 'dist', 'cli.js'), 'pipeline', '--config', cfg], /"listen":(\d+)/, s.proxyCpu);
+      const p = await s.startProc('pipeline', s.rt.node, ['--max-semi-space-size=32', join(s.rt.root, 'dist', 'cli.js'), 'pipeline', '--config', cfg], /"listen":(\d+)/, s.proxyCpu);
       return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
     },
   },
@@ -214,11 +236,12 @@ export const scenarios: Scenario[] = [
     // (its own core) and in-process (one process, no second hop). Same mix, same origin.
     name: 'gateway-to-pipeline-process',
     group: 'pipeline',
+    node: true,
     start: async (s) => {
       const o = await demoOriginOf(s);
-      const cfg = join(workdir, 'pipeline-behind.yaml');
+      const cfg = join(workdir, `pipeline-behind${s.tag}.yaml`);
       writeFileSync(cfg, `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nproducts: "${benchProducts(`http://127.0.0.1:${o.port}`)}"\nlog: { level: info }\n`);
-      const pipe = await s.startProc('pipeline-behind', process.execPath, ['--max-semi-space-size=32', join(ROOT, 'dist', 'cli.js'), 'pipeline', '--config', cfg], /"listen":(\d+)/, s.loadCpu);
+      const pipe = await s.startProc('pipeline-behind', s.rt.node, ['--max-semi-space-size=32', join(s.rt.root, 'dist', 'cli.js'), 'pipeline', '--config', cfg], /"listen":(\d+)/, s.loadCpu);
       const p = await s.startSwitchyard('gw-pipeline-http', s.proxyCpu, { pipeline: `http://127.0.0.1:${pipe.port}` }, 'default: pipeline\n');
       return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
     },
@@ -226,6 +249,7 @@ export const scenarios: Scenario[] = [
   {
     name: 'gateway-with-pipeline-inprocess',
     group: 'pipeline',
+    node: true,
     start: async (s) => {
       const o = await demoOriginOf(s);
       const p = await s.startSwitchyard('gw-pipeline-inprocess', s.proxyCpu, { pipeline: `inprocess:${benchProducts(`http://127.0.0.1:${o.port}`)}` }, 'default: pipeline\n');

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../log/logger.js';
+import { logProcessWarnings } from '../log/process-warnings.js';
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { runPrimary, runWorker } from '../gateway/workers.js';
@@ -23,6 +24,7 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
   });
   const config = loadConfigOrExit(defaultConfigPath(values.config));
   const logger = createLogger(config.log.level);
+  logProcessWarnings(logger);
   const drainMs = Math.max(0, Number(values.drain) * 1000 || 0);
   const workers = values.workers === 'auto' ? availableParallelism() : Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new UsageError(`--workers expects a number from 1 to 256 or "auto", got ${JSON.stringify(values.workers)}`);
@@ -37,8 +39,11 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
     logger.flush();
     return 0;
   }
+  // Listening for the stop signal before starting: a supervisor (or a test) that sends SIGTERM as
+  // soon as it reads "gateway started" must not find Node's default action (exit by signal).
+  const stop = stopSignal();
   const gw = await Gateway.start(config, { logger });
-  const signal = await stopSignal();
+  const signal = await stop;
   logger.info({ signal, drain_ms: drainMs }, 'stopping');
   await gw.stop(drainMs).catch((err: Error) => logger.error({ err }, 'stop failed'));
   logger.info('stopped');

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log/logger.js';
+import { logProcessWarnings } from '../log/process-warnings.js';
 import { createMetrics } from '../metrics/catalogue.js';
 import { loadPipelineConfig } from '../pipeline/pipeline-config.js';
 import { PipelineServer } from '../pipeline/pipeline-server.js';
@@ -26,6 +27,8 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
   });
   const cfg = loadPipelineConfig(values.config);
   const logger = createLogger(cfg.logLevel);
+  logProcessWarnings(logger);
+  const stop = stopSignal(); // before starting, as in gateway.ts
   const server = await PipelineServer.start({
     products: loadProducts(values.products ?? cfg.products),
     listen: values.listen ? hostPortArg(values.listen, '--listen') : cfg.listen,
@@ -34,7 +37,7 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
     metrics: createMetrics(),
     logger,
   });
-  await stopSignal();
+  await stop;
   await server.stop(5000);
   logger.flush();
   return 0;

@@ -3,7 +3,7 @@
  * Validated once at start into a frozen object; every error names file, line, column and key.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   boolean,
   dict,
@@ -46,7 +46,7 @@ export interface RedisConfig {
   prefix: string;
   /** Re-read the active version this often, in case a change notice was lost. */
   pollMs: number;
-  /** Where the last applied rule set is written, for starts while Redis is down. */
+  /** Where the last applied rule set is written, for starts while Redis is down (default STATE_DIR/rules-snapshot.json). */
   snapshot: string;
   historyLimit: number;
   sentinels?: { host: string; port: number }[];
@@ -56,6 +56,8 @@ export interface RedisConfig {
 
 export interface GatewayConfig {
   file: string;
+  /** Absolute directory for generated state (rules snapshot, diff samples); never inside config/ by default. */
+  stateDir: string;
   listen: ListenAddress;
   /** `publicListen`: a second address serving only /healthz, /readyz and /metrics. */
   admin: { listen: ListenAddress; token: string; publicListen?: ListenAddress };
@@ -94,7 +96,14 @@ const hostPort = refine(string(), (value, node, ctx, path) => {
   return { host: m[1]!, port: Number(m[2]) };
 });
 
+/**
+ * Generated state stays out of config/, which may be a read-only mount (a ConfigMap). The image
+ * sets SWITCHYARD_STATE_DIR=/var/lib/switchyard, so configs that do not name a state_dir work there.
+ */
+export const DEFAULT_STATE_DIR = '.switchyard/state';
+
 const schema = object({
+  state_dir: opt(string({ nonEmpty: true })),
   listen: opt(listenAddress, { host: '0.0.0.0', port: 8080 }),
   admin: opt(
     section({
@@ -132,7 +141,7 @@ const schema = object({
           url: opt(string()),
           prefix: opt(string({ pattern: /^[A-Za-z0-9:_.-]*$/, patternHint: 'a key prefix of letters, digits and :_.-' }), 'switchyard:'),
           poll_interval: opt(duration({ min: 100 }), 1000),
-          snapshot: opt(string({ nonEmpty: true }), '.switchyard/rules-snapshot.json'),
+          snapshot: opt(string({ nonEmpty: true })),
           history: opt(number({ integer: true, min: 1, max: 10_000 }), 50),
           sentinels: opt(list(hostPort, { min: 1 })),
           sentinel_name: opt(string({ nonEmpty: true })),
@@ -157,7 +166,7 @@ const schema = object({
       queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 256),
       samples: opt(
         section({
-          file: opt(string({ nonEmpty: true }), '.switchyard/diff-samples.jsonl'),
+          file: opt(string({ nonEmpty: true })),
           max_bytes: opt(size(), 10 * 1024 * 1024),
           stream_maxlen: opt(number({ integer: true, min: 1 }), 1000),
         }),
@@ -187,8 +196,12 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
   const base = dirname(resolve(file));
   const limits = raw.limits;
   const redis = raw.rules.redis;
+  // Unlike the other paths, a relative state_dir is relative to the working directory: state
+  // belongs to the running process, not to the (possibly read-only, shared) config directory.
+  const stateDir = resolve(raw.state_dir ?? (env.SWITCHYARD_STATE_DIR || DEFAULT_STATE_DIR));
   const config: GatewayConfig = {
     file,
+    stateDir,
     listen: raw.listen,
     admin: { listen: raw.admin.listen, token: raw.admin.token, publicListen: raw.admin.public_listen },
     backends: Object.entries(raw.backends).map(([name, b]) => ({
@@ -209,7 +222,7 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
         url: redis.url || undefined,
         prefix: redis.prefix,
         pollMs: redis.poll_interval,
-        snapshot: resolve(base, redis.snapshot),
+        snapshot: redis.snapshot ? resolve(base, redis.snapshot) : join(stateDir, 'rules-snapshot.json'),
         historyLimit: redis.history,
         sentinels: redis.sentinels,
         sentinelName: redis.sentinel_name,
@@ -224,7 +237,7 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       maxPerRoute: raw.shadow.max_concurrent_per_route,
       queue: raw.shadow.queue,
       samples: {
-        file: resolve(base, raw.shadow.samples.file),
+        file: raw.shadow.samples.file ? resolve(base, raw.shadow.samples.file) : join(stateDir, 'diff-samples.jsonl'),
         maxBytes: raw.shadow.samples.max_bytes,
         streamMaxLen: raw.shadow.samples.stream_maxlen,
       },

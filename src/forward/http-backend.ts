@@ -13,38 +13,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { BackendConfig } from '../config/gateway-config.js';
 import { ERRORS, classifyUpstreamError, errorBody, type ErrorDef } from '../errors.js';
 import { withoutHopByHop } from '../http/headers.js';
-import type { Backend } from './backend.js';
-
-/** Optional observer of the upstream response (the shadow tee uses it). It must not block. */
-export interface ResponseTap {
-  onStart(status: number, headers: Record<string, string | string[] | undefined>): void;
-  onData(chunk: Buffer): void;
-  onEnd(): void;
-  onError(err: Error): void;
-}
-
-export interface ForwardOutcome {
-  status: number;
-  bytesOut: number;
-  /** Set when the upstream failed or the client went away. */
-  error?: ErrorDef;
-  cause?: Error;
-}
-
-export interface ForwardOptions {
-  headers: Record<string, string | string[]>;
-  /** Extra response headers (debug headers, request id). */
-  responseHeaders?: Record<string, string>;
-  tap?: ResponseTap;
-  /** The request body to send instead of `req` itself (the shadow step's tee). */
-  body?: Readable;
-  /**
-   * Called with the status and the headers about to be written (the origin's, or those of a
-   * local 502/504), which it may change in place; `origin` is what the upstream sent, or
-   * undefined for a local error reply. The pipeline runs its response phases here.
-   */
-  beforeResponse?(status: number, headers: OutgoingHttpHeaders, origin: Record<string, string | string[] | undefined> | undefined): void;
-}
+import type { Backend, ForwardOptions, ForwardOutcome, ResponseTap } from './backend.js';
 
 function hasBody(req: IncomingMessage): boolean {
   const len = req.headers['content-length'];
@@ -64,6 +33,9 @@ export class HttpBackend implements Backend {
       bodyTimeout: config.responseTimeoutMs,
       keepAliveTimeout: 4_000,
       keepAliveMaxTimeout: 60_000,
+      // Upstreams speak HTTP/1.1 (issue 16). undici 8 turned HTTP/2 on by default for TLS
+      // backends that offer h2 in ALPN; the forwarder's hop-by-hop handling is HTTP/1.1's.
+      allowH2: false,
     });
   }
 

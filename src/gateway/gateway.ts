@@ -2,6 +2,7 @@
  * The gateway process: builds what is built once (upstream pools, metrics, the rule source),
  * opens the client and admin listeners, and shuts them down gracefully.
  */
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { GatewayConfig } from '../config/gateway-config.js';
@@ -68,6 +69,13 @@ export class Gateway {
   static async start(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
     const logger = opts.logger ?? createLogger(config.log.level);
     const metrics = opts.metrics ?? createMetrics();
+    // Here rather than at config load (explain and rules validate read the config too). Samples
+    // hold request data: owner only. A failure is not fatal: the writers log their own errors.
+    try {
+      mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      logger.warn({ state_dir: config.stateDir, err: (err as Error).message }, 'cannot create state_dir; the rules snapshot and diff samples will not be written');
+    }
     const runtime: GatewayRuntime = {
       config,
       rules: new ActiveRules(metrics),
@@ -100,7 +108,7 @@ export class Gateway {
       await gw.stop(0);
       throw err;
     }
-    logger.info({ listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source, public_admin: gw.admin.publicPort }, 'gateway started');
+    logger.info({ listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source, exec_argv: process.execArgv, public_admin: gw.admin.publicPort }, 'gateway started');
     return gw;
   }
 

@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERRORS, errorBody, rawErrorResponse, type ErrorDef } from '../errors.js';
-import type { ForwardOutcome } from '../forward/http-backend.js';
+import type { ForwardOutcome } from '../forward/backend.js';
 import { admit, toOriginForm } from '../http/admission.js';
 import { BACKEND_HEADER, REQUEST_ID, upstreamRequestHeaders } from '../http/headers.js';
 import { decide } from '../router/decide.js';

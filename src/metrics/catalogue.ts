@@ -136,6 +136,9 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       registers,
     }),
   };
+  // A counter series that appears already at 1 is invisible to rate() and increase(), so a single
+  // failed rules load would never fire SwitchyardRulesReloadFailing (config/prometheus/alerts.yaml).
+  for (const result of ['applied', 'invalid', 'error']) metrics.rulesReloads.inc({ result }, 0);
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   return metrics;
 }

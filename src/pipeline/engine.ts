@@ -13,7 +13,8 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { performance } from 'node:perf_hooks';
 import { ERRORS, errorFields } from '../errors.js';
 import { withoutHopByHop } from '../http/headers.js';
-import { HttpBackend, type ForwardOutcome, type ResponseTap } from '../forward/http-backend.js';
+import type { ForwardOutcome, ResponseTap } from '../forward/backend.js';
+import { HttpBackend } from '../forward/http-backend.js';
 import type { Readable } from 'node:stream';
 import { admit } from '../http/admission.js';
 import type { Logger } from '../log/logger.js';

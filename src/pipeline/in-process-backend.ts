@@ -7,8 +7,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { BackendConfig } from '../config/gateway-config.js';
 import { localUrl } from '../config/listen-address.js';
-import type { Backend } from '../forward/backend.js';
-import type { ForwardOptions, ForwardOutcome } from '../forward/http-backend.js';
+import type { Backend, ForwardOptions, ForwardOutcome } from '../forward/backend.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import { loadProducts } from '../products/products-config.js';

@@ -48,7 +48,7 @@ export class PipelineServer {
       server.listen(o.listen.port, o.listen.host, () => resolve());
     });
     const s = new PipelineServer(pipeline, server, admin);
-    o.logger.info({ listen: s.port, admin: admin?.port, modules: pipeline.modules.map((m) => m.module.name) }, 'pipeline started');
+    o.logger.info({ listen: s.port, admin: admin?.port, modules: pipeline.modules.map((m) => m.module.name), exec_argv: process.execArgv }, 'pipeline started');
     return s;
   }
 

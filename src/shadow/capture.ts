@@ -4,7 +4,7 @@
  * shadow's own response share this one accumulator.
  */
 import type { CapturedResponse } from '../diff/compare.js';
-import type { ResponseTap } from '../forward/http-backend.js';
+import type { ResponseTap } from '../forward/backend.js';
 
 export class ResponseCapture implements ResponseTap {
   private status = 0;

@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { ERRORS } from '../errors.js';
 import type { Backend } from '../forward/backend.js';
-import type { ResponseTap } from '../forward/http-backend.js';
+import type { ResponseTap } from '../forward/backend.js';
 import { SHADOW_HEADER } from '../http/headers.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';

@@ -20,7 +20,8 @@ export class ShadowTargets {
     let p = this.pools.get(backend);
     if (!p) {
       const b = this.backends.get(backend)!.config;
-      p = new Pool(b.url.origin, { connections: this.connections, connect: { timeout: b.connectTimeoutMs } });
+      // HTTP/1.1 like the primary pool (see http-backend.ts), so both sides answer over the same protocol.
+      p = new Pool(b.url.origin, { connections: this.connections, connect: { timeout: b.connectTimeoutMs }, allowH2: false });
       this.pools.set(backend, p);
     }
     return p;

@@ -202,7 +202,7 @@ function readSnapshot(file: string): Snapshot | undefined {
 
 /** Written to a temporary file and renamed, so a crash never leaves half a snapshot. */
 function writeSnapshot(file: string, snap: Snapshot): void {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(snap));
   renameSync(tmp, file);

@@ -27,7 +27,6 @@ export async function startRuleSource(config: GatewayConfig, active: ActiveRules
   // A broken rules file at start is fatal: there is nothing good to fall back on.
   const rules = readRuleFile(config.rules.file, rc);
   active.apply(rules, { version: 0, source: 'file' });
-  metrics.rulesReloads.inc({ result: 'applied' }, 0);
   const watcher = new RuleFileWatcher(config.rules.file, rc, {
     applied(next) {
       active.apply(next, { version: 0, source: 'file' });

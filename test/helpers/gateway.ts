@@ -4,7 +4,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseGatewayConfig } from '../../src/config/gateway-config.js';
 import { Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
@@ -60,6 +60,8 @@ export function gatewayYaml(setup: GatewaySetup, rulesFile: string): string {
     setup.rulesBlock ? setup.rulesBlock(rulesFile) : `rules:\n  file: "${rulesFile}"`,
     'override:\n  token: "let-me-in"',
     'debug_headers: true',
+    // Generated state in the test's own directory, not the default under the working directory.
+    `state_dir: "${join(dirname(rulesFile), 'state')}"`,
     setup.extra ?? '',
   ].join('\n');
 }
