@@ -22,7 +22,7 @@ import {
   type Check,
 } from './schema.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import { listenAddress, type ListenAddress } from './listen-address.js';
+import { listenAddress, optionalListenAddress, type ListenAddress } from './listen-address.js';
 import { logConfigOf, logSection, type LogConfig } from './log-config.js';
 import { parseYamlSource } from './yaml-source.js';
 
@@ -30,8 +30,11 @@ export interface BackendConfig {
   name: string;
   /** For an in-process pipeline: the loopback address of its listener, known once it started. */
   url: URL;
-  /** Run the new pipeline inside the gateway process, with this products file. */
-  inprocess?: { products: string };
+  /**
+   * Run the new pipeline inside the gateway process, with this products file. It also listens
+   * on `shadowListen` (default a random loopback port) for the shadow copies sent to it.
+   */
+  inprocess?: { products: string; shadowListen: ListenAddress };
   connectTimeoutMs: number;
   responseTimeoutMs: number;
   /** Upper bound of keep-alive connections in this backend's pool. */
@@ -56,7 +59,8 @@ export interface GatewayConfig {
   /** Absolute directory for generated state (rules snapshot, diff samples); never inside config/ by default. */
   stateDir: string;
   listen: ListenAddress;
-  admin: { listen: ListenAddress; token: string };
+  /** `publicListen`: a second address serving only /healthz, /readyz and /metrics. */
+  admin: { listen: ListenAddress; token: string; publicListen?: ListenAddress };
   /** In declaration order: this order lays out the split's bucket ranges (see docs/rules.md). */
   backends: readonly BackendConfig[];
   rules: { file: string; watch: boolean; redis?: RedisConfig };
@@ -105,6 +109,7 @@ const schema = object({
     section({
       listen: opt(listenAddress, { host: '127.0.0.1', port: 9090 }),
       token: opt(string(), ''),
+      public_listen: opt(optionalListenAddress),
     }),
   ),
   backends: req(
@@ -113,6 +118,7 @@ const schema = object({
         url: opt(backendUrl),
         inprocess: opt(boolean(), false),
         products: opt(string({ nonEmpty: true })),
+        shadow_listen: opt(listenAddress),
         connect_timeout: opt(duration({ min: 1 }), 2000),
         response_timeout: opt(duration({ min: 1 }), 30_000),
         connections: opt(number({ integer: true, min: 1, max: 10_000 }), 256),
@@ -120,6 +126,7 @@ const schema = object({
         if (b.inprocess && b.url) return reject(ctx, node, path, 'an in-process backend has no url');
         if (!b.inprocess && !b.url) return reject(ctx, node, path, 'a backend needs a url (or inprocess: true for the built-in pipeline)');
         if (!b.inprocess && b.products) return reject(ctx, node, path, '"products" goes with inprocess: true');
+        if (!b.inprocess && b.shadow_listen) return reject(ctx, node, path, '"shadow_listen" goes with inprocess: true');
         return b;
       }),
       { key: NAME, keyHint: 'a backend name (lowercase letters, digits, - and _)', min: 1 },
@@ -190,12 +197,14 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
     file,
     stateDir,
     listen: raw.listen,
-    admin: raw.admin,
+    admin: { listen: raw.admin.listen, token: raw.admin.token, publicListen: raw.admin.public_listen },
     backends: Object.entries(raw.backends).map(([name, b]) => ({
       name,
       // Replaced by the in-process pipeline's loopback address when it starts.
       url: b.url ?? new URL('http://127.0.0.1:0'),
-      inprocess: b.inprocess ? { products: resolve(base, b.products ?? 'products.yaml') } : undefined,
+      inprocess: b.inprocess
+        ? { products: resolve(base, b.products ?? 'products.yaml'), shadowListen: b.shadow_listen ?? { host: '127.0.0.1', port: 0 } }
+        : undefined,
       connectTimeoutMs: b.connect_timeout,
       responseTimeoutMs: b.response_timeout,
       connections: b.connections,

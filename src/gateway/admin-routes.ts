@@ -1,5 +1,6 @@
 /**
- * The admin endpoints of a gateway: /healthz, /readyz, /metrics, GET and PUT /rules, /diffs.
+ * The admin endpoints of a gateway: /healthz, /readyz, /metrics (public: also on
+ * admin.public_listen), GET and PUT /rules, /diffs (request samples: needs the admin token).
  */
 import { ConfigError } from '../config/yaml-source.js';
 import type { GatewayRuntime } from './contracts.js';
@@ -12,19 +13,20 @@ import { ERRORS } from '../errors.js';
 import type { ShadowRuntime } from '../shadow/shadow-step.js';
 
 export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, source: () => RuleSource | undefined, shadow: ShadowRuntime): void {
-  admin.route('GET', '/healthz', () => ({ status: 200, body: { status: 'ok' } }));
+  const open = { public: true };
+  admin.route('GET', '/healthz', () => ({ status: 200, body: { status: 'ok' } }), open);
 
   admin.route('GET', '/readyz', () => {
     const meta = rt.rules.meta;
     if (!meta) return { status: 503, body: { ready: false, reason: 'no rule set loaded yet' } };
     return { status: 200, body: { ready: true, source: meta.source, version: meta.version, applied_at: meta.appliedAt.toISOString(), note: meta.note } };
-  });
+  }, open);
 
   admin.route('GET', '/metrics', async () => ({
     status: 200,
     body: await rt.metrics.registry.metrics(),
     contentType: rt.metrics.registry.contentType,
-  }));
+  }), open);
 
   admin.route('GET', '/rules', () => {
     const meta = rt.rules.meta;
@@ -64,5 +66,5 @@ export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, sour
     const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
     const route = url.searchParams.get('route') ?? undefined;
     return { status: 200, body: { routes: shadow.report.report((r) => shadow.noise.fields(r), route, limit) } };
-  });
+  }, { auth: true });
 }

@@ -97,7 +97,10 @@ export class Gateway {
     runtime.shadow = gw.shadow;
     registerAdminRoutes(gw.admin, runtime, () => gw.ruleSource, gw.shadow);
     try {
-      if (opts.adminListener !== false) await gw.admin.listen(config.admin.listen);
+      if (opts.adminListener !== false) {
+        await gw.admin.listen(config.admin.listen);
+        if (config.admin.publicListen) await gw.admin.listenPublic(config.admin.publicListen);
+      }
       gw.ruleSource = await startRuleSource(config, runtime.rules, metrics, logger);
       await new Promise<void>((resolve, reject) => {
         gw.server.once('error', reject);
@@ -110,7 +113,7 @@ export class Gateway {
       await gw.stop(0);
       throw err;
     }
-    logger.info({ listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source, exec_argv: process.execArgv }, 'gateway started');
+    logger.info({ listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source, exec_argv: process.execArgv, public_admin: gw.admin.publicPort }, 'gateway started');
     return gw;
   }
 
@@ -121,6 +124,11 @@ export class Gateway {
 
   get adminPort(): number {
     return this.admin.port;
+  }
+
+  /** The port of admin.public_listen (/healthz, /readyz, /metrics only); undefined when not configured. */
+  get publicAdminPort(): number | undefined {
+    return this.admin.publicPort;
   }
 
   /** Answers an admin request without the listener (a worker relaying for the primary). */

@@ -6,8 +6,13 @@
  * Redis is never in the request path: while it is down the gateway serves the rules it has.
  * Unreachable at start → the last-known-good snapshot on disk, else `rules.file`. A version that
  * fails validation (written behind the CLI's back) is counted and logged, never applied.
+ *
+ * Each read is also recorded in `PREFIX{rules}:readers` (at most every READ_MARK_MS, never
+ * awaited by anything), so that `switchyard rules push` can warn when no gateway reads the
+ * prefix it pushed to.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { GatewayConfig, RedisConfig } from '../config/gateway-config.js';
 import { ConfigError, formatIssue } from '../config/yaml-source.js';
@@ -20,6 +25,8 @@ import { readRuleFile } from './rule-file.js';
 import { RuleStore } from './rule-store.js';
 
 const START_TIMEOUT_MS = 2000;
+/** How often a gateway records that it read the prefix; well under the CLI's one-minute window. */
+const READ_MARK_MS = 10_000;
 
 interface Snapshot {
   version: number;
@@ -36,6 +43,8 @@ export class RedisRuleSource {
   private again = false;
   private lastInvalid = 0;
   private stopped = false;
+  private lastMark = 0;
+  private readonly readerId = `${hostname()}:${process.pid}`;
 
   private constructor(
     private readonly cfg: RedisConfig,
@@ -127,6 +136,7 @@ export class RedisRuleSource {
       this.logger.warn({ err: (err as Error).message }, 'reading rules from redis failed; keeping the active rules');
       return;
     }
+    this.markRead();
     const meta = this.active.meta;
     if (!entry || (meta?.source === 'redis' && meta.version === entry.version) || entry.version === this.lastInvalid) return;
     let rules: RuleSet;
@@ -147,6 +157,16 @@ export class RedisRuleSource {
     } catch (err) {
       this.logger.warn({ snapshot: this.cfg.snapshot, err: (err as Error).message }, 'could not write the rules snapshot');
     }
+  }
+
+  private markRead(): void {
+    const now = Date.now();
+    if (now - this.lastMark < READ_MARK_MS) return;
+    this.lastMark = now;
+    this.store.markRead(this.readerId).catch((err: Error) => {
+      this.lastMark = 0;
+      this.logger.debug({ err: err.message }, 'could not record the read in redis');
+    });
   }
 
   async stop(): Promise<void> {

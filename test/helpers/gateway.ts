@@ -33,8 +33,14 @@ export const silentLogger = () =>
     }),
   );
 
+/** The admin token of every test gateway, and the header that sends it (GET /diffs needs it). */
+export const ADMIN_TOKEN = 'admin-secret';
+export const adminAuth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
 export interface GatewaySetup {
   backends: Record<string, string>;
+  /** Extra YAML lines under `admin:` (e.g. `public_listen: "127.0.0.1:0"`). */
+  admin?: string;
   rules: string;
   /** Extra top-level YAML appended to the gateway config. */
   extra?: string;
@@ -49,7 +55,7 @@ export function gatewayYaml(setup: GatewaySetup, rulesFile: string): string {
     .join('\n');
   return [
     'listen: "127.0.0.1:0"',
-    'admin:\n  listen: "127.0.0.1:0"\n  token: "admin-secret"',
+    `admin:\n  listen: "127.0.0.1:0"\n  token: "${ADMIN_TOKEN}"${setup.admin ? `\n  ${setup.admin}` : ''}`,
     `backends:\n${backends}`,
     setup.rulesBlock ? setup.rulesBlock(rulesFile) : `rules:\n  file: "${rulesFile}"`,
     'override:\n  token: "let-me-in"',

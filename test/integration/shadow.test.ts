@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, send, startServer, type TestServer } from '../helpers/servers.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { ADMIN_TOKEN, adminAuth, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { runCli } from '../helpers/process.js';
 
 interface Seen {
@@ -145,7 +145,7 @@ describe('shadow traffic and diffing', () => {
   });
 
   type RouteReport = { route: string; comparisons: number; results: Record<string, number>; top_fields: { field: string; count: number; sample: { values: Record<string, unknown> } }[]; noise_fields: string[]; skipped_reasons: Record<string, number> };
-  const reportOf = async (route: string) => json<{ routes: RouteReport[] }>(await send(`${g.admin}/diffs?route=${route}`)).routes[0];
+  const reportOf = async (route: string) => json<{ routes: RouteReport[] }>(await send(`${g.admin}/diffs?route=${route}`, { headers: adminAuth })).routes[0];
   const settled = (route: string, n = 1) => expect.poll(async () => {
     const r = await reportOf(route);
     return r ? Object.values(r.results).reduce((a, b) => a + b, 0) : 0;
@@ -329,7 +329,7 @@ describe('shadow isolation', () => {
     // 2 running (per-route limit) + 3 queued; the other 15 dropped.
     expect(metrics).toMatch(/switchyard_shadow_requests_total\{route="all",target="pipeline",outcome="dropped"\} 15/);
     expect(metrics).toMatch(/^switchyard_shadow_in_flight 2$/m);
-    const rep = json<{ routes: { dropped: number }[] }>(await send(g.admin + '/diffs?route=all')).routes[0]!;
+    const rep = json<{ routes: { dropped: number }[] }>(await send(g.admin + '/diffs?route=all', { headers: adminAuth })).routes[0]!;
     expect(rep.dropped).toBe(15);
   });
 });
@@ -345,12 +345,12 @@ describe('switchyard diffs', () => {
     });
     try {
       await send(g.url + '/api/x');
-      await expect.poll(async () => json<{ routes: unknown[] }>(await send(g.admin + '/diffs')).routes.length).toBe(1);
-      const text = await runCli(['diffs', '--admin', g.admin]);
+      await expect.poll(async () => json<{ routes: unknown[] }>(await send(g.admin + '/diffs', { headers: adminAuth })).routes.length).toBe(1);
+      const text = await runCli(['diffs', '--admin', g.admin, '--token', ADMIN_TOKEN]);
       expect(text.code).toBe(0);
       expect(text.stdout).toMatch(/^route api: 1 comparisons, match rate 0\.0% \(match 0, mismatch 1,/m);
       expect(text.stdout).toMatch(/^\s+1  \/b    e\.g\. GET \/api\/x: legacy=2  pipeline=3$/m);
-      const j = JSON.parse((await runCli(['diffs', '--admin', g.admin, '--json', '--route', 'api'])).stdout);
+      const j = JSON.parse((await runCli(['diffs', '--admin', g.admin, '--json', '--route', 'api'], { SWITCHYARD_ADMIN_TOKEN: ADMIN_TOKEN })).stdout);
       expect(j.routes[0]).toMatchObject({ route: 'api', comparisons: 1, match_rate: 0 });
     } finally {
       await g.stop();
