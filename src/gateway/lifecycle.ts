@@ -21,6 +21,7 @@ import type { ForwardOutcome } from '../forward/backend.js';
 import { bytesInOf } from '../http/bytes-in.js';
 import { admit, toOriginForm } from '../http/admission.js';
 import { BACKEND_HEADER, REQUEST_ID, upstreamRequestHeaders } from '../http/headers.js';
+import { childTraceparent, parseTraceContext, startTrace, TRACEPARENT, TRACESTATE } from '../http/trace-context.js';
 import { decide } from '../router/decide.js';
 import { requestFacts } from '../router/request-facts.js';
 import type { RuleSet } from '../rules/rule-set.js';
@@ -97,7 +98,11 @@ export function createRequestHandler(rt: GatewayRuntime, logStep: LogStep) {
         requestId,
         route: decision.routeName,
       });
-      ctx = { req, res, startNs, requestId, rules, facts, decision, upstreamHeaders: headers };
+      // The serving backend's call is a span of the client's trace (or of one started here).
+      const trace = parseTraceContext(req.headers[TRACEPARENT], req.headers[TRACESTATE]) ?? startTrace();
+      headers[TRACEPARENT] = childTraceparent(trace);
+      if (trace.state === undefined) delete headers[TRACESTATE];
+      ctx = { req, res, startNs, requestId, rules, facts, decision, upstreamHeaders: headers, trace };
 
       // 3. shadow
       const shadow = rt.shadow?.begin(ctx);

@@ -83,6 +83,7 @@ export function createLogStep(rt: GatewayRuntime): LogStep {
       if (access?.sampled()) {
         access.write({
           request_id: requestId,
+          trace_id: ctx?.trace.traceId,
           method: req.method,
           path: ctx?.facts.path ?? req.url,
           route,

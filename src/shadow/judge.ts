@@ -27,6 +27,8 @@ export interface CopiedRequest {
   served: string;
   target: string;
   requestId: string;
+  /** The W3C trace id both calls carry, to find both answers in a tracing system. */
+  traceId: string;
   method: string;
   path: string;
   query: string;
@@ -102,6 +104,7 @@ export class ShadowJudge {
       time: new Date().toISOString(),
       route,
       request_id: r.requestId,
+      trace_id: r.traceId,
       method: r.method,
       path: r.path,
       query: r.query,

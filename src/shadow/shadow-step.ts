@@ -13,6 +13,7 @@ import { ERRORS } from '../errors.js';
 import type { Backend } from '../forward/backend.js';
 import type { ResponseTap } from '../forward/backend.js';
 import { SHADOW_HEADER } from '../http/headers.js';
+import { childTraceparent, TRACEPARENT, type TraceContext } from '../http/trace-context.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { Decision } from '../router/decide.js';
@@ -38,6 +39,8 @@ export interface ShadowRequest {
   decision: Decision<Route>;
   /** Headers of the upstream request; the copy reuses them. */
   upstreamHeaders: Record<string, string | string[]>;
+  /** The request's trace: the copy is a sibling span of the serving backend's call. */
+  trace: TraceContext;
   /** Set here for the access log: the copy's target, "dropped", or "skipped:REASON". */
   shadow?: string;
 }
@@ -116,6 +119,7 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
       served,
       target,
       requestId: ctx.requestId,
+      traceId: ctx.trace.traceId,
       method: ctx.facts.method,
       path: ctx.facts.path,
       query: ctx.facts.query,
@@ -125,7 +129,7 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
       judge.sent();
       const copy = new ResponseCapture(policy.maxBodyBytes);
       const second = learn ? new ResponseCapture(policy.maxBodyBytes) : undefined;
-      const headers = { ...ctx.upstreamHeaders, [SHADOW_HEADER]: '1' };
+      const headers = { ...ctx.upstreamHeaders, [SHADOW_HEADER]: '1', [TRACEPARENT]: childTraceparent(ctx.trace) };
       void (tee ? tee.body : Promise.resolve(null)).then((body) => {
         if (body === undefined) {
           const noBody = Object.assign(new Error(ERRORS.SHADOW_NO_BODY.message), { code: ERRORS.SHADOW_NO_BODY.code });
