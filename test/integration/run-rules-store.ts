@@ -238,7 +238,7 @@ export function runRulesStore(name: string, suite: RulesStoreSuite): void {
       const sample = JSON.parse(fields[1]!);
       expect(sample).toMatchObject({ route: 'api', method: 'GET', path: '/api/sampled', legacy: { status: 200 }, pipeline: { status: 200 } });
       expect(sample.diffs).toContainEqual(expect.objectContaining({ field: '/backend', a: 'legacy', b: 'pipeline' }));
-      const report = json<{ routes: { route: string; results: { mismatch: number } }[] }>(await send(g.admin + '/diffs?route=api')).routes[0];
+      const report = json<{ routes: { route: string; results: { mismatch: number } }[] }>(await send(g.admin + '/diffs?route=api', { headers: { authorization: 'Bearer admin-secret' } })).routes[0];
       expect(report!.results.mismatch).toBeGreaterThan(0);
       client.disconnect();
     });
