@@ -1,5 +1,5 @@
 /**
- * The admin endpoints of a gateway: /healthz, /readyz, /metrics, GET and PUT /rules, /diffs.
+ * The admin endpoints of a gateway: /healthz, /readyz, /metrics, GET and PUT /rules, /routes, /diffs.
  */
 import { ConfigError } from '../config/yaml-source.js';
 import type { GatewayRuntime } from './contracts.js';
@@ -9,6 +9,7 @@ import { VersionConflictError } from '../store/rule-store.js';
 import { ruleContextOf, type RuleSource } from '../store/rule-source.js';
 import type { AdminServer } from '../admin/admin-server.js';
 import type { ShadowRuntime } from '../shadow/shadow-step.js';
+import { parseSince } from '../util/since.js';
 
 export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, source: () => RuleSource | undefined, shadow: ShadowRuntime): void {
   admin.route('GET', '/healthz', () => ({ status: 200, body: { status: 'ok' } }));
@@ -59,9 +60,32 @@ export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, sour
   });
 
   // The shadow diff report of this process: per route, match rate, noise, top differing fields.
+  // `?since=10m` reads the per-minute tallies instead of the life of the process.
   admin.route('GET', '/diffs', (_req, url) => {
     const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
     const route = url.searchParams.get('route') ?? undefined;
-    return { status: 200, body: { routes: shadow.report.report((r) => shadow.noise.fields(r), route, limit) } };
+    const since = url.searchParams.get('since');
+    const ms = since ? parseSince(since) : undefined;
+    if (since && ms === undefined) return { status: 400, body: { error: `since expects a duration such as "10m" or "1h", got ${JSON.stringify(since)}` } };
+    const from = ms === undefined ? undefined : Date.now() - ms;
+    return { status: 200, body: { since: from === undefined ? null : new Date(from).toISOString(), routes: shadow.report.report((r) => shadow.noise.fields(r), route, limit, from) } };
+  });
+
+  // The active routes as configured: split, sticky key, shadow share (the console's "configured").
+  admin.route('GET', '/routes', () => {
+    const rules = rt.rules.rules;
+    if (!rules) return { status: 503, body: { error: 'no rule set loaded yet' } };
+    return {
+      status: 200,
+      body: {
+        version: rt.rules.meta?.version ?? null,
+        routes: rules.routes.map((r) => ({
+          route: r.name,
+          split: r.split.percent,
+          sticky: r.sticky?.spec ?? null,
+          shadow: r.shadow ? { percent: r.shadow.percent, to: r.shadow.to ?? null } : null,
+        })),
+      },
+    };
   });
 }

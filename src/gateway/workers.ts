@@ -103,14 +103,21 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
   });
   admin.route('GET', '/diffs', async (req, url) => {
     const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
-    const answers = await Promise.all(live().map((w) => ask(w, { type: 'admin', id: nextId++, req })));
-    const lists = answers.filter((a) => a?.type === 'admin-reply' && a.reply.status === 200).map((a) => ((a as Extract<FromWorker, { type: 'admin-reply' }>).reply.body as { routes: RouteReport[] }).routes);
-    return { status: 200, body: { routes: mergeReports(lists, limit), workers: lists.length } };
+    // Every worker's full field list, so that the merged rows are cut once, here.
+    const all = new URL(url);
+    all.searchParams.set('limit', '100');
+    const relayed = { ...req, url: all.pathname + all.search };
+    const answers = await Promise.all(live().map((w) => ask(w, { type: 'admin', id: nextId++, req: relayed })));
+    const bad = answers.find((a) => a?.type === 'admin-reply' && a.reply.status === 400);
+    if (bad) return (bad as Extract<FromWorker, { type: 'admin-reply' }>).reply;
+    const bodies = answers.filter((a) => a?.type === 'admin-reply' && a.reply.status === 200).map((a) => (a as Extract<FromWorker, { type: 'admin-reply' }>).reply.body as { since: string | null; routes: RouteReport[] });
+    return { status: 200, body: { since: bodies[0]?.since ?? null, routes: mergeReports(bodies.map((b) => b.routes), limit), workers: bodies.length } };
   });
   for (const [method, path] of [
     ['GET', '/readyz'],
     ['GET', '/rules'],
     ['PUT', '/rules'],
+    ['GET', '/routes'],
   ] as const) {
     admin.route(method, path, (req) => relay(req));
   }
