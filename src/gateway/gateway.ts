@@ -21,6 +21,7 @@ import { createRequestHandler, createUpgradeHandler } from './lifecycle.js';
 import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { registerConsole } from '../console/console-routes.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -91,6 +92,7 @@ export class Gateway {
     gw.shadow = createShadowStep(runtime);
     runtime.shadow = gw.shadow;
     registerAdminRoutes(gw.admin, runtime, () => gw.ruleSource, gw.shadow);
+    registerConsole(gw.admin, config);
     try {
       if (opts.adminListener !== false) await gw.admin.listen(config.admin.listen);
       gw.ruleSource = await startRuleSource(config, runtime.rules, metrics, logger);

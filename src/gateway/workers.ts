@@ -11,6 +11,7 @@ import { AdminServer, type AdminReply, type AdminRequest } from '../admin/admin-
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { Logger } from '../log/logger.js';
 import { createMetrics } from '../metrics/catalogue.js';
+import { registerConsole } from '../console/console-routes.js';
 import { mergeReports, type RouteReport } from '../shadow/report.js';
 import { Gateway } from './gateway.js';
 
@@ -121,6 +122,8 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
   ] as const) {
     admin.route(method, path, (req) => relay(req));
   }
+
+  registerConsole(admin, config);
 
   for (let i = 0; i < count; i++) fork();
   await admin.listen(config.admin.listen);
