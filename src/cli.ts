@@ -19,7 +19,7 @@ const USAGE = `usage:
   ${GATEWAY_USAGE}
   ${RULES_USAGE.split('\n').join('\n  ')}
   ${EXPLAIN_USAGE}
-  ${DIFFS_USAGE}
+  ${DIFFS_USAGE.split("\n").join("\n  ")}
   ${LEGACY_USAGE}
   ${PIPELINE_USAGE}
   ${PRODUCTS_USAGE}
