@@ -9,6 +9,7 @@ const layers = [
   ['src/rules/'],
   ['src/store/', 'src/forward/', 'src/products/'],
   ['src/pipeline/', 'src/legacy/', 'src/shadow/'],
+  ['src/console/'],
   ['src/gateway/'],
   ['src/cli/', 'src/cli\\.ts', 'src/index\\.ts', 'src/healthcheck\\.ts'],
 ];

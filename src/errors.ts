@@ -49,6 +49,7 @@ export const ERRORS = Object.freeze({
   ADMIN_UNAUTHORIZED: def('SWY_ERR_ADMIN_UNAUTHORIZED', 401, 'unauthorized', 'a valid "Authorization: Bearer <admin.token>" is required'),
   ADMIN_NOT_FOUND: def('SWY_ERR_ADMIN_NOT_FOUND', 404, 'not_found', 'no such admin endpoint'),
   ADMIN_METHOD_NOT_ALLOWED: def('SWY_ERR_ADMIN_METHOD_NOT_ALLOWED', 405, 'method_not_allowed', 'the admin endpoint does not take this method'),
+  ADMIN_BAD_REQUEST: def('SWY_ERR_ADMIN_BAD_REQUEST', 400, 'bad_request', 'the admin request has an invalid parameter'),
   ADMIN_BODY_TOO_LARGE: def('SWY_ERR_ADMIN_BODY_TOO_LARGE', 413, 'body_too_large', 'the admin request body is over 1 MiB'),
   ADMIN_NO_WORKER: def('SWY_ERR_ADMIN_NO_WORKER', 503, 'no_worker', 'no worker answered'),
 });

@@ -14,6 +14,8 @@ export interface AdminReply {
   status: number;
   body: unknown;
   contentType?: string;
+  /** Extra response headers (the console's cookie, CSP, redirects). */
+  headers?: Record<string, string>;
 }
 
 /** An admin request, from the HTTP listener or (with workers) relayed from the primary. */
@@ -101,7 +103,7 @@ export class AdminServer {
         ? adminError(ERRORS.ADMIN_BODY_TOO_LARGE)
         : await this.dispatch({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body }, publicOnly);
     const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body, null, 2) + '\n';
-    res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(reply.status, { ...reply.headers, 'content-type': reply.contentType ?? 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
 

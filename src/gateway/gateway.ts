@@ -22,6 +22,7 @@ import { createLogStep } from './log-step.js';
 import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { registerConsole } from '../console/console-routes.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -96,6 +97,7 @@ export class Gateway {
     gw.shadow = createShadowStep(runtime);
     runtime.shadow = gw.shadow;
     registerAdminRoutes(gw.admin, runtime, () => gw.ruleSource, gw.shadow);
+    registerConsole(gw.admin, config);
     try {
       if (opts.adminListener !== false) {
         await gw.admin.listen(config.admin.listen);

@@ -35,6 +35,12 @@ export interface CopiedRequest {
   headers: Record<string, string | string[] | undefined>;
 }
 
+/** Response times (ms) of the two answers: the primary from the start of the request, the copy from its send. */
+export interface CopyTiming {
+  primaryMs?: number;
+  copyMs?: number;
+}
+
 export class ShadowJudge {
   private readonly fieldLabels = new Map<string, Set<string>>();
 
@@ -70,14 +76,16 @@ export class ShadowJudge {
   }
 
   /** Both answers are in (or failed): the end of the copy's exchange. */
-  settle(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error): void {
+  settle(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error, timing: CopyTiming = {}): void {
     this.metrics.shadowInFlight.dec();
     if (copy instanceof Error && (copy as { code?: string }).code === ERRORS.SHADOW_NO_BODY.code) this.finish(r.route, 'skipped', 'body_too_large');
-    else this.judge(r, policy, primary, copy, second);
+    else this.judge(r, policy, primary, copy, second, timing);
   }
 
-  private judge(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error): void {
+  private judge(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error, timing: CopyTiming = {}): void {
     const { route, served, target } = r;
+    if (!(primary instanceof Error) && timing.primaryMs !== undefined) this.report.latency(route, served, timing.primaryMs);
+    if (!(copy instanceof Error) && timing.copyMs !== undefined) this.report.latency(route, target, timing.copyMs);
     if (copy instanceof Error) this.targets.breaker(target).failure();
     else this.targets.breaker(target).success();
     if (primary instanceof Error) return this.finish(route, 'skipped', 'primary_error');
@@ -96,9 +104,12 @@ export class ShadowJudge {
     if (c.result !== 'mismatch') return;
     for (const d of c.diffs) this.metrics.shadowDiffFields.inc({ route, field: this.fieldLabel(route, generalizeField(d.field)) });
     const hide = (d: FieldDiff): FieldDiff => (isRedactedField(d.field, policy.redactJson) ? { ...d, a: REDACTED, b: REDACTED } : d);
-    this.report.fields(route, c.diffs, (d) => {
+    this.report.fields(route, r.requestId, c.diffs, (d) => {
       const h = hide(d);
-      return { request_id: r.requestId, method: r.method, path: r.path, values: { [served]: h.a, [target]: h.b } };
+      const values: Record<string, unknown> = {};
+      if (h.a !== undefined) values[served] = h.a;
+      if (h.b !== undefined) values[target] = h.b;
+      return { request_id: r.requestId, method: r.method, path: r.path, values, backends: [served, target] };
     });
     this.sink.write({
       time: new Date().toISOString(),
@@ -109,6 +120,8 @@ export class ShadowJudge {
       path: r.path,
       query: r.query,
       request_headers: redactHeaders(r.headers),
+      served,
+      target,
       diffs: c.diffs.map(hide),
       noise: c.noise.map((d) => d.field),
       [served]: { status: primary.status, headers: redactHeaders(primary.headers), body: sampleBody(primary, policy) },

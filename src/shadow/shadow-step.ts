@@ -22,7 +22,7 @@ import { stickyValue } from '../router/sticky-key.js';
 import type { Route } from '../rules/rule-set.js';
 import { teeBody } from './body-tee.js';
 import { ResponseCapture } from './capture.js';
-import { ShadowJudge } from './judge.js';
+import { ShadowJudge, type CopyTiming } from './judge.js';
 import { ShadowLimiter } from './limiter.js';
 import { NoiseLearner } from './noise.js';
 import { DiffReport } from './report.js';
@@ -113,6 +113,9 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
     const hasBody = len > 0 || ctx.req.headers['transfer-encoding'] !== undefined;
     const tee = hasBody ? teeBody(ctx.req, policy.maxBodyBytes) : undefined;
     const primary = new ResponseCapture(policy.maxBodyBytes);
+    const started = performance.now();
+    const timing: CopyTiming = {};
+    void primary.done.then(() => (timing.primaryMs = performance.now() - started));
     const learn = policy.learnNoisePercent > 0 && Math.random() * 100 < policy.learnNoisePercent;
     const copied = {
       route: name,
@@ -138,13 +141,15 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
           return;
         }
         const request = { path: ctx.req.url ?? '/', method: ctx.facts.method, headers, body };
+        const sent = performance.now();
+        void copy.done.then(() => (timing.copyMs = performance.now() - sent));
         sendCopy(targets.pool(target), request, copy, policy.timeoutMs);
         if (second) sendCopy(targets.pool(served), request, second, policy.timeoutMs);
       });
       void Promise.all([primary.done, copy.done, second?.done]).then(([p, c, s]) => {
         limiter.release(name);
         try {
-          judge.settle(copied, policy, p, c, s);
+          judge.settle(copied, policy, p, c, s, timing);
         } catch (err) {
           rt.logger.error({ err, route: name }, 'shadow comparison failed');
         }
