@@ -13,11 +13,13 @@ import { GATEWAY_USAGE, gatewayCommand } from './cli/gateway.js';
 import { LEGACY_USAGE, PRODUCTS_USAGE, legacyCommand, productsCommand } from './cli/legacy.js';
 import { PIPELINE_USAGE, pipelineCommand } from './cli/pipeline.js';
 import { RULES_USAGE, rulesCommand } from './cli/rules.js';
+import { ROLLOUT_USAGE, rolloutCommand } from './cli/rollout.js';
 import { applyRuntimeTuning } from './cli/runtime-tuning.js';
 
 const USAGE = `usage:
   ${GATEWAY_USAGE}
   ${RULES_USAGE.split('\n').join('\n  ')}
+  ${ROLLOUT_USAGE.split('\n').join('\n  ')}
   ${EXPLAIN_USAGE}
   ${DIFFS_USAGE}
   ${LEGACY_USAGE}
@@ -28,6 +30,7 @@ const USAGE = `usage:
 const commands: Record<string, (argv: string[]) => number | Promise<number>> = {
   gateway: gatewayCommand,
   rules: rulesCommand,
+  rollout: rolloutCommand,
   explain: explainCommand,
   diffs: diffsCommand,
   legacy: legacyCommand,

@@ -26,6 +26,7 @@ const MAX_ADMIN_BODY = 1024 * 1024;
 
 export class AdminServer {
   private readonly routes = new Map<string, AdminHandler>();
+  private readonly prefixes: { method: string; prefix: string; handler: AdminHandler }[] = [];
   private readonly server: Server;
   private readonly tokenDigest: Buffer | undefined;
 
@@ -40,6 +41,12 @@ export class AdminServer {
     return this;
   }
 
+  /** Registers `METHOD /prefix/...` for paths with parameters (the handler parses the rest). */
+  routePrefix(method: string, prefix: string, handler: AdminHandler): this {
+    this.prefixes.push({ method, prefix, handler });
+    return this;
+  }
+
   /** True when the request carries `Authorization: Bearer <admin.token>`; never true without a token configured. */
   authorized(req: Pick<AdminRequest, 'headers'>): boolean {
     const auth = req.headers.authorization;
@@ -51,10 +58,11 @@ export class AdminServer {
   /** Answers one admin request (the HTTP listener and the workers' IPC both come here). */
   async dispatch(req: AdminRequest): Promise<AdminReply> {
     const url = new URL(req.url, 'http://admin');
-    const handler = this.routes.get(`${req.method} ${url.pathname}`);
+    const handler =
+      this.routes.get(`${req.method} ${url.pathname}`) ?? this.prefixes.find((p) => p.method === req.method && url.pathname.startsWith(p.prefix))?.handler;
     try {
       if (!handler) {
-        const known = [...this.routes.keys()].some((k) => k.endsWith(` ${url.pathname}`));
+        const known = [...this.routes.keys()].some((k) => k.endsWith(` ${url.pathname}`)) || this.prefixes.some((p) => url.pathname.startsWith(p.prefix));
         return known ? { status: 405, body: { error: 'method not allowed' } } : { status: 404, body: { error: 'not found' } };
       }
       return await handler(req, url, req.body);

@@ -52,7 +52,7 @@ function validate(file: string, config: GatewayConfig): boolean {
   }
 }
 
-async function withStore<T>(config: GatewayConfig, values: { redis?: string; prefix?: string }, fn: (store: RuleStore) => Promise<T>): Promise<T> {
+export async function withStore<T>(config: GatewayConfig, values: { redis?: string; prefix?: string }, fn: (store: RuleStore) => Promise<T>): Promise<T> {
   const fromConfig: Partial<RedisConfig> = config.rules.redis ?? {};
   const url = values.redis ?? process.env.SWITCHYARD_REDIS_URL ?? fromConfig.url;
   if (!url && !fromConfig.sentinels && !fromConfig.cluster) {
@@ -152,7 +152,7 @@ export async function rulesCommand(argv: string[]): Promise<number> {
   }
 }
 
-function safeUser(): string {
+export function safeUser(): string {
   try {
     return process.env.USER ?? userInfo().username;
   } catch {

@@ -1,5 +1,6 @@
 /**
- * The admin endpoints of a gateway: /healthz, /readyz, /metrics, GET and PUT /rules, /diffs.
+ * The admin endpoints of a gateway: /healthz, /readyz, /metrics, GET and PUT /rules, /diffs
+ * (the rollout endpoints are in rollout-routes.ts).
  */
 import { ConfigError } from '../config/yaml-source.js';
 import type { GatewayRuntime } from './contracts.js';
@@ -7,10 +8,16 @@ import { parseRuleSet } from '../rules/rule-set.js';
 import { RedisRuleSource } from '../store/redis-rule-source.js';
 import { VersionConflictError } from '../store/rule-store.js';
 import { ruleContextOf, type RuleSource } from '../store/rule-source.js';
-import type { AdminServer } from '../admin/admin-server.js';
+import type { AdminReply, AdminServer } from '../admin/admin-server.js';
 import type { ShadowRuntime } from '../shadow/shadow-step.js';
 
-export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, source: () => RuleSource | undefined, shadow: ShadowRuntime): void {
+export function registerAdminRoutes(
+  admin: AdminServer,
+  rt: GatewayRuntime,
+  source: () => RuleSource | undefined,
+  shadow: ShadowRuntime,
+  windowed?: (since: string) => Promise<AdminReply>,
+): void {
   admin.route('GET', '/healthz', () => ({ status: 200, body: { status: 'ok' } }));
 
   admin.route('GET', '/readyz', () => {
@@ -59,7 +66,10 @@ export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, sour
   });
 
   // The shadow diff report of this process: per route, match rate, noise, top differing fields.
+  // With ?since=10m: the fleet's comparisons by result in that window (gateway/rollout-routes.ts).
   admin.route('GET', '/diffs', (_req, url) => {
+    const since = url.searchParams.get('since');
+    if (since !== null && windowed) return windowed(since);
     const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
     const route = url.searchParams.get('route') ?? undefined;
     return { status: 200, body: { routes: shadow.report.report((r) => shadow.noise.fields(r), route, limit) } };

@@ -21,6 +21,9 @@ import { createRequestHandler, createUpgradeHandler } from './lifecycle.js';
 import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { registerRolloutRoutes } from './rollout-routes.js';
+import { startRolloutRuntime, type RolloutRuntime } from './rollout-runtime.js';
+import { RedisRuleSource } from '../store/redis-rule-source.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -41,6 +44,7 @@ export class Gateway {
   private ruleSource: RuleSource | undefined;
   private readonly sockets = new Set<Socket>();
   private shadow: ShadowRuntime | undefined;
+  private rollout: RolloutRuntime | undefined;
 
   private constructor(readonly runtime: GatewayRuntime) {
     const { config } = runtime;
@@ -90,10 +94,12 @@ export class Gateway {
     const gw = new Gateway(runtime);
     gw.shadow = createShadowStep(runtime);
     runtime.shadow = gw.shadow;
-    registerAdminRoutes(gw.admin, runtime, () => gw.ruleSource, gw.shadow);
+    const windowed = registerRolloutRoutes(gw.admin, () => gw.rollout, () => runtime.rules.rules?.routes.map((r) => r.name) ?? []);
+    registerAdminRoutes(gw.admin, runtime, () => gw.ruleSource, gw.shadow, windowed);
     try {
       if (opts.adminListener !== false) await gw.admin.listen(config.admin.listen);
       gw.ruleSource = await startRuleSource(config, runtime.rules, metrics, logger);
+      if (gw.ruleSource instanceof RedisRuleSource) gw.rollout = startRolloutRuntime(runtime, gw.ruleSource);
       await new Promise<void>((resolve, reject) => {
         gw.server.once('error', reject);
         gw.server.listen(config.listen.port, config.listen.host, () => {
@@ -138,6 +144,7 @@ export class Gateway {
     await Promise.race([closed, deadline]);
     this.server.closeAllConnections();
     for (const s of this.sockets) s.destroy();
+    await this.rollout?.close();
     await this.shadow?.close();
     await Promise.allSettled([...rt.backends.values()].map((u) => u.destroy()));
     rt.upgrades.close();

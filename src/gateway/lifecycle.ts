@@ -92,6 +92,7 @@ export function createRequestHandler(rt: GatewayRuntime) {
     const code = String(outcome.status || res.statusCode);
     metrics.requests.inc(route, backend, code);
     metrics.requestDuration.observe(seconds, route, backend);
+    rt.evidence?.request(route, backend, outcome.status || res.statusCode, seconds);
     metrics.inFlight.dec();
     if (outcome.error) {
       if (outcome.error === ERRORS.CLIENT_ABORTED || outcome.error.status < 500) metrics.clientErrors.inc({ reason: outcome.error.reason });

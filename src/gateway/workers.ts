@@ -102,6 +102,8 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
     return { status: 200, body: await registry.metrics(), contentType: registry.contentType };
   });
   admin.route('GET', '/diffs', async (req, url) => {
+    // A window comes from the fleet's evidence in Redis: any one worker has all of it.
+    if (url.searchParams.has('since')) return relay(req);
     const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
     const answers = await Promise.all(live().map((w) => ask(w, { type: 'admin', id: nextId++, req })));
     const lists = answers.filter((a) => a?.type === 'admin-reply' && a.reply.status === 200).map((a) => ((a as Extract<FromWorker, { type: 'admin-reply' }>).reply.body as { routes: RouteReport[] }).routes);
@@ -111,9 +113,11 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
     ['GET', '/readyz'],
     ['GET', '/rules'],
     ['PUT', '/rules'],
+    ['GET', '/rollouts'],
   ] as const) {
     admin.route(method, path, (req) => relay(req));
   }
+  admin.routePrefix('POST', '/rollouts/', (req) => relay(req));
 
   for (let i = 0; i < count; i++) fork();
   await admin.listen(config.admin.listen);
