@@ -29,7 +29,7 @@ export function startRolloutRuntime(rt: GatewayRuntime, source: RedisRuleSource)
   rt.evidence = evidence;
   const rollouts = new Rollouts(source.client, source.ruleStore, prefix, ruleContextOf(config), evidenceOptions, metrics);
   const controller = cfg.enabled
-    ? new RolloutController(rollouts, new Lease(source.client, prefix, `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`, cfg.leaseMs), { tickMs: cfg.tickMs }, metrics, logger.child({ component: 'rollout' })).start()
+    ? new RolloutController(rollouts, new Lease(source.client, prefix, `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`, cfg.leaseMs), { tickMs: cfg.tickMs, roundTimeoutMs: cfg.leaseMs }, metrics, logger.child({ component: 'rollout' })).start()
     : undefined;
   metrics.rolloutLeader.set(0);
   return {

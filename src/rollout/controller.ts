@@ -16,6 +16,8 @@ import { shareOf, type Rollouts, type Snapshot } from './rollouts.js';
 
 export interface ControllerOptions {
   tickMs: number;
+  /** A round that takes longer (a Redis that hangs) is given up and the lease dropped. */
+  roundTimeoutMs: number;
 }
 
 export class RolloutController {
@@ -44,13 +46,18 @@ export class RolloutController {
   /** One round: hold the lease, then judge and move every rollout. Rounds never overlap. */
   tick(): Promise<void> {
     if (this.running || this.stopped) return this.running ?? Promise.resolve();
-    this.running = this.round()
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`round took longer than ${this.options.roundTimeoutMs}ms`)), this.options.roundTimeoutMs);
+    });
+    this.running = Promise.race([this.round(), timeout])
       .catch((err) => {
         // Redis unreachable or a write refused: nothing moved; the next tick starts over.
         this.lease.drop();
         this.logger.warn({ err: (err as Error).message }, 'rollout controller round failed; nothing moved');
       })
       .finally(() => {
+        clearTimeout(timer);
         this.metrics.rolloutLeader.set(this.leader ? 1 : 0);
         this.running = undefined;
       });
