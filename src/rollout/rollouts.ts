@@ -162,6 +162,8 @@ export class Rollouts {
       const st = snap.states.get(route.name);
       if (!route.rollout || !st) continue;
       m.rolloutStepPercent.set({ route: route.name }, st.percent);
+      // Born at 0, so that increase() sees the first rollback (SwitchyardRolloutRolledBack).
+      for (const reason of ['rollback', 'step_back']) m.rolloutTransitions.inc({ route: route.name, reason }, 0);
       for (const s of ROLLOUT_STATES) m.rolloutState.set({ route: route.name, state: s }, s === st.state ? 1 : 0);
     }
   }
