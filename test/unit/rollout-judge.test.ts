@@ -72,6 +72,17 @@ describe('judge', () => {
     expect(v.summary).toMatch(/^requests 800, comparisons 700, mismatch <= 0\.\d\d%, errors \+0\.00%, p99 1\.00x$/);
   });
 
+  it('promotes the worked example of docs/rollouts.md', () => {
+    const ev = evidence({
+      to: backend(812, 1, 0.05),
+      other: backend(15_420, 17, 0.05),
+      comparisons: { match: 1990, noise: 8, mismatch: 1, 'shadow_timeout:pipeline': 1, 'shadow_error:legacy': 3 },
+    });
+    const v = judge({ policy, timeAtStepMs: 360_000, evidence: ev });
+    expect(v.action).toBe('promote');
+    expect(v.summary).toBe('requests 812, comparisons 2000, mismatch <= 0.30%, errors +0.01%, p99 1.00x');
+  });
+
   it('holds before the interval, naming the time left', () => {
     const v = judge({ policy, timeAtStepMs: 60_000, evidence: clean });
     expect(v.action).toBe('hold');
