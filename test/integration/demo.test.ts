@@ -35,4 +35,25 @@ describe('npm run demo', () => {
     expect(Number(await c.get('switchyard-demo:{rules}:version'))).toBeGreaterThanOrEqual(1);
     c.disconnect();
   });
+
+  it('with --rollout bad, rolls the catalog route back by itself and says how long it took', async () => {
+    const base = await freePort();
+    const child = spawn(process.execPath, [resolve('dist-scripts/demo.js'), '--rollout', 'bad', '--duration', '60', '--base-port', String(base), '--exit'], {
+      env: { ...process.env, SWITCHYARD_REDIS_URL: redis.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(code, err).toBe(0);
+    expect(out).toMatch(/^Rollout of catalog \(bad candidate\): rolled_back at 0% \d+\.\d s after the first bad answer/m);
+    const c = redis.client();
+    const version = await c.get('switchyard-demo:{rules}:version');
+    const last = JSON.parse((await c.hget('switchyard-demo:{rules}:versions', version!))!) as { author: string; message: string };
+    c.disconnect();
+    expect(last.author).toBe('rollout');
+    expect(last.message).toMatch(/^rollout catalog: 30% -> 0% \(breach: mismatch_rate lower bound/);
+  });
 });
