@@ -4,6 +4,7 @@
  * Field samples stay per process (GET /diffs without `since`).
  */
 import type { RedisClient } from '../store/redis-client.js';
+import { summary, type Outcome } from '../shadow/report.js';
 import { readEvidence, type EvidenceOptions } from './evidence.js';
 
 const SINCE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
@@ -37,10 +38,9 @@ export async function windowedDiffs(redis: RedisClient, opts: Pick<EvidenceOptio
       results[result] = (results[result] ?? 0) + n;
       if (target) byTarget[target] = (byTarget[target] ?? 0) + n;
     }
-    const compared = results.match! + results.mismatch! + results.noise!;
-    const comparisons = compared + results.shadow_error! + results.shadow_timeout!;
-    if (comparisons + results.skipped! === 0) continue;
-    out.push({ route, comparisons, match_rate: compared ? Math.round(((results.match! + results.noise!) / compared) * 10_000) / 10_000 : null, results, failures_by_target: byTarget });
+    const s = summary(results as Record<Outcome, number>);
+    if (s.comparisons + results.skipped! === 0) continue;
+    out.push({ route, ...s, results, failures_by_target: byTarget });
   }
   return out;
 }

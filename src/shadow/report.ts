@@ -44,7 +44,7 @@ export interface RouteReport {
 }
 
 /** Comparisons and match rate from result counts (noise-only answers count as matches). */
-function summary(results: Record<Outcome, number>): { comparisons: number; match_rate: number | null } {
+export function summary(results: Record<Outcome, number>): { comparisons: number; match_rate: number | null } {
   const compared = results.match + results.mismatch + results.noise;
   return {
     comparisons: compared + results.shadow_error + results.shadow_timeout,
