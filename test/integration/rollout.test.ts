@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../helpers/gateway.js';
+import { runCli } from '../helpers/process.js';
 import { TestRedis } from '../helpers/redis.js';
 import type { TestServer } from '../helpers/servers.js';
 import { drive, history, itemBackend, pushRules, rolloutGateway, rules, status, type Faults } from '../helpers/rollout.js';
@@ -59,6 +60,13 @@ describe('rollouts judged on evidence', () => {
     expect(last.author).toBe('rollout');
     expect(last.message).toMatch(/^rollout catalog: 10% -> 0% \(breach: mismatch_rate lower bound \d+\.\d\d% over 20\.00% \(\d+ of \d+ differ/);
     expect(last.yaml).toContain('split: { legacy: 100, pipeline: 0 }');
+    // The fleet's diff report of the window has the mismatches too, from the CLI as from the API.
+    const window = (await fetch(`${g.admin}/diffs?since=10m`).then((r) => r.json())) as { routes: { route: string; results: Record<string, number> }[] };
+    expect(window.routes[0]!.route).toBe('catalog');
+    expect(window.routes[0]!.results.mismatch).toBeGreaterThan(0);
+    const cli = await runCli(['diffs', '--since', '10m', '--admin', g.admin]);
+    expect(cli.stdout).toMatch(/^route catalog since \S+: \d+ comparisons, match rate \d+\.\d%/);
+    expect((await fetch(`${g.admin}/diffs?since=soon`)).status).toBe(400);
   });
 
   it('holds on thin traffic, moves nothing and says what is missing', async () => {
