@@ -49,10 +49,12 @@ describe('rollouts across a fleet', () => {
     expect((await status(a.admin))!.missing).toContain('requests: 12 of 20 served by pipeline');
     await sendForced(b.url, 'pipeline', 12);
     await expect.poll(async () => (await status(a.admin))?.state, { timeout: 30_000, interval: 100 }).toBe('complete');
-    expect((await history(redis, prefix))[0]!.message).toMatch(/^rollout catalog: 50% -> 100% \(gates passed; requests 24,/);
+    // Promoted on the sum of both: at least the 20 needed, of which 12 came from each gateway.
+    expect((await history(redis, prefix))[0]!.message).toMatch(/^rollout catalog: 50% -> 100% \(gates passed; requests 2[0-4],/);
   });
 
-  it('goes on when the leader is killed: the other gateway takes the lease when it expires', async () => {
+  // Heavier: a gateway process, two leases, a whole rollout (the machine may be loaded).
+  it('goes on when the leader is killed: the other gateway takes the lease when it expires', { timeout: 120_000 }, async () => {
     const prefix = `fl${++prefixN}:`;
     const text = rules({ interval: '1h' });
     await pushRules(redis, prefix, text);
@@ -80,7 +82,8 @@ describe('rollouts across a fleet', () => {
     await expect.poll(async () => (await status(second.admin))?.state, { timeout: 60_000, interval: 100 }).toBe('complete');
   });
 
-  it('pauses, resumes, promotes and aborts from the CLI and the admin API', async () => {
+  // Six CLI processes in a row.
+  it('pauses, resumes, promotes and aborts from the CLI and the admin API', { timeout: 120_000 }, async () => {
     const prefix = `fl${++prefixN}:`;
     const text = rules({ steps: '[10, 25, 50, 100]', interval: '1h' });
     await pushRules(redis, prefix, text);

@@ -32,13 +32,20 @@ describe('rollouts judged on evidence', () => {
     return { g, prefix, legacy, pipeline };
   }
 
-  it('promotes a clean candidate through every step to 100%, each move a rule push with its evidence', async () => {
+  it('promotes a clean candidate through every step to 100%, each move a rule push with its evidence', { timeout: 120_000 }, async () => {
     const { g, prefix } = await setup(rules());
     const traffic = drive(g.url);
     cleanup.push(() => traffic.stop());
-    await expect.poll(async () => (await status(g.admin))?.state, { timeout: 60_000, interval: 100 }).toBe('complete');
+    await expect.poll(async () => (await status(g.admin))?.state, { timeout: 110_000, interval: 100 }).toBe('complete');
     const s = (await status(g.admin))!;
     expect(s.percent).toBe(100);
+    const metrics = await fetch(`${g.admin}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/^switchyard_rollout_step_percent\{route="catalog"\} 100$/m);
+    expect(metrics).toMatch(/^switchyard_rollout_state\{route="catalog",state="complete"\} 1$/m);
+    expect(metrics).toMatch(/^switchyard_rollout_state\{route="catalog",state="progressing"\} 0$/m);
+    expect(metrics).toMatch(/^switchyard_rollout_transitions_total\{route="catalog",reason="promote"\} 2$/m);
+    expect(metrics).toMatch(/^switchyard_rollout_gate_value\{route="catalog",gate="mismatch_rate"\} 0\.\d+$/m);
+    expect(metrics).toMatch(/^switchyard_rollout_leader 1$/m);
     const moves = (await history(redis, prefix)).filter((e) => e.author === 'rollout').map((e) => e.message);
     expect(moves).toEqual([
       expect.stringMatching(/^rollout catalog: 50% -> 100% \(gates passed; requests \d+, comparisons \d+, mismatch <= \d+\.\d\d%, errors [+-]\d+\.\d\d%, p99 \d+\.\d\dx\)$/),
@@ -49,11 +56,11 @@ describe('rollouts judged on evidence', () => {
     expect(res.headers.get('x-switchyard-backend')).toBe('pipeline');
   });
 
-  it('rolls back a candidate that answers a different field too often, and the history says why', async () => {
+  it('rolls back a candidate that answers a different field too often, and the history says why', { timeout: 90_000 }, async () => {
     const { g, prefix } = await setup(rules(), { mismatchEvery: 2 });
     const traffic = drive(g.url);
     cleanup.push(() => traffic.stop());
-    await expect.poll(async () => (await status(g.admin))?.state, { timeout: 60_000, interval: 100 }).toBe('rolled_back');
+    await expect.poll(async () => (await status(g.admin))?.state, { timeout: 80_000, interval: 100 }).toBe('rolled_back');
     const s = (await status(g.admin))!;
     expect(s.percent).toBe(0);
     const last = (await history(redis, prefix))[0]!;
@@ -80,20 +87,21 @@ describe('rollouts judged on evidence', () => {
     expect((await history(redis, prefix)).map((e) => e.author)).toEqual(['alice']);
   });
 
-  it('rolls back a candidate that answers 5xx', async () => {
+  it('rolls back a candidate that answers 5xx', { timeout: 90_000 }, async () => {
     const { g, prefix } = await setup(rules({ shadow: false }), { errorEvery: 2 });
     const traffic = drive(g.url);
     cleanup.push(() => traffic.stop());
-    await expect.poll(async () => (await status(g.admin))?.state, { timeout: 60_000, interval: 100 }).toBe('rolled_back');
+    await expect.poll(async () => (await status(g.admin))?.state, { timeout: 80_000, interval: 100 }).toBe('rolled_back');
     expect((await history(redis, prefix))[0]!.message).toMatch(/^rollout catalog: 10% -> 0% \(breach: error_rate \+\d+\.\d\d% over 10\.00%/);
   });
 
-  it('rolls back a slow candidate', async () => {
+  it('rolls back a slow candidate', { timeout: 90_000 }, async () => {
     const { g, prefix } = await setup(rules({ shadow: false, gates: '{ mismatch_rate: 20%, error_rate: 10%, p99_ratio: 2.5 }' }), { delayMs: 300 });
     const traffic = drive(g.url);
     cleanup.push(() => traffic.stop());
-    await expect.poll(async () => (await status(g.admin))?.state, { timeout: 60_000, interval: 100 }).toBe('rolled_back');
-    expect((await history(redis, prefix))[0]!.message).toMatch(/^rollout catalog: 10% -> 0% \(breach: p99_ratio \d+\.\d\dx over 2\.5x/);
+    await expect.poll(async () => (await status(g.admin))?.state, { timeout: 80_000, interval: 100 }).toBe('rolled_back');
+    // From the first step, or a later one when a loaded machine slowed the other backend as much.
+    expect((await history(redis, prefix))[0]!.message).toMatch(/^rollout catalog: (10|50)% -> 0% \(breach: p99_ratio \d+\.\d\dx over 2\.5x/);
   });
 
   it("keeps a person's push made during a rollout, pauses, and resumes from it", async () => {
