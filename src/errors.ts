@@ -46,6 +46,7 @@ export const ERRORS = Object.freeze({
   RULES_VERSION_CONFLICT: def('SWY_ERR_RULES_VERSION_CONFLICT', 409, 'version_conflict', 'the active rules version is not the expected one'),
   RULES_NOT_IN_REDIS: def('SWY_ERR_RULES_NOT_IN_REDIS', 409, 'rules_from_file', 'rules are read from a file; this needs rules.redis in the gateway config'),
   RULES_STORE_UNAVAILABLE: def('SWY_ERR_RULES_STORE_UNAVAILABLE', 503, 'store_unavailable', 'the rules store (Redis) did not answer'),
+  ROLLOUT_REFUSED: def('SWY_ERR_ROLLOUT_REFUSED', 409, 'rollout_refused', 'the rollout cannot take this action now'),
   ADMIN_UNAUTHORIZED: def('SWY_ERR_ADMIN_UNAUTHORIZED', 401, 'unauthorized', 'a valid "Authorization: Bearer <admin.token>" is required'),
   ADMIN_NOT_FOUND: def('SWY_ERR_ADMIN_NOT_FOUND', 404, 'not_found', 'no such admin endpoint'),
   ADMIN_METHOD_NOT_ALLOWED: def('SWY_ERR_ADMIN_METHOD_NOT_ALLOWED', 405, 'method_not_allowed', 'the admin endpoint does not take this method'),

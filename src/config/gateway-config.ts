@@ -73,6 +73,8 @@ export interface GatewayConfig {
     queue: number;
     samples: { file: string; maxBytes: number; streamMaxLen: number };
   };
+  /** The rollout controller and its evidence (docs/rollouts.md); used with rules.redis only. */
+  rollouts: { enabled: boolean; tickMs: number; leaseMs: number; bucketMs: number; flushMs: number; retainMs: number };
   limits: { maxUrlBytes: number; maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
 }
 
@@ -167,6 +169,16 @@ const schema = object({
       ),
     }),
   ),
+  rollouts: opt(
+    section({
+      enabled: opt(boolean(), true),
+      tick: opt(duration({ min: 10, max: 600_000 }), 1000),
+      lease: opt(duration({ min: 100, max: 600_000 }), 10_000),
+      bucket: opt(duration({ min: 10, max: 3_600_000 }), 10_000),
+      flush: opt(duration({ min: 10, max: 600_000 }), 1000),
+      retain: opt(duration({ min: 1000, max: 7 * 24 * 3_600_000 }), 3 * 3_600_000),
+    }),
+  ),
   limits: opt(
     section({
       max_url_length: opt(size({ max: 1024 * 1024 }), 8 * 1024),
@@ -235,6 +247,14 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
         maxBytes: raw.shadow.samples.max_bytes,
         streamMaxLen: raw.shadow.samples.stream_maxlen,
       },
+    },
+    rollouts: {
+      enabled: raw.rollouts.enabled,
+      tickMs: raw.rollouts.tick,
+      leaseMs: raw.rollouts.lease,
+      bucketMs: raw.rollouts.bucket,
+      flushMs: raw.rollouts.flush,
+      retainMs: raw.rollouts.retain,
     },
     limits: {
       maxUrlBytes: limits.max_url_length,

@@ -1,6 +1,7 @@
 /**
  * The admin endpoints of a gateway: /healthz, /readyz, /metrics (public: also on
  * admin.public_listen), GET and PUT /rules, /routes, /diffs (request samples: needs the admin token).
+ * (the rollout endpoints are in rollout-routes.ts).
  */
 import { ConfigError } from '../config/yaml-source.js';
 import type { GatewayRuntime } from './contracts.js';

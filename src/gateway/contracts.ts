@@ -16,6 +16,7 @@ import type { RequestFacts } from '../router/request-facts.js';
 import type { Route, RuleSet } from '../rules/rule-set.js';
 import type { ShadowRequest, ShadowStep } from '../shadow/shadow-step.js';
 import type { ActiveRules } from '../store/active-rules.js';
+import type { Evidence } from '../rollout/evidence.js';
 
 /** Per request: the only allocation the lifecycle makes besides what Node and undici make. */
 export interface RequestContext extends ShadowRequest {
@@ -41,6 +42,8 @@ export interface GatewayRuntime {
   metrics: Metrics;
   logger: Logger;
   shadow?: ShadowStep;
+  /** Rollout evidence, counted in the log step (set when the rules come from Redis). */
+  evidence?: Evidence;
   upgrades: UpgradeProxy;
   draining: boolean;
 }

@@ -23,6 +23,9 @@ import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerConsole } from '../console/console-routes.js';
+import { registerRolloutRoutes } from './rollout-routes.js';
+import { startRolloutRuntime, type RolloutRuntime } from './rollout-runtime.js';
+import { RedisRuleSource } from '../store/redis-rule-source.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -43,6 +46,7 @@ export class Gateway {
   private ruleSource: RuleSource | undefined;
   private readonly sockets = new Set<Socket>();
   private shadow: ShadowRuntime | undefined;
+  private rollout: RolloutRuntime | undefined;
 
   private constructor(readonly runtime: GatewayRuntime) {
     const { config } = runtime;
@@ -96,6 +100,7 @@ export class Gateway {
     const gw = new Gateway(runtime);
     gw.shadow = createShadowStep(runtime);
     runtime.shadow = gw.shadow;
+    registerRolloutRoutes(gw.admin, () => gw.rollout);
     registerAdminRoutes(gw.admin, runtime, () => gw.ruleSource, gw.shadow);
     registerConsole(gw.admin, config);
     try {
@@ -104,6 +109,7 @@ export class Gateway {
         if (config.admin.publicListen) await gw.admin.listenPublic(config.admin.publicListen);
       }
       gw.ruleSource = await startRuleSource(config, runtime.rules, metrics, logger);
+      if (gw.ruleSource instanceof RedisRuleSource) gw.rollout = startRolloutRuntime(runtime, gw.ruleSource);
       await new Promise<void>((resolve, reject) => {
         gw.server.once('error', reject);
         gw.server.listen(config.listen.port, config.listen.host, () => {
@@ -153,6 +159,7 @@ export class Gateway {
     await Promise.race([closed, deadline]);
     this.server.closeAllConnections();
     for (const s of this.sockets) s.destroy();
+    await this.rollout?.close();
     await this.shadow?.close();
     await Promise.allSettled([...rt.backends.values()].map((u) => u.destroy()));
     rt.upgrades.close();

@@ -104,6 +104,8 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
     return { status: 200, body: await registry.metrics(), contentType: registry.contentType };
   }, { public: true });
   admin.route('GET', '/diffs', async (req, url) => {
+    // A window comes from the fleet's evidence in Redis: any one worker has all of it.
+    if (url.searchParams.has('since')) return relay(req);
     const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
     // Every worker's full field list, so that the merged rows are cut once, here.
     const all = new URL(url);
@@ -120,9 +122,11 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
     ['GET', '/rules'],
     ['PUT', '/rules'],
     ['GET', '/routes'],
+    ['GET', '/rollouts'],
   ] as const) {
     admin.route(method, path, (req) => relay(req));
   }
+  admin.routePrefix('POST', '/rollouts/', (req) => relay(req));
 
   registerConsole(admin, config);
 

@@ -41,6 +41,11 @@ export interface CopyTiming {
   copyMs?: number;
 }
 
+/** Where finished comparisons go besides this process's report: the fleet's rollout evidence. */
+export interface ComparisonSink {
+  comparison(route: string, result: Outcome, target?: string): void;
+}
+
 export class ShadowJudge {
   private readonly fieldLabels = new Map<string, Set<string>>();
 
@@ -50,12 +55,15 @@ export class ShadowJudge {
     private readonly noise: NoiseLearner,
     private readonly sink: SampleSink,
     private readonly targets: ShadowTargets,
+    /** Read on every comparison: the gateway sets it once its Redis is known. */
+    private readonly evidence: { evidence?: ComparisonSink } = {},
   ) {}
 
-  /** A comparison that ended without comparing (skipped, dropped) or with a verdict. */
-  finish(route: string, outcome: Outcome, reason?: string): void {
+  /** A comparison that ended without comparing (skipped, dropped) or with a verdict; `target` names who failed. */
+  finish(route: string, outcome: Outcome, reason?: string, target?: string): void {
     this.metrics.shadowComparisons.inc({ route, result: outcome });
     this.report.record(route, outcome, reason);
+    this.evidence.evidence?.comparison(route, outcome, target);
   }
 
   /** The shadow step decided not to send a copy (same backend, method, body, target down). */
@@ -91,7 +99,7 @@ export class ShadowJudge {
     if (primary instanceof Error) return this.finish(route, 'skipped', 'primary_error');
     if (copy instanceof Error) {
       this.metrics.shadowRequests.inc({ route, target, outcome: isTimeout(copy) ? 'timeout' : 'error' });
-      return this.finish(route, isTimeout(copy) ? 'shadow_timeout' : 'shadow_error');
+      return this.finish(route, isTimeout(copy) ? 'shadow_timeout' : 'shadow_error', undefined, target);
     }
     this.metrics.shadowRequests.inc({ route, target, outcome: 'sent' });
     // Noise first, so that this very comparison already benefits from what it taught.

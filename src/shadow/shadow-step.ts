@@ -22,7 +22,7 @@ import { stickyValue } from '../router/sticky-key.js';
 import type { Route } from '../rules/rule-set.js';
 import { teeBody } from './body-tee.js';
 import { ResponseCapture } from './capture.js';
-import { ShadowJudge, type CopyTiming } from './judge.js';
+import { ShadowJudge, type ComparisonSink, type CopyTiming } from './judge.js';
 import { ShadowLimiter } from './limiter.js';
 import { NoiseLearner } from './noise.js';
 import { DiffReport } from './report.js';
@@ -71,6 +71,8 @@ export interface ShadowDeps {
   metrics: Metrics;
   logger: Logger;
   backends: ReadonlyMap<string, Backend>;
+  /** Where comparisons are counted for rollouts (set by the gateway when rules come from Redis). */
+  evidence?: ComparisonSink;
 }
 
 export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
@@ -82,7 +84,7 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
   const backendOrder = rt.config.backends.map((b) => b.name);
   const targets = new ShadowTargets(rt.backends, cfg.maxConcurrent);
   const sink = createSampleSink(rt.config);
-  const judge = new ShadowJudge(metrics, report, noise, sink, targets);
+  const judge = new ShadowJudge(metrics, report, noise, sink, targets, rt);
 
   function begin(ctx: ShadowRequest): ShadowStart | undefined {
     const route = ctx.decision.route;
