@@ -43,7 +43,9 @@ export function parsePlacements(metricsText: string): Map<string, Map<string, nu
 
 export function registerConsole(admin: AdminServer, config: GatewayConfig): void {
   const auth = new ConsoleAuth(config.admin.token);
-  const get = async (url: string): Promise<AdminReply> => admin.dispatch({ method: 'GET', url, headers: {}, body: '' });
+  // The console's own reads of the JSON API: the page is behind the login, so they carry the token.
+  const internal = config.admin.token ? { authorization: `Bearer ${config.admin.token}` } : {};
+  const get = async (url: string): Promise<AdminReply> => admin.dispatch({ method: 'GET', url, headers: internal, body: '' });
   const refuse = (req: AdminRequest) =>
     html(401, loginPage(auth.enabled ? (auth.session(req) === undefined && /switchyard_console=/.test(String(req.headers.cookie ?? '')) ? 'Your session has expired: log in again.' : undefined) : 'The console needs admin.token in the gateway config.'));
 

@@ -85,7 +85,7 @@ describe('console in chromium', () => {
   it('shows the planted mismatch after login, and both values side by side in the samples', async () => {
     for (let i = 0; i < 3; i++) expect((await send(`${g.url}/api/catalog/42`, { headers: { 'x-request-id': `cat-${i}`, authorization: 'Bearer user-secret' } })).status).toBe(200);
     await expect
-      .poll(async () => json<{ routes: { route: string; results: Record<string, number> }[] }>(await send(`${g.admin}/diffs?route=catalog`)).routes[0]?.results.mismatch ?? 0)
+      .poll(async () => json<{ routes: { route: string; results: Record<string, number> }[] }>(await send(`${g.admin}/diffs?route=catalog`, { headers: { authorization: `Bearer ${TOKEN}` } })).routes[0]?.results.mismatch ?? 0)
       .toBe(3);
 
     const page = await ctx.newPage();
