@@ -71,6 +71,8 @@ export interface GatewayConfig {
     maxConcurrent: number;
     maxPerRoute: number;
     queue: number;
+    /** Global bound on bytes held for shadowing (request body tees and response captures). */
+    maxBufferedBytes: number;
     samples: { file: string; maxBytes: number; streamMaxLen: number };
   };
   limits: { maxUrlBytes: number; maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
@@ -158,6 +160,7 @@ const schema = object({
       max_concurrent: opt(number({ integer: true, min: 1, max: 100_000 }), 64),
       max_concurrent_per_route: opt(number({ integer: true, min: 1, max: 100_000 }), 32),
       queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 256),
+      max_buffered_bytes: opt(size(), 64 * 1024 * 1024),
       samples: opt(
         section({
           file: opt(string({ nonEmpty: true })),
@@ -230,6 +233,7 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       maxConcurrent: raw.shadow.max_concurrent,
       maxPerRoute: raw.shadow.max_concurrent_per_route,
       queue: raw.shadow.queue,
+      maxBufferedBytes: raw.shadow.max_buffered_bytes,
       samples: {
         file: raw.shadow.samples.file ? resolve(base, raw.shadow.samples.file) : join(stateDir, 'diff-samples.jsonl'),
         maxBytes: raw.shadow.samples.max_bytes,

@@ -98,6 +98,17 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       labelNames: ['route', 'result'] as const,
       registers,
     }),
+    shadowSkipped: new Counter({
+      name: 'switchyard_shadow_skipped_total',
+      help: 'Comparisons skipped, by route and reason (same_backend, method, body_too_large, target_down, buffer_full, incomplete, primary_error, undecodable_body).',
+      labelNames: ['route', 'reason'] as const,
+      registers,
+    }),
+    shadowBufferedBytes: new Gauge({
+      name: 'switchyard_shadow_buffered_bytes',
+      help: 'Bytes held for shadowing (request bodies and captured responses), bounded by shadow.max_buffered_bytes.',
+      registers,
+    }),
     shadowDiffFields: new Counter({
       name: 'switchyard_shadow_diff_fields_total',
       help: 'Differing fields in mismatches, by route and field (status, header:NAME, a JSON Pointer, body); at most 20 fields per route, the rest as "other".',
