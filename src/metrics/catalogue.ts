@@ -34,7 +34,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     }),
     upstreamErrors: new Counter({
       name: 'switchyard_upstream_errors_total',
-      help: 'Failed requests to a backend, by backend and reason (refused, reset, connect_timeout, response_timeout, bad_response, error).',
+      help: 'Failed requests to a backend, by backend and reason (refused, reset, connect_timeout, response_timeout, bad_response, busy, error).',
       labelNames: ['backend', 'reason'] as const,
       registers,
     }),
