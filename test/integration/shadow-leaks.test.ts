@@ -85,6 +85,8 @@ describe('shadow accounting that cannot leak', () => {
     pipeline = await backend('pipeline');
     g = await startGateway({
       backends: { legacy: legacy.url, pipeline: pipeline.url },
+      // Streamed, so that the primary is under way while the body is still arriving.
+      backendExtra: { legacy: ['request_buffering: off'] },
       rules: RULES,
       extra: 'shadow:\n  max_concurrent_per_route: 1\n  queue: 0',
     });
@@ -121,7 +123,7 @@ describe('shadow accounting that cannot leak', () => {
 
   it('releases the slot when the client goes away mid-upload', async () => {
     const { sock } = await partialPost(g.gw.port, '/up/abort');
-    await expect.poll(() => bodyStarted.includes('/up/abort')).toBe(true);
+    await expect.poll(() => bodyStarted.includes('/up/abort'), { timeout: 10_000 }).toBe(true);
     sock.destroy();
     await stillCompared();
   });
