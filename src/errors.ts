@@ -24,6 +24,7 @@ export const ERRORS = Object.freeze({
   UPSTREAM_CONNECT_TIMEOUT: def('SWY_ERR_UPSTREAM_CONNECT_TIMEOUT', 504, 'connect_timeout', 'the backend did not accept the connection in time'),
   UPSTREAM_RESPONSE_TIMEOUT: def('SWY_ERR_UPSTREAM_RESPONSE_TIMEOUT', 504, 'response_timeout', 'the backend did not answer in time'),
   UPSTREAM_BAD_RESPONSE: def('SWY_ERR_UPSTREAM_BAD_RESPONSE', 502, 'bad_response', 'the backend sent an invalid response'),
+  UPSTREAM_BUSY: def('SWY_ERR_UPSTREAM_BUSY', 503, 'busy', 'every connection to the backend is taken and its wait queue is full'),
   UPSTREAM_FAILED: def('SWY_ERR_UPSTREAM_FAILED', 502, 'error', 'the request to the backend failed'),
   // Downstream (client) side.
   CLIENT_BAD_REQUEST: def('SWY_ERR_CLIENT_BAD_REQUEST', 400, 'bad_request', 'the request is malformed'),
@@ -81,6 +82,12 @@ export function classifyUpstreamError(err: unknown): ErrorDef {
     case 'UND_ERR_ABORTED':
     case 'ABORT_ERR':
       return ERRORS.CLIENT_ABORTED;
+    // Raised by the gateway itself on the upstream request's path (forward/http-backend.ts,
+    // http/body-guard.ts): the client, not the backend, is why it failed.
+    case ERRORS.CLIENT_TIMEOUT.code:
+      return ERRORS.CLIENT_TIMEOUT;
+    case ERRORS.UPSTREAM_BUSY.code:
+      return ERRORS.UPSTREAM_BUSY;
     case 'HPE_INVALID_CONSTANT':
     case 'HPE_INVALID_STATUS':
     case 'HPE_INVALID_HEADER_TOKEN':

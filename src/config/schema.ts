@@ -45,7 +45,7 @@ function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
   return [...issues].sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
-function deref(node: unknown, ctx: CheckContext): unknown {
+export function deref(node: unknown, ctx: CheckContext): unknown {
   return isAlias(node) ? node.resolve(ctx.src.doc) : node;
 }
 

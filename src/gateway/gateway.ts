@@ -148,6 +148,11 @@ export class Gateway {
    * Graceful stop: refuse new connections, let in-flight requests finish until `deadlineMs`,
    * then close what is left, the pools, the rule source and the admin listener.
    */
+  /** SIGHUP: re-reads the rules file when the rules come from one (the Redis source polls). */
+  reload(): void {
+    this.ruleSource?.reload?.();
+  }
+
   async stop(deadlineMs = 10_000): Promise<void> {
     const rt = this.runtime;
     rt.draining = true;

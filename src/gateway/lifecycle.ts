@@ -26,6 +26,7 @@ import { decide } from '../router/decide.js';
 import { requestFacts } from '../router/request-facts.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { GatewayRuntime, RequestContext } from './contracts.js';
+import { forwardStep } from './forward-step.js';
 import type { LogStep, UpgradeExchange } from './log-step.js';
 
 function localReply(res: ServerResponse, e: ErrorDef, requestId: string, close: boolean): void {
@@ -111,7 +112,7 @@ export function createRequestHandler(rt: GatewayRuntime, logStep: LogStep) {
       const backend = rt.backends.get(decision.backend)!;
       const responseHeaders: Record<string, string> = { [REQUEST_ID]: requestId };
       if (rt.config.debugHeaders) responseHeaders[BACKEND_HEADER] = decision.backend;
-      backend.forward(req, res, { headers, responseHeaders, tap: shadow?.tap, body: shadow?.body }, log);
+      forwardStep(rt, backend, req, res, { headers, responseHeaders, tap: shadow?.tap, body: shadow?.body }, log);
     } catch (err) {
       // A bug in a step must cost one request, never the process. It is the gateway's error:
       // counted as a 500, never against a backend.

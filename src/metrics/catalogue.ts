@@ -35,7 +35,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     }),
     upstreamErrors: new Counter({
       name: 'switchyard_upstream_errors_total',
-      help: 'Failed requests to a backend, by backend and reason (refused, reset, connect_timeout, response_timeout, bad_response, error).',
+      help: 'Failed requests to a backend, by backend and reason (refused, reset, connect_timeout, response_timeout, bad_response, busy, error).',
       labelNames: ['backend', 'reason'] as const,
       registers,
     }),
@@ -134,6 +134,17 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       name: 'switchyard_shadow_comparisons_total',
       help: 'Finished comparisons by route and result (match, mismatch, noise, shadow_error, shadow_timeout, skipped).',
       labelNames: ['route', 'result'] as const,
+      registers,
+    }),
+    shadowSkipped: new Counter({
+      name: 'switchyard_shadow_skipped_total',
+      help: 'Comparisons skipped, by route and reason (same_backend, method, body_too_large, target_down, buffer_full, incomplete, primary_error, undecodable_body).',
+      labelNames: ['route', 'reason'] as const,
+      registers,
+    }),
+    shadowBufferedBytes: new Gauge({
+      name: 'switchyard_shadow_buffered_bytes',
+      help: 'Bytes held for shadowing (request bodies and captured responses), bounded by shadow.max_buffered_bytes.',
       registers,
     }),
     shadowDiffFields: new Counter({

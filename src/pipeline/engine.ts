@@ -131,7 +131,7 @@ export class Pipeline {
     if (peers.length !== 1) throw new Error(`the pipeline needs exactly one module that names the upstream peer, found ${peers.length}`);
     const peer = peers[0]!.module.peer!(peers[0]!.config);
     const url = opts.origin ? new URL(`http://${opts.origin.host.includes(':') ? `[${opts.origin.host}]` : opts.origin.host}:${opts.origin.port}`) : new URL(peer.origin);
-    this.upstream = new HttpBackend({ name: 'origin', url, connectTimeoutMs: peer.connectTimeoutMs, responseTimeoutMs: peer.readTimeoutMs, connections: 256 });
+    this.upstream = new HttpBackend({ name: 'origin', url, connectTimeoutMs: peer.connectTimeoutMs, responseTimeoutMs: peer.readTimeoutMs, connections: 256, queue: 1_000_000, requestBuffering: 0 });
   }
 
   /** Runs one handler of one module, timing it and containing its errors. */

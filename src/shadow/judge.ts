@@ -59,17 +59,21 @@ export class ShadowJudge {
     private readonly evidence: { evidence?: ComparisonSink } = {},
   ) {}
 
-  /** A comparison that ended without comparing (skipped, dropped) or with a verdict; `target` names who failed. */
-  finish(route: string, outcome: Outcome, reason?: string, target?: string): void {
-    this.metrics.shadowComparisons.inc({ route, result: outcome });
-    this.report.record(route, outcome, reason);
-    this.evidence.evidence?.comparison(route, outcome, target);
-  }
-
   /** The shadow step decided not to send a copy (same backend, method, body, target down). */
   skipped(route: string, target: string, reason: string): void {
     this.metrics.shadowRequests.inc({ route, target, outcome: 'skipped' });
     this.finish(route, 'skipped', reason);
+  }
+
+  /**
+   * A comparison that ended without comparing (skipped, dropped) or with a verdict; `target` names
+   * who failed. The one place that counts skip reasons and feeds the rollout evidence.
+   */
+  finish(route: string, outcome: Outcome, reason?: string, target?: string): void {
+    this.metrics.shadowComparisons.inc({ route, result: outcome });
+    if (outcome === 'skipped') this.metrics.shadowSkipped.inc({ route, reason: reason ?? 'other' });
+    this.report.record(route, outcome, reason);
+    this.evidence.evidence?.comparison(route, outcome, target);
   }
 
   /** The limiter had no room for the copy. */
@@ -83,10 +87,14 @@ export class ShadowJudge {
     this.metrics.shadowInFlight.inc();
   }
 
-  /** Both answers are in (or failed): the end of the copy's exchange. */
-  settle(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error, timing: CopyTiming = {}): void {
+  /**
+   * Both answers are in (or failed): the end of the copy's exchange. `missing` is why the copy
+   * could not be compared before it was judged (no whole body, global buffer full).
+   */
+  settle(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error, missing?: string, timing: CopyTiming = {}): void {
     this.metrics.shadowInFlight.dec();
-    if (copy instanceof Error && (copy as { code?: string }).code === ERRORS.SHADOW_NO_BODY.code) this.finish(r.route, 'skipped', 'body_too_large');
+    if (missing) this.finish(r.route, 'skipped', missing);
+    else if (copy instanceof Error && (copy as { code?: string }).code === ERRORS.SHADOW_NO_BODY.code) this.finish(r.route, 'skipped', 'body_too_large');
     else this.judge(r, policy, primary, copy, second, timing);
   }
 

@@ -39,6 +39,8 @@ export const adminAuth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 export interface GatewaySetup {
   backends: Record<string, string>;
+  /** Extra YAML lines per backend (e.g. `connections: 2`). */
+  backendExtra?: Record<string, string[]>;
   /** Extra YAML lines under `admin:` (e.g. `public_listen: "127.0.0.1:0"`). */
   admin?: string;
   rules: string;
@@ -51,7 +53,7 @@ export interface GatewaySetup {
 
 export function gatewayYaml(setup: GatewaySetup, rulesFile: string): string {
   const backends = Object.entries(setup.backends)
-    .map(([name, url]) => `  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: 1s`)
+    .map(([name, url]) => [`  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: 1s`, ...(setup.backendExtra?.[name] ?? []).map((l) => `    ${l}`)].join('\n'))
     .join('\n');
   return [
     'listen: "127.0.0.1:0"',
