@@ -22,6 +22,7 @@ import {
   type Check,
 } from '../config/schema.js';
 import { ConfigError, parseYamlSource, type ConfigIssue } from '../config/yaml-source.js';
+import { checkPortableRegex } from './waf-dialect.js';
 
 export interface Redirect {
   id: string;
@@ -82,34 +83,7 @@ export const EDGE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'O
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/**
- * Regular expressions that PCRE (nginx) and JavaScript read the same way. Constructs that exist
- * in only one, or mean different things, are refused: lookbehind, named groups, atomic groups,
- * possessive quantifiers, inline flags, \A \Z \z \h \R \K, Unicode properties, backreferences,
- * POSIX classes, and \Q…\E quoting. The "i" flag is set per rule with `ignore_case`.
- */
-const NON_PORTABLE: [RegExp, string][] = [
-  [/\(\?<[=!]/, 'lookbehind'],
-  [/\(\?P?<[A-Za-z]/, 'named groups'],
-  [/\(\?'/, 'named groups'],
-  [/\(\?>/, 'atomic groups'],
-  [/\(\?[a-zA-Z-]+[):]/, 'inline flags (use ignore_case)'],
-  [/[*+?}]\+/, 'possessive quantifiers'],
-  [/\\[AZzhHRKXCGQEpPgk]/, 'escapes that only PCRE or only JavaScript know'],
-  [/\\[1-9]/, 'backreferences'],
-  [/\[:[a-z]+:\]/, 'POSIX classes'],
-  [/\\[cux]/, 'control and code point escapes'],
-];
-
-export function checkPortableRegex(source: string): string | undefined {
-  for (const [re, what] of NON_PORTABLE) if (re.test(source)) return `${what}: not portable between PCRE and JavaScript`;
-  try {
-    new RegExp(source);
-  } catch (err) {
-    return `invalid regular expression: ${(err as Error).message}`;
-  }
-  return undefined;
-}
+export { checkPortableRegex } from './waf-dialect.js';
 
 const regex: Check<string> = refine(string({ nonEmpty: true }), (v, node, ctx, path) => {
   const problem = checkPortableRegex(v);

@@ -82,8 +82,14 @@ local function waf(path, query)
     elseif rule.field == "query" then subject = pct_decode((query:gsub("%+", " ")))
     elseif rule.field == "user_agent" then subject = header("user-agent")
     else subject = header(rule.field:sub(8)) end
-    if subject and ngx.re.find(subject, rule.pattern, rule.ignoreCase and "ijo" or "jo") then
-      return respond(403, nil, { error = "blocked", rule = rule.id })
+    if subject then
+      local from, _, err = ngx.re.find(subject, rule.pattern, rule.ignoreCase and "ijo" or "jo")
+      -- PCRE gave up (match limit, JIT stack): fail closed, as the pipeline's WAF module does.
+      if err then
+        ngx.log(ngx.ERR, "waf rule ", rule.id, ": regex error, request blocked: ", err)
+        return respond(403, nil, { error = "blocked", rule = rule.id })
+      end
+      if from then return respond(403, nil, { error = "blocked", rule = rule.id }) end
     end
   end
 end

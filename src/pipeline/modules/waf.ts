@@ -1,11 +1,12 @@
 /** WAF: the first matching rule answers 403 naming the rule (docs/products.md, step 2). */
 import { decodeQuery, percentDecode } from '../../products/edge-match.js';
+import { compileLinearRegex, type LinearRegex } from '../../util/linear-regex.js';
 import { CONTINUE, defineModule, respond, type RequestView } from '../module.js';
 
 interface CompiledRule {
   id: string;
   read: (r: RequestView) => string | undefined;
-  regex: RegExp;
+  regex: LinearRegex;
 }
 
 function reader(field: string): (r: RequestView) => string | undefined {
@@ -16,10 +17,17 @@ function reader(field: string): (r: RequestView) => string | undefined {
   return (r) => r.header(name);
 }
 
+/** Validation (products-config.ts) already compiled the pattern: a failure here is a bug. */
+function linear(pattern: string, ignoreCase: boolean): LinearRegex {
+  const re = compileLinearRegex(pattern, { ignoreCase });
+  if (typeof re === 'string') throw new Error(re);
+  return re;
+}
+
 export const waf = defineModule<CompiledRule[]>({
   name: 'waf',
   failure: 'closed',
-  configure: (p) => (p.waf.length ? p.waf.map((w) => ({ id: w.id, read: reader(w.field), regex: new RegExp(w.pattern, w.ignoreCase ? 'i' : '') })) : undefined),
+  configure: (p) => (p.waf.length ? p.waf.map((w) => ({ id: w.id, read: reader(w.field), regex: linear(w.pattern, w.ignoreCase) })) : undefined),
   request(ctx, rules) {
     for (const rule of rules) {
       const subject = rule.read(ctx.request);
