@@ -74,6 +74,10 @@ export function generateLegacyConfig(o: LegacyOptions, packageRoot: string): str
     connect_timeout: seconds(o.products.origin.connectTimeoutMs),
     read_timeout: seconds(o.products.origin.readTimeoutMs),
     regex_match_limit: String(o.regexMatchLimit ?? 100_000),
+    // nginx's realip module: the same rule as the pipeline's client-address.ts.
+    realip: o.products.trustedProxies.length
+      ? [...o.products.trustedProxies.map((c) => `set_real_ip_from ${c};`), 'real_ip_header X-Forwarded-For;', 'real_ip_recursive on;'].join('\n  ')
+      : '# no trusted_proxies: the client is the peer',
   };
   const template = readFileSync(join(legacyDir, 'nginx.conf.template'), 'utf8');
   const conf = template.replace(/\{\{([a-z_]+)\}\}/g, (_m, k: string) => {

@@ -22,6 +22,7 @@ import {
   type Check,
 } from '../config/schema.js';
 import { ConfigError, parseYamlSource, type ConfigIssue } from '../config/yaml-source.js';
+import { checkCidr } from './client-address.js';
 import { checkPortableRegex } from './waf-dialect.js';
 
 export interface Redirect {
@@ -75,6 +76,8 @@ export interface ProductsConfig {
   waf: WafRule[];
   rateLimits: RateLimit[];
   cors?: Cors;
+  /** Addresses and CIDRs whose X-Forwarded-For is believed (client-address.ts); [] = none. */
+  trustedProxies: string[];
 }
 
 /** Methods the edge accepts; anything else is answered 405 by both implementations. */
@@ -124,7 +127,13 @@ const originUrl = refine(string(), (v, node, ctx, path) => {
   return { url: u.origin, host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 80) };
 });
 
+const cidr = refine(string(), (v, node, ctx, path) => {
+  const problem = checkCidr(v);
+  return problem ? reject(ctx, node, path, problem) : v;
+});
+
 const schema = object({
+  trusted_proxies: opt(list(cidr), []),
   origin: req(
     object({
       url: req(originUrl),
@@ -212,6 +221,7 @@ export function parseProducts(text: string, file: string, env: Record<string, st
     responseHeaders: raw.headers.response,
     waf: raw.waf.map((w) => ({ id: w.id, field: w.field, pattern: w.pattern, ignoreCase: w.ignore_case })),
     rateLimits: raw.rate_limits.map((r) => ({ id: r.id, path: r.path, key: r.key, rate: r.rate, burst: r.burst, missingKey: r.missing_key })),
+    trustedProxies: raw.trusted_proxies,
     cors: raw.cors && {
       origins: raw.cors.origins,
       methods: raw.cors.methods,
