@@ -25,6 +25,7 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { ProductsConfig } from '../products/products-config.js';
 import { clientAddress, compileTrustedProxies, type TrustedProxies } from '../products/client-address.js';
+import { checkEdgeTarget } from './edge-target.js';
 import { HeaderMap, type ReadonlyHeaders } from './header-map.js';
 import type { Verdict, LogPhase, Phase, PipelineModule, RequestPhase, RequestView, ResponsePhase, Respond, UpstreamRequestPhase, UpstreamResponsePhase, Vars } from './module.js';
 import { STANDARD_MODULES } from './modules/index.js';
@@ -77,6 +78,10 @@ class Context implements RequestView, RequestPhase, UpstreamRequestPhase, Upstre
   header(name: string): string | undefined {
     const v = this.req.headers[name];
     return Array.isArray(v) ? v.join(', ') : v;
+  }
+
+  headerValues(name: string): readonly string[] | undefined {
+    return this.req.headersDistinct[name];
   }
 }
 
@@ -155,6 +160,8 @@ export class Pipeline {
   /** The HTTP handler: a request in, a response out, every phase in order. */
   handle = (req: IncomingMessage, res: ServerResponse, h?: HandleOptions): void => {
     const start = performance.now();
+    // Before the Context: an absolute-form target becomes the origin-form path the modules see.
+    const refusedTarget = checkEdgeTarget(req);
     const ctx = new Context(req, this.trustedProxies);
     const done = (outcome?: ForwardOutcome) => {
       this.log(ctx, res, start, outcome);
@@ -162,7 +169,7 @@ export class Pipeline {
       h?.done?.(outcome ?? { status: ctx.status, bytesOut: ctx.bytesOut, reply: ctx.reason });
     };
 
-    const refused = admit(req, ADMISSION);
+    const refused = refusedTarget ?? admit(req, ADMISSION);
     if (refused) {
       ctx.reason = refused.reason;
       return this.reply(ctx, res, { kind: 'respond', status: refused.status, reason: refused.reason, body: errorFields(refused) }, [], done, h);

@@ -5,16 +5,16 @@ import { CONTINUE, defineModule, respond, type RequestView } from '../module.js'
 
 interface CompiledRule {
   id: string;
-  read: (r: RequestView) => string | undefined;
+  /** The subjects: one, or one per line of a repeated header (each is checked). */
+  read: (r: RequestView) => readonly string[] | undefined;
   regex: LinearRegex;
 }
 
-function reader(field: string): (r: RequestView) => string | undefined {
-  if (field === 'path') return (r) => percentDecode(r.path);
-  if (field === 'query') return (r) => decodeQuery(r.query);
-  if (field === 'user_agent') return (r) => r.header('user-agent');
-  const name = field.slice('header:'.length);
-  return (r) => r.header(name);
+function reader(field: string): CompiledRule['read'] {
+  if (field === 'path') return (r) => [percentDecode(r.path)];
+  if (field === 'query') return (r) => [decodeQuery(r.query)];
+  const name = field === 'user_agent' ? 'user-agent' : field.slice('header:'.length);
+  return (r) => r.headerValues(name);
 }
 
 /** Validation (products-config.ts) already compiled the pattern: a failure here is a bug. */
@@ -30,8 +30,8 @@ export const waf = defineModule<CompiledRule[]>({
   configure: (p) => (p.waf.length ? p.waf.map((w) => ({ id: w.id, read: reader(w.field), regex: linear(w.pattern, w.ignoreCase) })) : undefined),
   request(ctx, rules) {
     for (const rule of rules) {
-      const subject = rule.read(ctx.request);
-      if (subject !== undefined && rule.regex.test(subject)) return respond(403, `waf:${rule.id}`, { error: 'blocked', rule: rule.id });
+      const subjects = rule.read(ctx.request);
+      if (subjects?.some((s) => rule.regex.test(s))) return respond(403, `waf:${rule.id}`, { error: 'blocked', rule: rule.id });
     }
     return CONTINUE;
   },
