@@ -24,6 +24,7 @@ import {
   type Check,
 } from './schema.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { cidr } from './cidr.js';
 import { listenAddress, optionalListenAddress, type ListenAddress } from './listen-address.js';
 import { logConfigOf, logSection, type LogConfig } from './log-config.js';
 import { parseYamlSource } from './yaml-source.js';
@@ -74,6 +75,8 @@ export interface GatewayConfig {
   backends: readonly BackendConfig[];
   rules: { file: string; watch: boolean; redis?: RedisConfig };
   override: { token: string };
+  /** Clients whose X-Forwarded-Proto/-Host are kept (another proxy in front); everyone else's are overwritten. */
+  trustedProxies: readonly string[];
   debugHeaders: boolean;
   log: LogConfig;
   shadow: {
@@ -187,6 +190,7 @@ const schema = object({
     }),
   ),
   override: opt(section({ token: opt(string(), '') })),
+  trusted_proxies: opt(list(cidr), []),
   debug_headers: opt(boolean(), false),
   log: opt(logSection),
   shadow: opt(
@@ -277,6 +281,7 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       },
     },
     override: raw.override,
+    trustedProxies: raw.trusted_proxies,
     debugHeaders: raw.debug_headers,
     log: logConfigOf(raw.log),
     shadow: {

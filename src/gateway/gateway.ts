@@ -23,6 +23,7 @@ import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerConsole } from '../console/console-routes.js';
+import { compileTrustedProxies } from '../http/client-address.js';
 import { registerRolloutRoutes } from './rollout-routes.js';
 import { startRolloutRuntime, type RolloutRuntime } from './rollout-runtime.js';
 import { RedisRuleSource } from '../store/redis-rule-source.js';
@@ -92,6 +93,7 @@ export class Gateway {
       backends: await startBackends(config, metrics, logger),
       backendNames: new Set(config.backends.map((b) => b.name)),
       overrideTokenDigest: digestToken(config.override.token),
+      trustedProxies: compileTrustedProxies(config.trustedProxies),
       metrics,
       logger,
       upgrades: new UpgradeProxy(),
