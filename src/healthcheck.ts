@@ -5,13 +5,14 @@
  * Exit 0 when healthy, 1 otherwise (also when the config cannot be read).
  */
 import { loadGatewayConfig } from './config/gateway-config.js';
-import { adminUrl, defaultConfigPath } from './cli/common.js';
+import { defaultConfigPath } from './cli/common.js';
+import { localUrl } from './config/listen-address.js';
 
 /** Below the image's `HEALTHCHECK --timeout=3s`, so a hung listener reports unhealthy, not a timeout. */
 const TIMEOUT_MS = 2000;
 
 async function healthcheck(configFile: string): Promise<boolean> {
-  const url = new URL('/healthz', adminUrl(loadGatewayConfig(configFile).admin.listen));
+  const url = new URL('/healthz', localUrl(loadGatewayConfig(configFile).admin.listen));
   const res = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
   await res.body?.cancel();
   return res.ok;

@@ -48,12 +48,6 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-/** The URL to reach an admin listener from this host: all interfaces → loopback, IPv6 in brackets. */
-export function adminUrl(listen: { host: string; port: number }): string {
-  const host = listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host === '::' ? '[::1]' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
-  return `http://${host}:${listen.port}`;
-}
-
 /** "HOST:PORT", "[::1]:PORT" or "http://HOST:PORT" from a command-line flag. */
 export function hostPortArg(s: string, what: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(s.replace(/^https?:\/\//, '').replace(/\/$/, ''));
@@ -75,4 +69,13 @@ export function stopSignal(orEarlier?: Promise<unknown>): Promise<string> {
     process.once('SIGINT', int);
     void orEarlier?.then(() => resolve('exit'), () => resolve('exit'));
   });
+}
+
+/**
+ * Handles SIGHUP with `reload` for as long as the process runs. Node's default for SIGHUP is to
+ * exit at once (issue 11: it killed the gateway without draining, and the legacy launcher with
+ * nginx orphaned); with a handler it means "re-read your files", as it does for nginx.
+ */
+export function onHangup(reload: () => void): void {
+  process.on('SIGHUP', reload);
 }

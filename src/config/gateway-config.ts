@@ -4,14 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { isScalar } from 'yaml';
 import {
   boolean,
+  deref,
   dict,
   duration,
   list,
   number,
   object,
-  oneOf,
   opt,
   refine,
   reject,
@@ -23,19 +24,31 @@ import {
   type Check,
 } from './schema.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import { listenAddress, type ListenAddress } from './listen-address.js';
+import { cidr } from './cidr.js';
+import { listenAddress, optionalListenAddress, type ListenAddress } from './listen-address.js';
+import { logConfigOf, logSection, type LogConfig } from './log-config.js';
 import { parseYamlSource } from './yaml-source.js';
 
 export interface BackendConfig {
   name: string;
   /** For an in-process pipeline: the loopback address of its listener, known once it started. */
   url: URL;
-  /** Run the new pipeline inside the gateway process, with this products file. */
-  inprocess?: { products: string };
+  /**
+   * Run the new pipeline inside the gateway process, with this products file. It also listens
+   * on `shadowListen` (default a random loopback port) for the shadow copies sent to it.
+   */
+  inprocess?: { products: string; shadowListen: ListenAddress };
   connectTimeoutMs: number;
   responseTimeoutMs: number;
   /** Upper bound of keep-alive connections in this backend's pool. */
   connections: number;
+  /** Requests that may wait for one of those connections; past it: 503 SWY_ERR_UPSTREAM_BUSY. */
+  queue: number;
+  /**
+   * Read a request body whole, up to this many bytes, before taking a connection from the pool
+   * (0: stream it as it arrives). Larger bodies stream after the first `requestBuffering` bytes.
+   */
+  requestBuffering: number;
 }
 
 export interface RedisConfig {
@@ -56,23 +69,51 @@ export interface GatewayConfig {
   /** Absolute directory for generated state (rules snapshot, diff samples); never inside config/ by default. */
   stateDir: string;
   listen: ListenAddress;
-  admin: { listen: ListenAddress; token: string };
+  /** `publicListen`: a second address serving only /healthz, /readyz and /metrics. */
+  admin: { listen: ListenAddress; token: string; publicListen?: ListenAddress };
   /** In declaration order: this order lays out the split's bucket ranges (see docs/rules.md). */
   backends: readonly BackendConfig[];
   rules: { file: string; watch: boolean; redis?: RedisConfig };
   override: { token: string };
+  /** Clients whose X-Forwarded-Proto/-Host are kept (another proxy in front); everyone else's are overwritten. */
+  trustedProxies: readonly string[];
   debugHeaders: boolean;
-  log: { level: string; access: boolean; accessSample: number };
+  log: LogConfig;
   shadow: {
     maxConcurrent: number;
     maxPerRoute: number;
     queue: number;
+    /** Global bound on bytes held for shadowing (request body tees and response captures). */
+    maxBufferedBytes: number;
     samples: { file: string; maxBytes: number; streamMaxLen: number };
   };
-  limits: { maxUrlBytes: number; maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
+  /** The rollout controller and its evidence (docs/rollouts.md); used with rules.redis only. */
+  rollouts: { enabled: boolean; tickMs: number; leaseMs: number; bucketMs: number; flushMs: number; retainMs: number };
+  limits: {
+    maxUrlBytes: number;
+    maxHeaderBytes: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    /** Request body idle timeout (nginx client_body_timeout): 408 SWY_ERR_CLIENT_TIMEOUT. */
+    bodyTimeoutMs: number;
+    /** Response write idle timeout to the client (nginx send_timeout): the upstream is aborted. */
+    sendTimeoutMs: number;
+  };
 }
 
 const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+
+/** What `request_buffering: on` means, and its default toward HTTP backends (1 MiB). */
+const DEFAULT_REQUEST_BUFFERING = 1024 * 1024;
+/** `request_buffering`: a size, or on/off (also true/false). */
+const bufferSize = size({ max: 64 * 1024 * 1024 });
+const requestBuffering: Check<number> = (raw, ctx, path) => {
+  const node = deref(raw, ctx);
+  if (isScalar(node) && (node.value === true || node.value === 'on')) return DEFAULT_REQUEST_BUFFERING;
+  if (isScalar(node) && (node.value === false || node.value === 'off')) return 0;
+  return bufferSize(raw, ctx, path);
+};
 
 const backendUrl: Check<URL> = refine(string(), (value, node, ctx, path) => {
   let url: URL;
@@ -105,6 +146,7 @@ const schema = object({
     section({
       listen: opt(listenAddress, { host: '127.0.0.1', port: 9090 }),
       token: opt(string(), ''),
+      public_listen: opt(optionalListenAddress),
     }),
   ),
   backends: req(
@@ -113,13 +155,17 @@ const schema = object({
         url: opt(backendUrl),
         inprocess: opt(boolean(), false),
         products: opt(string({ nonEmpty: true })),
+        shadow_listen: opt(listenAddress),
         connect_timeout: opt(duration({ min: 1 }), 2000),
         response_timeout: opt(duration({ min: 1 }), 30_000),
         connections: opt(number({ integer: true, min: 1, max: 10_000 }), 256),
+        queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 1024),
+        request_buffering: opt(requestBuffering),
       }), (b, node, ctx, path) => {
         if (b.inprocess && b.url) return reject(ctx, node, path, 'an in-process backend has no url');
         if (!b.inprocess && !b.url) return reject(ctx, node, path, 'a backend needs a url (or inprocess: true for the built-in pipeline)');
         if (!b.inprocess && b.products) return reject(ctx, node, path, '"products" goes with inprocess: true');
+        if (!b.inprocess && b.shadow_listen) return reject(ctx, node, path, '"shadow_listen" goes with inprocess: true');
         return b;
       }),
       { key: NAME, keyHint: 'a backend name (lowercase letters, digits, - and _)', min: 1 },
@@ -144,19 +190,15 @@ const schema = object({
     }),
   ),
   override: opt(section({ token: opt(string(), '') })),
+  trusted_proxies: opt(list(cidr), []),
   debug_headers: opt(boolean(), false),
-  log: opt(
-    section({
-      level: opt(oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info'),
-      access: opt(boolean(), true),
-      access_sample: opt(number({ min: 0, max: 1 }), 1),
-    }),
-  ),
+  log: opt(logSection),
   shadow: opt(
     section({
       max_concurrent: opt(number({ integer: true, min: 1, max: 100_000 }), 64),
       max_concurrent_per_route: opt(number({ integer: true, min: 1, max: 100_000 }), 32),
       queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 256),
+      max_buffered_bytes: opt(size(), 64 * 1024 * 1024),
       samples: opt(
         section({
           file: opt(string({ nonEmpty: true })),
@@ -166,6 +208,16 @@ const schema = object({
       ),
     }),
   ),
+  rollouts: opt(
+    section({
+      enabled: opt(boolean(), true),
+      tick: opt(duration({ min: 10, max: 600_000 }), 1000),
+      lease: opt(duration({ min: 100, max: 600_000 }), 10_000),
+      bucket: opt(duration({ min: 10, max: 3_600_000 }), 10_000),
+      flush: opt(duration({ min: 10, max: 600_000 }), 1000),
+      retain: opt(duration({ min: 1000, max: 7 * 24 * 3_600_000 }), 3 * 3_600_000),
+    }),
+  ),
   limits: opt(
     section({
       max_url_length: opt(size({ max: 1024 * 1024 }), 8 * 1024),
@@ -173,6 +225,8 @@ const schema = object({
       headers_timeout: opt(duration({ min: 100 }), 20_000),
       request_timeout: opt(duration({ min: 0 }), 300_000),
       keep_alive_timeout: opt(duration({ min: 0 }), 65_000),
+      body_timeout: opt(duration({ min: 1 }), 60_000),
+      send_timeout: opt(duration({ min: 1 }), 60_000),
     }),
   ),
 });
@@ -196,15 +250,21 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
     file,
     stateDir,
     listen: raw.listen,
-    admin: raw.admin,
+    admin: { listen: raw.admin.listen, token: raw.admin.token, publicListen: raw.admin.public_listen },
     backends: Object.entries(raw.backends).map(([name, b]) => ({
       name,
       // Replaced by the in-process pipeline's loopback address when it starts.
       url: b.url ?? new URL('http://127.0.0.1:0'),
-      inprocess: b.inprocess ? { products: resolve(base, b.products ?? 'products.yaml') } : undefined,
+      inprocess: b.inprocess
+        ? { products: resolve(base, b.products ?? 'products.yaml'), shadowListen: b.shadow_listen ?? { host: '127.0.0.1', port: 0 } }
+        : undefined,
       connectTimeoutMs: b.connect_timeout,
       responseTimeoutMs: b.response_timeout,
       connections: b.connections,
+      queue: b.queue,
+      // On by default toward HTTP backends (the legacy layer), like nginx's proxy_request_buffering;
+      // off for the in-process pipeline, which reads the body from memory anyway.
+      requestBuffering: b.request_buffering ?? (b.inprocess ? 0 : DEFAULT_REQUEST_BUFFERING),
     })),
     rules: {
       file: resolve(base, raw.rules.file),
@@ -221,17 +281,27 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       },
     },
     override: raw.override,
+    trustedProxies: raw.trusted_proxies,
     debugHeaders: raw.debug_headers,
-    log: { level: raw.log.level, access: raw.log.access, accessSample: raw.log.access_sample },
+    log: logConfigOf(raw.log),
     shadow: {
       maxConcurrent: raw.shadow.max_concurrent,
       maxPerRoute: raw.shadow.max_concurrent_per_route,
       queue: raw.shadow.queue,
+      maxBufferedBytes: raw.shadow.max_buffered_bytes,
       samples: {
         file: raw.shadow.samples.file ? resolve(base, raw.shadow.samples.file) : join(stateDir, 'diff-samples.jsonl'),
         maxBytes: raw.shadow.samples.max_bytes,
         streamMaxLen: raw.shadow.samples.stream_maxlen,
       },
+    },
+    rollouts: {
+      enabled: raw.rollouts.enabled,
+      tickMs: raw.rollouts.tick,
+      leaseMs: raw.rollouts.lease,
+      bucketMs: raw.rollouts.bucket,
+      flushMs: raw.rollouts.flush,
+      retainMs: raw.rollouts.retain,
     },
     limits: {
       maxUrlBytes: limits.max_url_length,
@@ -239,6 +309,8 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       headersTimeoutMs: limits.headers_timeout,
       requestTimeoutMs: limits.request_timeout,
       keepAliveTimeoutMs: limits.keep_alive_timeout,
+      bodyTimeoutMs: limits.body_timeout,
+      sendTimeoutMs: limits.send_timeout,
     },
   };
   return deepFreeze(config);

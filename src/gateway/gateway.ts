@@ -18,9 +18,15 @@ import { answerClientError } from '../http/client-errors.js';
 import type { Backend } from '../forward/backend.js';
 import type { GatewayRuntime } from './contracts.js';
 import { createRequestHandler, createUpgradeHandler } from './lifecycle.js';
+import { createLogStep } from './log-step.js';
 import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { registerConsole } from '../console/console-routes.js';
+import { compileTrustedProxies } from '../http/client-address.js';
+import { registerRolloutRoutes } from './rollout-routes.js';
+import { startRolloutRuntime, type RolloutRuntime } from './rollout-runtime.js';
+import { RedisRuleSource } from '../store/redis-rule-source.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -41,9 +47,11 @@ export class Gateway {
   private ruleSource: RuleSource | undefined;
   private readonly sockets = new Set<Socket>();
   private shadow: ShadowRuntime | undefined;
+  private rollout: RolloutRuntime | undefined;
 
   private constructor(readonly runtime: GatewayRuntime) {
     const { config } = runtime;
+    const logStep = createLogStep(runtime);
     this.server = createServer(
       {
         maxHeaderSize: config.limits.maxHeaderBytes,
@@ -55,10 +63,13 @@ export class Gateway {
         // admit() refuses a missing Host itself, with the same JSON body as every other 400.
         requireHostHeader: false,
       },
-      createRequestHandler(runtime),
+      createRequestHandler(runtime, logStep),
     );
-    this.server.on('upgrade', createUpgradeHandler(runtime));
-    this.server.on('clientError', (err, socket) => answerClientError(err, socket as Socket, config.limits.maxUrlBytes, runtime.metrics));
+    this.server.on('upgrade', createUpgradeHandler(runtime, logStep));
+    this.server.on('clientError', (err, socket: Socket) => {
+      const refused = answerClientError(err, socket, config.limits.maxUrlBytes);
+      if (refused) logStep.refused(refused);
+    });
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
@@ -82,6 +93,7 @@ export class Gateway {
       backends: await startBackends(config, metrics, logger),
       backendNames: new Set(config.backends.map((b) => b.name)),
       overrideTokenDigest: digestToken(config.override.token),
+      trustedProxies: compileTrustedProxies(config.trustedProxies),
       metrics,
       logger,
       upgrades: new UpgradeProxy(),
@@ -90,10 +102,16 @@ export class Gateway {
     const gw = new Gateway(runtime);
     gw.shadow = createShadowStep(runtime);
     runtime.shadow = gw.shadow;
+    registerRolloutRoutes(gw.admin, () => gw.rollout);
     registerAdminRoutes(gw.admin, runtime, () => gw.ruleSource, gw.shadow);
+    registerConsole(gw.admin, config);
     try {
-      if (opts.adminListener !== false) await gw.admin.listen(config.admin.listen);
+      if (opts.adminListener !== false) {
+        await gw.admin.listen(config.admin.listen);
+        if (config.admin.publicListen) await gw.admin.listenPublic(config.admin.publicListen);
+      }
       gw.ruleSource = await startRuleSource(config, runtime.rules, metrics, logger);
+      if (gw.ruleSource instanceof RedisRuleSource) gw.rollout = startRolloutRuntime(runtime, gw.ruleSource);
       await new Promise<void>((resolve, reject) => {
         gw.server.once('error', reject);
         gw.server.listen(config.listen.port, config.listen.host, () => {
@@ -105,7 +123,7 @@ export class Gateway {
       await gw.stop(0);
       throw err;
     }
-    logger.info({ listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source, exec_argv: process.execArgv }, 'gateway started');
+    logger.info({ listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source, exec_argv: process.execArgv, public_admin: gw.admin.publicPort }, 'gateway started');
     return gw;
   }
 
@@ -118,6 +136,11 @@ export class Gateway {
     return this.admin.port;
   }
 
+  /** The port of admin.public_listen (/healthz, /readyz, /metrics only); undefined when not configured. */
+  get publicAdminPort(): number | undefined {
+    return this.admin.publicPort;
+  }
+
   /** Answers an admin request without the listener (a worker relaying for the primary). */
   dispatchAdmin(req: AdminRequest): Promise<AdminReply> {
     return this.admin.dispatch(req);
@@ -127,6 +150,11 @@ export class Gateway {
    * Graceful stop: refuse new connections, let in-flight requests finish until `deadlineMs`,
    * then close what is left, the pools, the rule source and the admin listener.
    */
+  /** SIGHUP: re-reads the rules file when the rules come from one (the Redis source polls). */
+  reload(): void {
+    this.ruleSource?.reload?.();
+  }
+
   async stop(deadlineMs = 10_000): Promise<void> {
     const rt = this.runtime;
     rt.draining = true;
@@ -138,6 +166,7 @@ export class Gateway {
     await Promise.race([closed, deadline]);
     this.server.closeAllConnections();
     for (const s of this.sockets) s.destroy();
+    await this.rollout?.close();
     await this.shadow?.close();
     await Promise.allSettled([...rt.backends.values()].map((u) => u.destroy()));
     rt.upgrades.close();

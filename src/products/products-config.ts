@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { deepFreeze } from '../util/deep-freeze.js';
 import {
   boolean,
-
   list,
   number,
   object,
@@ -23,6 +22,8 @@ import {
   type Check,
 } from '../config/schema.js';
 import { ConfigError, parseYamlSource, type ConfigIssue } from '../config/yaml-source.js';
+import { cidr } from '../config/cidr.js';
+import { checkPortableRegex } from './waf-dialect.js';
 
 export interface Redirect {
   id: string;
@@ -75,6 +76,8 @@ export interface ProductsConfig {
   waf: WafRule[];
   rateLimits: RateLimit[];
   cors?: Cors;
+  /** Addresses and CIDRs whose X-Forwarded-For is believed (client-address.ts); [] = none. */
+  trustedProxies: string[];
 }
 
 /** Methods the edge accepts; anything else is answered 405 by both implementations. */
@@ -83,34 +86,7 @@ export const EDGE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'O
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/**
- * Regular expressions that PCRE (nginx) and JavaScript read the same way. Constructs that exist
- * in only one, or mean different things, are refused: lookbehind, named groups, atomic groups,
- * possessive quantifiers, inline flags, \A \Z \z \h \R \K, Unicode properties, backreferences,
- * POSIX classes, and \Q…\E quoting. The "i" flag is set per rule with `ignore_case`.
- */
-const NON_PORTABLE: [RegExp, string][] = [
-  [/\(\?<[=!]/, 'lookbehind'],
-  [/\(\?P?<[A-Za-z]/, 'named groups'],
-  [/\(\?'/, 'named groups'],
-  [/\(\?>/, 'atomic groups'],
-  [/\(\?[a-zA-Z-]+[):]/, 'inline flags (use ignore_case)'],
-  [/[*+?}]\+/, 'possessive quantifiers'],
-  [/\\[AZzhHRKXCGQEpPgk]/, 'escapes that only PCRE or only JavaScript know'],
-  [/\\[1-9]/, 'backreferences'],
-  [/\[:[a-z]+:\]/, 'POSIX classes'],
-  [/\\[cux]/, 'control and code point escapes'],
-];
-
-export function checkPortableRegex(source: string): string | undefined {
-  for (const [re, what] of NON_PORTABLE) if (re.test(source)) return `${what}: not portable between PCRE and JavaScript`;
-  try {
-    new RegExp(source);
-  } catch (err) {
-    return `invalid regular expression: ${(err as Error).message}`;
-  }
-  return undefined;
-}
+export { checkPortableRegex } from './waf-dialect.js';
 
 const regex: Check<string> = refine(string({ nonEmpty: true }), (v, node, ctx, path) => {
   const problem = checkPortableRegex(v);
@@ -152,6 +128,7 @@ const originUrl = refine(string(), (v, node, ctx, path) => {
 });
 
 const schema = object({
+  trusted_proxies: opt(list(cidr), []),
   origin: req(
     object({
       url: req(originUrl),
@@ -224,9 +201,14 @@ const schema = object({
   ),
 });
 
-export function parseProducts(text: string, file: string): ProductsConfig {
+/**
+ * Parses products YAML; `${VAR}` and `${VAR:-default}` in string values are replaced from `env`
+ * the same way as in the gateway config (the schema's string check does it), and an unset
+ * variable without a default is a FILE:LINE:COL error.
+ */
+export function parseProducts(text: string, file: string, env: Record<string, string | undefined> = process.env): ProductsConfig {
   const src = parseYamlSource(text, file);
-  const raw = validateDocument(src, schema);
+  const raw = validateDocument(src, schema, env);
   const config: ProductsConfig = {
     origin: { ...raw.origin.url, connectTimeoutMs: raw.origin.connect_timeout * 1000, readTimeoutMs: raw.origin.read_timeout * 1000 },
     redirects: raw.redirects,
@@ -234,6 +216,7 @@ export function parseProducts(text: string, file: string): ProductsConfig {
     responseHeaders: raw.headers.response,
     waf: raw.waf.map((w) => ({ id: w.id, field: w.field, pattern: w.pattern, ignoreCase: w.ignore_case })),
     rateLimits: raw.rate_limits.map((r) => ({ id: r.id, path: r.path, key: r.key, rate: r.rate, burst: r.burst, missingKey: r.missing_key })),
+    trustedProxies: raw.trusted_proxies,
     cors: raw.cors && {
       origins: raw.cors.origins,
       methods: raw.cors.methods,
@@ -246,13 +229,13 @@ export function parseProducts(text: string, file: string): ProductsConfig {
   return deepFreeze(config);
 }
 
-export function loadProducts(file: string): ProductsConfig {
-  return parseProducts(readFileSync(file, 'utf8'), file);
+export function loadProducts(file: string, env: Record<string, string | undefined> = process.env): ProductsConfig {
+  return parseProducts(readFileSync(file, 'utf8'), file, env);
 }
 
-export function validateProductsText(text: string, file: string): readonly ConfigIssue[] {
+export function validateProductsText(text: string, file: string, env: Record<string, string | undefined> = process.env): readonly ConfigIssue[] {
   try {
-    parseProducts(text, file);
+    parseProducts(text, file, env);
     return [];
   } catch (err) {
     if (err instanceof ConfigError) return err.issues;

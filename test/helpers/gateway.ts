@@ -33,8 +33,16 @@ export const silentLogger = () =>
     }),
   );
 
+/** The admin token of every test gateway, and the header that sends it (GET /diffs needs it). */
+export const ADMIN_TOKEN = 'admin-secret';
+export const adminAuth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
 export interface GatewaySetup {
   backends: Record<string, string>;
+  /** Extra YAML lines per backend (e.g. `connections: 2`). */
+  backendExtra?: Record<string, string[]>;
+  /** Extra YAML lines under `admin:` (e.g. `public_listen: "127.0.0.1:0"`). */
+  admin?: string;
   rules: string;
   /** Extra top-level YAML appended to the gateway config. */
   extra?: string;
@@ -47,11 +55,11 @@ export interface GatewaySetup {
 
 export function gatewayYaml(setup: GatewaySetup, rulesFile: string): string {
   const backends = Object.entries(setup.backends)
-    .map(([name, url]) => `  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: ${setup.responseTimeout ?? '1s'}`)
+    .map(([name, url]) => [`  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: ${setup.responseTimeout ?? '1s'}`, ...(setup.backendExtra?.[name] ?? []).map((l) => `    ${l}`)].join('\n'))
     .join('\n');
   return [
     'listen: "127.0.0.1:0"',
-    'admin:\n  listen: "127.0.0.1:0"\n  token: "admin-secret"',
+    `admin:\n  listen: "127.0.0.1:0"\n  token: "${ADMIN_TOKEN}"${setup.admin ? `\n  ${setup.admin}` : ''}`,
     `backends:\n${backends}`,
     setup.rulesBlock ? setup.rulesBlock(rulesFile) : `rules:\n  file: "${rulesFile}"`,
     'override:\n  token: "let-me-in"',
@@ -62,13 +70,19 @@ export function gatewayYaml(setup: GatewaySetup, rulesFile: string): string {
   ].join('\n');
 }
 
-export async function startGateway(setup: GatewaySetup): Promise<TestGateway> {
+/** Writes the rules file and the gateway config to a new temporary directory. */
+export function writeGatewayFiles(setup: GatewaySetup): { dir: string; rulesFile: string; configFile: string; text: string } {
   const dir = tempDir();
   const rulesFile = join(dir, 'rules.yaml');
   writeFileSync(rulesFile, setup.rules);
   const configFile = join(dir, 'gateway.yaml');
   const text = gatewayYaml(setup, rulesFile);
   writeFileSync(configFile, text);
+  return { dir, rulesFile, configFile, text };
+}
+
+export async function startGateway(setup: GatewaySetup): Promise<TestGateway> {
+  const { dir, rulesFile, configFile, text } = writeGatewayFiles(setup);
   const config = parseGatewayConfig(text, configFile, {});
   const gw = await Gateway.start(config, { logger: silentLogger(), ...setup.options });
   return {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { upstreamRequestHeaders, withoutHopByHop } from '../../src/http/headers.js';
 
 const input = (headers: IncomingHttpHeaders, more: Partial<Parameters<typeof upstreamRequestHeaders>[0]> = {}) =>
-  upstreamRequestHeaders({ headers, remoteAddress: '10.0.0.7', protocol: 'http', requestId: 'req-1', route: 'api', ...more });
+  upstreamRequestHeaders({ headers, remoteAddress: '10.0.0.7', protocol: 'http', trustForwarded: false, requestId: 'req-1', route: 'api', ...more });
 
 describe('upstream request headers', () => {
   it('drops every hop-by-hop header of RFC 9110 §7.6.1, and the proxy-only ones', () => {
@@ -45,14 +45,14 @@ describe('upstream request headers', () => {
     expect(input({}, { remoteAddress: undefined })['x-forwarded-for']).toBe('');
   });
 
-  it('keeps X-Forwarded-Proto and -Host set by a proxy in front, else sets them from this hop', () => {
+  it('sets X-Forwarded-Proto and -Host from this hop, keeping those a trusted proxy in front sent', () => {
     expect(input({ host: 'shop.example' })).toMatchObject({ 'x-forwarded-proto': 'http', 'x-forwarded-host': 'shop.example' });
     expect(input({ host: 'shop.example' }, { protocol: 'https' })['x-forwarded-proto']).toBe('https');
-    expect(input({ host: 'inner:8080', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' })).toMatchObject({
-      host: 'inner:8080',
-      'x-forwarded-proto': 'https',
-      'x-forwarded-host': 'shop.example',
-    });
+    const claimed = { host: 'inner:8080', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' };
+    // From a trusted proxy: kept. From anyone else: overwritten (a client could claim https).
+    expect(input(claimed, { trustForwarded: true })).toMatchObject({ host: 'inner:8080', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' });
+    expect(input(claimed, { trustForwarded: false })).toMatchObject({ host: 'inner:8080', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'inner:8080' });
+    expect(input({ host: 'a', 'x-forwarded-proto': '' }, { trustForwarded: true })['x-forwarded-proto']).toBe('http'); // empty is not a claim
     expect(input({})['x-forwarded-host']).toBeUndefined();
   });
 

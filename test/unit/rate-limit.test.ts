@@ -1,5 +1,6 @@
 /**
- * The rate-limit module's token bucket, through its public handlers, on a clock the test moves:
+ * The rate-limit module's token bucket, through its public handlers, on its state's clock
+ * (RateLimitState.now) that the test moves:
  * `burst` tokens, refilled at `rate` per second, capped at `burst`; 429 with Retry-After when
  * empty (docs/products.md, step 3).
  */
@@ -8,20 +9,28 @@ import type { RequestView, Verdict } from '../../src/pipeline/module.js';
 import { rateLimit } from '../../src/pipeline/modules/rate-limit.js';
 import { parseProducts } from '../../src/products/products-config.js';
 
-/** The module configured from `rate_limits:` YAML, on a clock in seconds that the test sets. */
+/** The module configured from `rate_limits:` YAML, its state on a clock (seconds) the test sets. */
 function limiter(rules: string) {
   const config = rateLimit.configure(parseProducts(`origin: { url: "http://127.0.0.1:9" }\nrate_limits:\n${rules}`, 'products.yaml'))!;
+  const state = rateLimit.createState!(config);
   const clock = { now: 0 };
-  config.now = () => clock.now;
-  const view = (path: string, ip: string, headers: Record<string, string>): RequestView => ({ method: 'GET', path, query: '', remoteAddress: ip, header: (n) => headers[n] });
+  state.now = () => clock.now;
+  const view = (path: string, ip: string, headers: Record<string, string>): RequestView => ({
+    method: 'GET',
+    path,
+    query: '',
+    remoteAddress: ip,
+    header: (n) => headers[n],
+    headerValues: (n) => (headers[n] === undefined ? undefined : [headers[n]]),
+  });
   return {
     clock,
-    config,
+    state,
     /** One request: "ok", or the status and Retry-After of the local reply. */
     hit(path = '/api/x', ip = '10.0.0.1', headers: Record<string, string> = {}): string {
       const r = view(path, ip, headers);
-      if (rateLimit.filter && !rateLimit.filter(r, config)) return 'ok';
-      const v: Verdict = rateLimit.request!({ request: r, vars: {} }, config);
+      if (rateLimit.filter && !rateLimit.filter(r, config, state)) return 'ok';
+      const v: Verdict = rateLimit.request!({ request: r, vars: {} }, config, state);
       return v.kind === 'continue' ? 'ok' : `${v.status}${v.headers?.['retry-after'] ? ` retry-after ${v.headers['retry-after']}` : ''} ${v.reason}`;
     },
   };
@@ -100,10 +109,10 @@ describe('rate limit token bucket', () => {
     const l = limiter(ONE);
     // 9,999 clients at t=0; the 10,000th insert, much later, sweeps the idle ones.
     for (let i = 0; i < 9_999; i++) l.hit('/api/x', `10.1.${i >> 8}.${i & 255}`);
-    expect(l.config.buckets.size).toBe(9_999);
+    expect(l.state.buckets.size).toBe(9_999);
     l.clock.now = 10; // burst / rate = 1.5 s (+1 s of grace) have long passed
     l.hit('/api/x', '10.2.0.1');
-    expect(l.config.buckets.size).toBe(1);
+    expect(l.state.buckets.size).toBe(1);
     // A swept client starts again with a full bucket, as it would have had anyway.
     expect(hits(l, 4, '/api/x', '10.1.0.0')).toEqual(['ok', 'ok', 'ok', '429 retry-after 1 rate_limited:api']);
   });
