@@ -62,6 +62,7 @@ function ratiosOf(by: (name: string) => Row | undefined): Record<string, number 
     'switchyard / http-proxy req/s (target >= 1.5)': ratio(by('switchyard')?.rps, by('http-proxy')?.rps),
     'switchyard / undici req/s (target >= 0.95)': ratio(by('switchyard')?.rps, by('undici')?.rps),
     'switchyard / undici p99 (target <= 1.2)': ratio(by('switchyard')?.p99ms, by('undici')?.p99ms),
+    'switchyard access log on / off req/s (target >= 0.95)': ratio(by('switchyard')?.rps, by('switchyard-access-log-off')?.rps),
     'undici / http-proxy req/s': ratio(by('undici')?.rps, by('http-proxy')?.rps),
     'switchyard 10k routes / 1 route req/s (target >= 0.95)': ratio(by('switchyard-10k-routes')?.rps, by('switchyard')?.rps),
     'shadow 500 ms target / no shadow req/s (target >= 0.9)': ratio(by('shadow-slow-target')?.rps, by('switchyard')?.rps),
@@ -86,7 +87,7 @@ function setupFor(rt: Setup['rt'], tag: string): Setup {
     tag,
     // Origins are the load side: the harness's Node, shared by every runtime.
     startPeer: (kind, cpus, target) => startPeer(kind, cpus, target, kind.endsWith('origin') ? HARNESS : rt),
-    startSwitchyard: (name, cpus, backends, rules, extra) => startSwitchyard(name + tag, cpus, backends, rules, extra, rt),
+    startSwitchyard: (name, cpus, backends, rules, extra, access) => startSwitchyard(name + tag, cpus, backends, rules, extra, rt, access),
   };
 }
 

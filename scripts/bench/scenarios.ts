@@ -12,7 +12,7 @@ import type { Runtime } from './runtimes.js';
 export interface Setup {
   startPeer(kind: PeerKind, cpus: string, target?: string): Promise<Proc>;
   startNginx(name: string, cpus: string, target: string, mirrorTarget?: string): Promise<Proc>;
-  startSwitchyard(name: string, cpus: string, backends: Record<string, string>, rules: string, extra?: string): Promise<Proc>;
+  startSwitchyard(name: string, cpus: string, backends: Record<string, string>, rules: string, extra?: string, access?: boolean): Promise<Proc>;
   startProc(name: string, cmd: string, args: string[], ready: RegExp | number, cpus?: string): Promise<Proc>;
   loadCpu: string;
   proxyCpu: string;
@@ -132,6 +132,16 @@ export const scenarios: Scenario[] = [
     node: true,
     start: async (s) => {
       const p = await s.startSwitchyard('switchyard', s.proxyCpu, { legacy: url(await originOf(s), '') }, ONE_ROUTE);
+      return { proc: p, url: url(p) };
+    },
+  },
+  {
+    // The same gateway with `log.access: false`: the on/off ratio is what the access line costs.
+    name: 'switchyard-access-log-off',
+    group: 'passthrough',
+    node: true,
+    start: async (s) => {
+      const p = await s.startSwitchyard('switchyard-nolog', s.proxyCpu, { legacy: url(await originOf(s), '') }, ONE_ROUTE, '', false);
       return { proc: p, url: url(p) };
     },
   },
