@@ -71,6 +71,8 @@ export interface GatewayConfig {
     maxConcurrent: number;
     maxPerRoute: number;
     queue: number;
+    /** Worker threads comparing large bodies off the event loop (0: all inline). */
+    compareThreads: number;
     samples: { file: string; maxBytes: number; streamMaxLen: number };
   };
   limits: { maxUrlBytes: number; maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
@@ -158,6 +160,7 @@ const schema = object({
       max_concurrent: opt(number({ integer: true, min: 1, max: 100_000 }), 64),
       max_concurrent_per_route: opt(number({ integer: true, min: 1, max: 100_000 }), 32),
       queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 256),
+      compare_threads: opt(number({ integer: true, min: 0, max: 64 }), 1),
       samples: opt(
         section({
           file: opt(string({ nonEmpty: true })),
@@ -230,6 +233,7 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       maxConcurrent: raw.shadow.max_concurrent,
       maxPerRoute: raw.shadow.max_concurrent_per_route,
       queue: raw.shadow.queue,
+      compareThreads: raw.shadow.compare_threads,
       samples: {
         file: raw.shadow.samples.file ? resolve(base, raw.shadow.samples.file) : join(stateDir, 'diff-samples.jsonl'),
         maxBytes: raw.shadow.samples.max_bytes,

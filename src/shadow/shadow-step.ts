@@ -21,6 +21,7 @@ import { stickyValue } from '../router/sticky-key.js';
 import type { Route } from '../rules/rule-set.js';
 import { teeBody } from './body-tee.js';
 import { ResponseCapture } from './capture.js';
+import { ComparePool } from './compare-pool.js';
 import { ShadowJudge } from './judge.js';
 import { ShadowLimiter } from './limiter.js';
 import { NoiseLearner } from './noise.js';
@@ -79,7 +80,8 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
   const backendOrder = rt.config.backends.map((b) => b.name);
   const targets = new ShadowTargets(rt.backends, cfg.maxConcurrent);
   const sink = createSampleSink(rt.config);
-  const judge = new ShadowJudge(metrics, report, noise, sink, targets);
+  const compares = new ComparePool(cfg.compareThreads);
+  const judge = new ShadowJudge(metrics, report, noise, sink, targets, compares);
 
   function begin(ctx: ShadowRequest): ShadowStart | undefined {
     const route = ctx.decision.route;
@@ -139,11 +141,7 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
       });
       void Promise.all([primary.done, copy.done, second?.done]).then(([p, c, s]) => {
         limiter.release(name);
-        try {
-          judge.settle(copied, policy, p, c, s);
-        } catch (err) {
-          rt.logger.error({ err, route: name }, 'shadow comparison failed');
-        }
+        judge.settle(copied, policy, p, c, s).catch((err: unknown) => rt.logger.error({ err, route: name }, 'shadow comparison failed'));
       });
     });
     ctx.shadow = target;
@@ -156,6 +154,7 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
     begin,
     async close() {
       await targets.close();
+      await compares.close();
       await sink.close();
     },
   };
