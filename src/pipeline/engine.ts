@@ -320,6 +320,7 @@ export class Pipeline {
   }
 
   close(): Promise<void> {
+    this.access?.close();
     return this.upstream.destroy();
   }
 }
