@@ -271,7 +271,9 @@ ${rollout ? 'rollouts: { tick: 250ms, lease: 2s, bucket: 1s, flush: 250ms }' : '
           .end();
       });
     // Every primary has been answered; wait for the copies still in flight (queued ones start
-    // before a running one is counted out, so 0 means none is left), then every comparison is in.
+    // before a running one is counted out, so 0 means none is left). Comparisons of small bodies
+    // are then in; one over 4 KiB may still be running in the worker pool (the report is a
+    // snapshot, as it is for anyone reading /diffs).
     while (/^switchyard_shadow_in_flight [1-9]/m.test(await admin('/metrics'))) await new Promise((r) => setTimeout(r, 20));
 
     const report = JSON.parse(await admin('/diffs')) as { routes: RouteReport[] };
