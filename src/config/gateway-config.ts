@@ -23,20 +23,11 @@ import {
   type Check,
 } from './schema.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { NO_RETRIES, backendSchema, type BackendConfig } from './backend-config.js';
 import { listenAddress, type ListenAddress } from './listen-address.js';
 import { parseYamlSource } from './yaml-source.js';
 
-export interface BackendConfig {
-  name: string;
-  /** For an in-process pipeline: the loopback address of its listener, known once it started. */
-  url: URL;
-  /** Run the new pipeline inside the gateway process, with this products file. */
-  inprocess?: { products: string };
-  connectTimeoutMs: number;
-  responseTimeoutMs: number;
-  /** Upper bound of keep-alive connections in this backend's pool. */
-  connections: number;
-}
+export type { BackendConfig } from './backend-config.js';
 
 export interface RedisConfig {
   url?: string;
@@ -72,18 +63,6 @@ export interface GatewayConfig {
 
 const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 
-const backendUrl: Check<URL> = refine(string(), (value, node, ctx, path) => {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return reject(ctx, node, path, `${JSON.stringify(value)} is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return reject(ctx, node, path, 'only http:// and https:// backends are supported');
-  if (url.pathname !== '/' || url.search) return reject(ctx, node, path, 'a backend URL is an origin (scheme, host, port) without a path');
-  return url;
-});
-
 const hostPort = refine(string(), (value, node, ctx, path) => {
   const m = /^(.+):(\d{1,5})$/.exec(value);
   if (!m) return reject(ctx, node, path, `${JSON.stringify(value)} is not HOST:PORT`);
@@ -100,19 +79,7 @@ const schema = object({
   ),
   backends: req(
     dict(
-      refine(object({
-        url: opt(backendUrl),
-        inprocess: opt(boolean(), false),
-        products: opt(string({ nonEmpty: true })),
-        connect_timeout: opt(duration({ min: 1 }), 2000),
-        response_timeout: opt(duration({ min: 1 }), 30_000),
-        connections: opt(number({ integer: true, min: 1, max: 10_000 }), 256),
-      }), (b, node, ctx, path) => {
-        if (b.inprocess && b.url) return reject(ctx, node, path, 'an in-process backend has no url');
-        if (!b.inprocess && !b.url) return reject(ctx, node, path, 'a backend needs a url (or inprocess: true for the built-in pipeline)');
-        if (!b.inprocess && b.products) return reject(ctx, node, path, '"products" goes with inprocess: true');
-        return b;
-      }),
+      backendSchema,
       { key: NAME, keyHint: 'a backend name (lowercase letters, digits, - and _)', min: 1 },
     ),
   ),
@@ -187,11 +154,16 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
     backends: Object.entries(raw.backends).map(([name, b]) => ({
       name,
       // Replaced by the in-process pipeline's loopback address when it starts.
-      url: b.url ?? new URL('http://127.0.0.1:0'),
+      url: b.urls[0] ?? new URL('http://127.0.0.1:0'),
+      urls: b.urls,
+      balance: b.balance,
       inprocess: b.inprocess ? { products: resolve(base, b.products ?? 'products.yaml') } : undefined,
       connectTimeoutMs: b.connect_timeout,
       responseTimeoutMs: b.response_timeout,
       connections: b.connections,
+      health: b.inprocess ? undefined : b.health,
+      outlier: b.inprocess ? undefined : b.outlier,
+      retries: b.inprocess ? NO_RETRIES : b.retries,
     })),
     rules: {
       file: resolve(base, raw.rules.file),

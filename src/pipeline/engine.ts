@@ -15,6 +15,7 @@ import { ERRORS, errorFields } from '../errors.js';
 import { withoutHopByHop } from '../http/headers.js';
 import type { ForwardOutcome, ResponseTap } from '../forward/backend.js';
 import { HttpBackend } from '../forward/http-backend.js';
+import { NO_RETRIES } from '../config/backend-config.js';
 import type { Readable } from 'node:stream';
 import { admit } from '../http/admission.js';
 import type { Logger } from '../log/logger.js';
@@ -110,7 +111,7 @@ export class Pipeline {
     if (peers.length !== 1) throw new Error(`the pipeline needs exactly one module that names the upstream peer, found ${peers.length}`);
     const peer = peers[0]!.module.peer!(peers[0]!.config);
     const url = opts.origin ? new URL(`http://${opts.origin.host.includes(':') ? `[${opts.origin.host}]` : opts.origin.host}:${opts.origin.port}`) : new URL(peer.origin);
-    this.upstream = new HttpBackend({ name: 'origin', url, connectTimeoutMs: peer.connectTimeoutMs, responseTimeoutMs: peer.readTimeoutMs, connections: 256 });
+    this.upstream = new HttpBackend({ name: 'origin', url, urls: [url], balance: 'least_request', connectTimeoutMs: peer.connectTimeoutMs, responseTimeoutMs: peer.readTimeoutMs, connections: 256, retries: NO_RETRIES });
   }
 
   /** Runs one handler of one module, timing it and containing its errors. */
