@@ -6,7 +6,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayConfig } from '../config/gateway-config.js';
+import type { ErrorDef } from '../errors.js';
 import type { Backend } from '../forward/backend.js';
+import type { RetryBudget } from '../forward/retry-budget.js';
 import type { UpgradeProxy } from '../forward/websocket.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
@@ -15,6 +17,7 @@ import type { RequestFacts } from '../router/request-facts.js';
 import type { Route, RuleSet } from '../rules/rule-set.js';
 import type { ShadowRequest, ShadowStep } from '../shadow/shadow-step.js';
 import type { ActiveRules } from '../store/active-rules.js';
+import type { RouteBudgets } from './route-budgets.js';
 
 /** Per request: the only allocation the lifecycle makes besides what Node and undici make. */
 export interface RequestContext extends ShadowRequest {
@@ -27,6 +30,21 @@ export interface RequestContext extends ShadowRequest {
   decision: Decision<Route>;
   /** Headers of the upstream request (the shadow copy reuses them). */
   upstreamHeaders: Record<string, string | string[]>;
+  /** The route's retry budget, when its fallback or its backend's retries may draw on it. */
+  budget?: RetryBudget;
+  /** Set when the route's fallback took the request (forward-step.ts); `to` served it. */
+  fallback?: FallbackNote;
+  /** Why a failure the fallback would have taken was answered as it was (budget, method, body, fallback_down). */
+  fallbackSkipped?: string;
+}
+
+export interface FallbackNote {
+  from: string;
+  to: string;
+  /** refused, reset, timeout, 5xx, or down (sent there directly). */
+  reason: string;
+  /** The failed attempt's error, counted against `from` in the log step. */
+  error?: ErrorDef;
 }
 
 /** Everything built once and shared by all requests. */
@@ -39,6 +57,7 @@ export interface GatewayRuntime {
   metrics: Metrics;
   logger: Logger;
   shadow?: ShadowStep;
+  budgets: RouteBudgets;
   upgrades: UpgradeProxy;
   draining: boolean;
 }

@@ -20,6 +20,7 @@ import { createRequestHandler, createUpgradeHandler } from './lifecycle.js';
 import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { RouteBudgets } from './route-budgets.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -30,7 +31,7 @@ export interface GatewayOptions {
 
 async function startBackends(config: GatewayConfig, metrics: Metrics, logger: Logger): Promise<Map<string, Backend>> {
   const out = new Map<string, Backend>();
-  for (const b of config.backends) out.set(b.name, b.inprocess ? await InProcessBackend.start(b, metrics, logger) : new HttpBackend(b));
+  for (const b of config.backends) out.set(b.name, b.inprocess ? await InProcessBackend.start(b, metrics, logger) : new HttpBackend(b, { metrics, logger }));
   return out;
 }
 
@@ -76,9 +77,11 @@ export class Gateway {
       overrideTokenDigest: digestToken(config.override.token),
       metrics,
       logger,
+      budgets: new RouteBudgets(),
       upgrades: new UpgradeProxy(),
       draining: false,
     };
+    runtime.rules.onApply((rules) => runtime.budgets.apply(rules));
     const gw = new Gateway(runtime);
     gw.shadow = createShadowStep(runtime);
     runtime.shadow = gw.shadow;

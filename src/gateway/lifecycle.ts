@@ -5,6 +5,8 @@
  *   2. decide    match a route, pick the backend (override, sticky bucket, random)
  *   3. shadow    start the copy to the other backend, if the route samples this one
  *   4. forward   stream the request to the backend and its answer to the client   → 502/504
+ *                (forward-step.ts: host retries, and the route's fallback, which may already
+ *                take the request before step 3 when its backend is down)
  *   5. log       metrics and the access log line; always runs, also after errors
  *
  * Each step is a plain function call below; everything built once (rule table, pools, metric
@@ -17,11 +19,12 @@ import type { Duplex } from 'node:stream';
 import { ERRORS, errorBody, rawErrorResponse, type ErrorDef } from '../errors.js';
 import type { ForwardOutcome } from '../forward/backend.js';
 import { admit, toOriginForm } from '../http/admission.js';
-import { BACKEND_HEADER, REQUEST_ID, upstreamRequestHeaders } from '../http/headers.js';
+import { REQUEST_ID, upstreamRequestHeaders } from '../http/headers.js';
 import { decide } from '../router/decide.js';
 import { requestFacts } from '../router/request-facts.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { GatewayRuntime, RequestContext } from './contracts.js';
+import { createForwardStep } from './forward-step.js';
 
 function localReply(res: ServerResponse, e: ErrorDef, requestId: string, close: boolean): void {
   const body = errorBody(e, { request_id: requestId });
@@ -73,6 +76,7 @@ function createRouter(rt: GatewayRuntime) {
 export function createRequestHandler(rt: GatewayRuntime) {
   const { metrics } = rt;
   const route = createRouter(rt);
+  const forwardStep = createForwardStep(rt);
   const accessLog = rt.config.log.access ? rt.logger.child({ kind: 'access' }) : undefined;
   const sample = rt.config.log.accessSample;
 
@@ -88,8 +92,14 @@ export function createRequestHandler(rt: GatewayRuntime) {
   function record(ctx: RequestContext | undefined, req: IncomingMessage, res: ServerResponse, startNs: bigint, outcome: ForwardOutcome, bytesIn: number): void {
     const seconds = Number(process.hrtime.bigint() - startNs) / 1e9;
     const route = ctx?.decision.routeName ?? '-';
-    const backend = ctx?.decision.backend ?? '-';
+    const fallback = ctx?.fallback;
+    const backend = fallback?.to ?? ctx?.decision.backend ?? '-';
     const code = String(outcome.status || res.statusCode);
+    if (fallback) {
+      metrics.fallbacks.inc({ route, from: fallback.from, to: fallback.to, reason: fallback.reason });
+      if (fallback.error) metrics.upstreamErrors.inc({ backend: fallback.from, reason: fallback.error.reason });
+    }
+    if (ctx?.fallbackSkipped) metrics.fallbacksSkipped.inc({ route, reason: ctx.fallbackSkipped });
     metrics.requests.inc(route, backend, code);
     metrics.requestDuration.observe(seconds, route, backend);
     metrics.inFlight.dec();
@@ -106,6 +116,8 @@ export function createRequestHandler(rt: GatewayRuntime) {
         backend,
         placement: ctx?.decision.placement,
         shadow: ctx?.shadow ?? 'none',
+        fallback: fallback ? fallback.reason : ctx?.fallbackSkipped && `skipped:${ctx.fallbackSkipped}`,
+        fallback_from: fallback?.from,
         status: Number(code),
         duration_ms: Math.round(seconds * 1e6) / 1e3,
         bytes_in: bytesIn,
@@ -147,15 +159,14 @@ export function createRequestHandler(rt: GatewayRuntime) {
       });
       ctx = { req, res, startNs, requestId, rules, facts, decision, upstreamHeaders: headers };
 
+      forwardStep.redirect(ctx);
+
       // 3. shadow
       const shadow = rt.shadow?.begin(ctx);
 
       // 4. forward
-      const upstream = rt.backends.get(decision.backend)!;
-      const responseHeaders: Record<string, string> = { [REQUEST_ID]: requestId };
-      if (rt.config.debugHeaders) responseHeaders[BACKEND_HEADER] = decision.backend;
       const c = ctx;
-      upstream.forward(req, res, { headers, responseHeaders, tap: shadow?.tap, body: shadow?.body }, (outcome) =>
+      forwardStep.forward(ctx, shadow, (outcome) =>
         // 5. log
         log(c, req, res, startNs, outcome, bytesInOf(socket)),
       );
@@ -182,7 +193,7 @@ export function createUpgradeHandler(rt: GatewayRuntime) {
     const requestId = requestIdOf(req);
     const { decision } = route(req, rules);
     const upstream = rt.backends.get(decision.backend)!;
-    rt.upgrades.upgrade(req, socket, head, upstream.config.url, { [REQUEST_ID]: requestId, 'x-switchyard-route': decision.routeName }, (error) => {
+    rt.upgrades.upgrade(req, socket, head, upstream.target(), { [REQUEST_ID]: requestId, 'x-switchyard-route': decision.routeName }, (error) => {
       rt.metrics.requests.inc(decision.routeName, decision.backend, error ? String(error.status) : '101');
       if (error) rt.metrics.upstreamErrors.inc({ backend: decision.backend, reason: error.reason });
     });

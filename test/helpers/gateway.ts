@@ -34,6 +34,7 @@ export const silentLogger = () =>
   );
 
 export interface GatewaySetup {
+  /** Backend name → its URL, or a YAML flow mapping ("{ urls: [...], ... }") written as it is. */
   backends: Record<string, string>;
   rules: string;
   /** Extra top-level YAML appended to the gateway config. */
@@ -45,7 +46,7 @@ export interface GatewaySetup {
 
 export function gatewayYaml(setup: GatewaySetup, rulesFile: string): string {
   const backends = Object.entries(setup.backends)
-    .map(([name, url]) => `  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: 1s`)
+    .map(([name, url]) => (url.startsWith('{') ? `  ${name}: ${url}` : `  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: 1s`))
     .join('\n');
   return [
     'listen: "127.0.0.1:0"',
