@@ -88,6 +88,8 @@ export class HostSet {
     this.ejectionTimers = this.hosts.map(() => undefined);
     this.outlier = config.outlier && new OutlierDetector(config.outlier, this.hosts.length);
     for (const host of this.hosts) deps.metrics?.hostHealthy.set({ backend: config.name, host: host.label }, 1);
+    // From 0, so that increase() sees the first ejection (as switchyard_rules_reloads_total).
+    if (this.outlier) deps.metrics?.outlierEjections.inc({ backend: config.name }, 0);
     if (h) {
       this.checker = new HealthChecker(config.urls, h, (i, passed, detail) => this.checked(i, passed, detail));
       this.checker.start();
