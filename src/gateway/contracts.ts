@@ -34,7 +34,7 @@ export interface RequestContext extends ShadowRequest {
   budget?: RetryBudget;
   /** Set when the route's fallback took the request (forward-step.ts); `to` served it. */
   fallback?: FallbackNote;
-  /** Why a failure the fallback would have taken was answered as it was (budget, method, body, fallback_down). */
+  /** Why a failure the fallback would have taken was answered as it was (budget, method, body). */
   fallbackSkipped?: string;
 }
 

@@ -104,7 +104,9 @@ export function createForwardStep(rt: GatewayRuntime): ForwardStep {
       budget: ctx.budget,
       onFailureBeforeResponse(reason) {
         if (!on.has(reason)) return false;
-        const skipped = notReplayable ?? (!rt.backends.get(policy.to)!.up ? 'fallback_down' : ctx.budget && !ctx.budget.tryAcquire() ? 'budget' : undefined);
+        // A fallback marked down is still tried: the original answer is a certain failure, and
+        // health checks can be wrong (a stalled machine times them out).
+        const skipped = notReplayable ?? (ctx.budget && !ctx.budget.tryAcquire() ? 'budget' : undefined);
         if (skipped) ctx.fallbackSkipped = skipped;
         return !skipped;
       },

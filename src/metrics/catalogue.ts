@@ -123,7 +123,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     }),
     fallbacksSkipped: new Counter({
       name: 'switchyard_fallbacks_skipped_total',
-      help: 'Failures that a route\'s fallback would have taken but did not, by route and why (budget, method, body, fallback_down); the client got the original answer.',
+      help: 'Failures that a route\'s fallback would have taken but did not, by route and why (budget, method, body); the client got the original answer.',
       labelNames: ['route', 'reason'] as const,
       registers,
     }),

@@ -75,7 +75,7 @@ describe('the pipeline killed during a 50% split with a fallback', () => {
       backends: {
         legacy: legacy.url,
         pipeline: `{ url: "${pipeline.url}", connect_timeout: 1s, response_timeout: 2s,
-          health: { path: /health, interval: 100ms, timeout: 100ms, healthy_threshold: 3, unhealthy_threshold: 2 },
+          health: { path: /health, interval: 200ms, timeout: 200ms, healthy_threshold: 3, unhealthy_threshold: 2 },
           outlier: { consecutive_failures: 2, ejection_time: 60s } }`,
       },
       rules: `default: legacy
