@@ -10,7 +10,7 @@ import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { KillableServer } from '../helpers/killable.js';
 import { startLoad } from '../helpers/load.js';
 import { scrape } from '../helpers/metric-value.js';
-import { json, send, waitFor } from '../helpers/servers.js';
+import { json, send, startServer, waitFor, type TestServer } from '../helpers/servers.js';
 
 const POLL = { timeout: 15_000, interval: 50 };
 
@@ -128,8 +128,15 @@ describe('fallback rules', () => {
   // backend is never "down" and every request makes a failed attempt first.
   const dead = '{ url: "http://127.0.0.1:9", outlier: { consecutive_failures: 0 } }';
 
+  let broken: TestServer;
+
   beforeAll(async () => {
     legacy = await KillableServer.start('legacy');
+    broken = await startServer((req, res) => {
+      req.resume();
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end('maintenance');
+    });
     const sink = new Writable({
       write(chunk: Buffer, _e, cb) {
         for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
@@ -137,13 +144,15 @@ describe('fallback rules', () => {
       },
     });
     g = await startGateway({
-      backends: { legacy: legacy.url, dead, dead2: dead },
+      backends: { legacy: legacy.url, dead, dead2: dead, broken: `{ url: "${broken.url}", outlier: { consecutive_failures: 0 } }` },
       rules: `default: legacy
 routes:
   - { name: safe, match: { path: "/safe/**" }, backend: dead, fallback: { to: legacy, budget: 100% } }
   - { name: posts, match: { path: "/posts/**" }, backend: dead, fallback: { to: legacy, methods: [GET, POST], budget: 100% } }
   - { name: capped, match: { path: "/capped/**" }, backend: dead2, fallback: { to: legacy, budget: 20%, budget_min: 0 } }
   - { name: shadowed, match: { path: "/shadowed/**" }, backend: legacy, shadow: { to: dead } }
+  - { name: broken, match: { path: "/broken/**" }, backend: broken, fallback: { to: legacy } }
+  - { name: broken-strict, match: { path: "/strict/**" }, backend: broken, fallback: { to: legacy, on: [refused] } }
 `,
       extra: 'shadow:\n  samples: { file: samples.jsonl }',
       options: { logger: createLogger('info', sink) },
@@ -152,6 +161,7 @@ routes:
   afterAll(async () => {
     await g.stop();
     await legacy.close();
+    await broken.close();
   });
 
   it('sends a GET that failed to the fallback once, says why, and logs it', async () => {
@@ -169,6 +179,18 @@ routes:
     });
     expect(await scrape(g.admin, 'switchyard_fallbacks_total', { route: 'safe', from: 'dead', to: 'legacy', reason: 'refused' })).toBe(1);
     expect(await scrape(g.admin, 'switchyard_upstream_errors_total', { backend: 'dead', reason: 'refused' })).toBe(1);
+  });
+
+  it('replaces a 5xx answer by the fallback\'s when the route takes 5xx, and passes it on otherwise', async () => {
+    const r = await send(g.url + '/broken/x');
+    expect(r.status).toBe(200);
+    expect(json(r)).toMatchObject({ backend: 'legacy', url: '/broken/x' });
+    expect(r.headers['x-switchyard-fallback']).toBe('5xx');
+    const strict = await send(g.url + '/strict/x');
+    expect(strict.status).toBe(503);
+    expect(strict.body).toBe('maintenance');
+    expect(await scrape(g.admin, 'switchyard_fallbacks_total', { route: 'broken', from: 'broken', reason: '5xx' })).toBe(1);
+    expect(await scrape(g.admin, 'switchyard_fallbacks_total', { route: 'broken-strict' })).toBe(0);
   });
 
   it('never replays a POST unless the route lists it; a listed one is replayed with its whole body', async () => {
