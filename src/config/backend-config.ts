@@ -19,6 +19,7 @@ import {
   type Check,
   type Invalid,
 } from './schema.js';
+import { listenAddress, type ListenAddress } from './listen-address.js';
 
 export type Balance = 'round_robin' | 'least_request';
 /** Connection-level failures a request may be retried on, on another host of the same backend. */
@@ -58,8 +59,11 @@ export interface BackendConfig {
   /** Every host, in declaration order; one undici pool each. */
   urls: readonly URL[];
   balance: Balance;
-  /** Run the new pipeline inside the gateway process, with this products file. */
-  inprocess?: { products: string };
+  /**
+   * Run the new pipeline inside the gateway process, with this products file. It also listens
+   * on `shadowListen` (default a random loopback port) for the shadow copies sent to it.
+   */
+  inprocess?: { products: string; shadowListen: ListenAddress };
   connectTimeoutMs: number;
   responseTimeoutMs: number;
   /** Upper bound of keep-alive connections in each host's pool. */
@@ -159,6 +163,7 @@ const backendFields = object({
     balance: opt(oneOf(['round_robin', 'least_request'] as const), 'least_request' as Balance),
     inprocess: opt(boolean(), false),
     products: opt(string({ nonEmpty: true })),
+    shadow_listen: opt(listenAddress),
     connect_timeout: opt(duration({ min: 1 }), 2000),
     response_timeout: opt(duration({ min: 1 }), 30_000),
     connections: opt(number({ integer: true, min: 1, max: 10_000 }), 256),
@@ -183,6 +188,7 @@ export const backendSchema = refine(
     } else {
       if (urls.length === 0) return reject(ctx, node, path, 'a backend needs a url, or urls (or inprocess: true for the built-in pipeline)');
       if (b.products) return at('products', '"products" goes with inprocess: true');
+      if (b.shadow_listen) return at('shadow_listen', '"shadow_listen" goes with inprocess: true');
       const seen = new Set<string>();
       for (const u of urls) {
         if (seen.has(u.origin)) return at('urls', `${u.origin} is listed twice`);

@@ -49,6 +49,11 @@ export interface ForwardOutcome {
    * the caller answers (a fallback). `status` is then the backend's 5xx, or 0.
    */
   handedOff?: FailureReason;
+  /**
+   * Set when the backend answered locally instead of asking its origin, with its reason
+   * (`waf:1001`, `rate_limited:api`, …): the in-process pipeline reports it for the access log.
+   */
+  reply?: string;
 }
 
 export interface ForwardOptions {

@@ -13,6 +13,7 @@ import type { UpgradeProxy } from '../forward/websocket.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { Decision } from '../router/decide.js';
+import type { TraceContext } from '../http/trace-context.js';
 import type { RequestFacts } from '../router/request-facts.js';
 import type { Route, RuleSet } from '../rules/rule-set.js';
 import type { ShadowRequest, ShadowStep } from '../shadow/shadow-step.js';
@@ -30,6 +31,7 @@ export interface RequestContext extends ShadowRequest {
   decision: Decision<Route>;
   /** Headers of the upstream request (the shadow copy reuses them). */
   upstreamHeaders: Record<string, string | string[]>;
+  trace: TraceContext;
   /** The route's retry budget, when its fallback or its backend's retries may draw on it. */
   budget?: RetryBudget;
   /** Set when the route's fallback took the request (forward-step.ts); `to` served it. */

@@ -2,6 +2,7 @@
  * The gateway process: builds what is built once (upstream pools, metrics, the rule source),
  * opens the client and admin listeners, and shuts them down gracefully.
  */
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { GatewayConfig } from '../config/gateway-config.js';
@@ -17,6 +18,7 @@ import { answerClientError } from '../http/client-errors.js';
 import type { Backend } from '../forward/backend.js';
 import type { GatewayRuntime } from './contracts.js';
 import { createRequestHandler, createUpgradeHandler } from './lifecycle.js';
+import { createLogStep } from './log-step.js';
 import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from './admin-routes.js';
@@ -44,6 +46,7 @@ export class Gateway {
 
   private constructor(readonly runtime: GatewayRuntime) {
     const { config } = runtime;
+    const logStep = createLogStep(runtime);
     this.server = createServer(
       {
         maxHeaderSize: config.limits.maxHeaderBytes,
@@ -55,10 +58,13 @@ export class Gateway {
         // admit() refuses a missing Host itself, with the same JSON body as every other 400.
         requireHostHeader: false,
       },
-      createRequestHandler(runtime),
+      createRequestHandler(runtime, logStep),
     );
-    this.server.on('upgrade', createUpgradeHandler(runtime));
-    this.server.on('clientError', (err, socket) => answerClientError(err, socket as Socket, config.limits.maxUrlBytes, runtime.metrics));
+    this.server.on('upgrade', createUpgradeHandler(runtime, logStep));
+    this.server.on('clientError', (err, socket: Socket) => {
+      const refused = answerClientError(err, socket, config.limits.maxUrlBytes);
+      if (refused) logStep.refused(refused);
+    });
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
@@ -69,6 +75,13 @@ export class Gateway {
   static async start(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
     const logger = opts.logger ?? createLogger(config.log.level);
     const metrics = opts.metrics ?? createMetrics();
+    // Here rather than at config load (explain and rules validate read the config too). Samples
+    // hold request data: owner only. A failure is not fatal: the writers log their own errors.
+    try {
+      mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      logger.warn({ state_dir: config.stateDir, err: (err as Error).message }, 'cannot create state_dir; the rules snapshot and diff samples will not be written');
+    }
     const runtime: GatewayRuntime = {
       config,
       rules: new ActiveRules(metrics),
@@ -87,7 +100,10 @@ export class Gateway {
     runtime.shadow = gw.shadow;
     registerAdminRoutes(gw.admin, runtime, () => gw.ruleSource, gw.shadow);
     try {
-      if (opts.adminListener !== false) await gw.admin.listen(config.admin.listen);
+      if (opts.adminListener !== false) {
+        await gw.admin.listen(config.admin.listen);
+        if (config.admin.publicListen) await gw.admin.listenPublic(config.admin.publicListen);
+      }
       gw.ruleSource = await startRuleSource(config, runtime.rules, metrics, logger);
       await new Promise<void>((resolve, reject) => {
         gw.server.once('error', reject);
@@ -100,7 +116,7 @@ export class Gateway {
       await gw.stop(0);
       throw err;
     }
-    logger.info({ listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source, exec_argv: process.execArgv }, 'gateway started');
+    logger.info({ listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source, exec_argv: process.execArgv, public_admin: gw.admin.publicPort }, 'gateway started');
     return gw;
   }
 
@@ -111,6 +127,11 @@ export class Gateway {
 
   get adminPort(): number {
     return this.admin.port;
+  }
+
+  /** The port of admin.public_listen (/healthz, /readyz, /metrics only); undefined when not configured. */
+  get publicAdminPort(): number | undefined {
+    return this.admin.publicPort;
   }
 
   /** Answers an admin request without the listener (a worker relaying for the primary). */

@@ -13,6 +13,7 @@ import { ERRORS } from '../errors.js';
 import type { Backend } from '../forward/backend.js';
 import type { ResponseTap } from '../forward/backend.js';
 import { SHADOW_HEADER } from '../http/headers.js';
+import { childTraceparent, TRACEPARENT, type TraceContext } from '../http/trace-context.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { Decision } from '../router/decide.js';
@@ -38,6 +39,8 @@ export interface ShadowRequest {
   decision: Decision<Route>;
   /** Headers of the upstream request; the copy reuses them. */
   upstreamHeaders: Record<string, string | string[]>;
+  /** The request's trace: the copy is a sibling span of the serving backend's call. */
+  trace: TraceContext;
   /** Set here for the access log: the copy's target, "dropped", or "skipped:REASON". */
   shadow?: string;
 }
@@ -92,8 +95,7 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
     const served = ctx.decision.backend;
     const target = shadowTarget(policy, served, backendOrder);
     const skip = (reason: string): undefined => {
-      metrics.shadowRequests.inc({ route: name, target: target ?? '-', outcome: 'skipped' });
-      judge.finish(name, 'skipped', reason);
+      judge.skipped(name, target ?? '-', reason);
       ctx.shadow = `skipped:${reason}`;
       return undefined;
     };
@@ -104,8 +106,7 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
 
     if (!targets.breaker(target).allow()) return skip('target_down');
     if (!limiter.canAccept(name)) {
-      metrics.shadowRequests.inc({ route: name, target, outcome: 'dropped' });
-      report.dropped(name);
+      judge.dropped(name, target);
       ctx.shadow = 'dropped';
       return undefined;
     }
@@ -118,16 +119,17 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
       served,
       target,
       requestId: ctx.requestId,
+      traceId: ctx.trace.traceId,
       method: ctx.facts.method,
       path: ctx.facts.path,
       query: ctx.facts.query,
       headers: ctx.req.headers,
     };
     limiter.submit(name, () => {
-      metrics.shadowInFlight.inc();
+      judge.sent();
       const copy = new ResponseCapture(policy.maxBodyBytes);
       const second = learn ? new ResponseCapture(policy.maxBodyBytes) : undefined;
-      const headers = { ...ctx.upstreamHeaders, [SHADOW_HEADER]: '1' };
+      const headers = { ...ctx.upstreamHeaders, [SHADOW_HEADER]: '1', [TRACEPARENT]: childTraceparent(ctx.trace) };
       void (tee ? tee.body : Promise.resolve(null)).then((body) => {
         if (body === undefined) {
           const noBody = Object.assign(new Error(ERRORS.SHADOW_NO_BODY.message), { code: ERRORS.SHADOW_NO_BODY.code });
@@ -141,10 +143,8 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
       });
       void Promise.all([primary.done, copy.done, second?.done]).then(([p, c, s]) => {
         limiter.release(name);
-        metrics.shadowInFlight.dec();
         try {
-          if (c instanceof Error && (c as { code?: string }).code === ERRORS.SHADOW_NO_BODY.code) judge.finish(name, 'skipped', 'body_too_large');
-          else judge.judge(copied, policy, p, c, s);
+          judge.settle(copied, policy, p, c, s);
         } catch (err) {
           rt.logger.error({ err, route: name }, 'shadow comparison failed');
         }
