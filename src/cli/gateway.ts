@@ -9,7 +9,7 @@ import { logProcessWarnings } from '../log/process-warnings.js';
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { runPrimary, runWorker } from '../gateway/workers.js';
-import { UsageError, defaultConfigPath, loadConfigOrExit, stopSignal } from './common.js';
+import { UsageError, defaultConfigPath, loadConfigOrExit, stopSignal, onHangup } from './common.js';
 
 export const GATEWAY_USAGE = 'switchyard gateway [--config FILE] [--drain SECONDS] [--workers N|auto]';
 
@@ -42,7 +42,12 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
   // Listening for the stop signal before starting: a supervisor (or a test) that sends SIGTERM as
   // soon as it reads "gateway started" must not find Node's default action (exit by signal).
   const stop = stopSignal();
-  const gw = await Gateway.start(config, { logger });
+  let gw: Gateway | undefined;
+  onHangup(() => {
+    logger.info({ signal: 'SIGHUP', rules: config.rules.redis ? 'redis' : config.rules.file }, 'reloading');
+    gw?.reload();
+  });
+  gw = await Gateway.start(config, { logger });
   const signal = await stop;
   logger.info({ signal, drain_ms: drainMs }, 'stopping');
   await gw.stop(drainMs).catch((err: Error) => logger.error({ err }, 'stop failed'));

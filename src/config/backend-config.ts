@@ -3,9 +3,11 @@
  * is picked, how hosts are health-checked and ejected, and when a request is retried on another
  * host. Validated here into a frozen BackendConfig; gateway-config.ts holds the rest of the file.
  */
+import { isScalar } from 'yaml';
 import {
   INVALID,
   boolean,
+  deref,
   duration,
   keyNodeAt,
   list,
@@ -15,6 +17,7 @@ import {
   opt,
   refine,
   reject,
+  size,
   string,
   type Check,
   type Invalid,
@@ -68,6 +71,14 @@ export interface BackendConfig {
   responseTimeoutMs: number;
   /** Upper bound of keep-alive connections in each host's pool. */
   connections: number;
+  /** Requests that may wait for one of those connections, per host; past it: 503 SWY_ERR_UPSTREAM_BUSY. */
+  queue: number;
+  /**
+   * Read a request body whole, up to this many bytes, before taking a connection from the pool
+   * (0: stream it as it arrives). Larger bodies stream after the first `requestBuffering` bytes.
+   * A body read whole can also be sent again: to another host (retries) or to a route's fallback.
+   */
+  requestBuffering: number;
   /** Active health checks; undefined = none (every host counts as healthy unless ejected). */
   health?: HealthCheckConfig;
   /** Passive outlier ejection; undefined = off. */
@@ -80,6 +91,17 @@ export const MAX_HOSTS = 32;
 
 export const DEFAULT_OUTLIER: OutlierConfig = Object.freeze({ consecutiveFailures: 5, ejectionTimeMs: 30_000, maxEjectedPercent: 50 });
 export const NO_RETRIES: RetryConfig = Object.freeze({ attempts: 0, on: new Set<RetryOn>() });
+
+/** What `request_buffering: on` means, and its default toward HTTP backends (1 MiB). */
+export const DEFAULT_REQUEST_BUFFERING = 1024 * 1024;
+/** `request_buffering`: a size, or on/off (also true/false). */
+const bufferSize = size({ max: 64 * 1024 * 1024 });
+const requestBuffering: Check<number> = (raw, ctx, path) => {
+  const node = deref(raw, ctx);
+  if (isScalar(node) && (node.value === true || node.value === 'on')) return DEFAULT_REQUEST_BUFFERING;
+  if (isScalar(node) && (node.value === false || node.value === 'off')) return 0;
+  return bufferSize(raw, ctx, path);
+};
 
 const backendUrl: Check<URL> = refine(string(), (value, node, ctx, path) => {
   let url: URL;
@@ -167,6 +189,8 @@ const backendFields = object({
     connect_timeout: opt(duration({ min: 1 }), 2000),
     response_timeout: opt(duration({ min: 1 }), 30_000),
     connections: opt(number({ integer: true, min: 1, max: 10_000 }), 256),
+    queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 1024),
+    request_buffering: opt(requestBuffering),
     health: opt(healthSchema),
     // Absent: ejection with the defaults, as NGINX's max_fails does for every upstream.
     outlier: opt(outlierSchema as Check<OutlierConfig | undefined>, DEFAULT_OUTLIER),

@@ -19,10 +19,10 @@ import {
   size,
   string,
   validateDocument,
-  type Check,
 } from './schema.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import { NO_RETRIES, backendSchema, type BackendConfig } from './backend-config.js';
+import { DEFAULT_REQUEST_BUFFERING, NO_RETRIES, backendSchema, type BackendConfig } from './backend-config.js';
+import { cidr } from './cidr.js';
 import { listenAddress, optionalListenAddress, type ListenAddress } from './listen-address.js';
 import { logConfigOf, logSection, type LogConfig } from './log-config.js';
 import { parseYamlSource } from './yaml-source.js';
@@ -53,15 +53,31 @@ export interface GatewayConfig {
   backends: readonly BackendConfig[];
   rules: { file: string; watch: boolean; redis?: RedisConfig };
   override: { token: string };
+  /** Clients whose X-Forwarded-Proto/-Host are kept (another proxy in front); everyone else's are overwritten. */
+  trustedProxies: readonly string[];
   debugHeaders: boolean;
   log: LogConfig;
   shadow: {
     maxConcurrent: number;
     maxPerRoute: number;
     queue: number;
+    /** Global bound on bytes held for shadowing (request body tees and response captures). */
+    maxBufferedBytes: number;
     samples: { file: string; maxBytes: number; streamMaxLen: number };
   };
-  limits: { maxUrlBytes: number; maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
+  /** The rollout controller and its evidence (docs/rollouts.md); used with rules.redis only. */
+  rollouts: { enabled: boolean; tickMs: number; leaseMs: number; bucketMs: number; flushMs: number; retainMs: number };
+  limits: {
+    maxUrlBytes: number;
+    maxHeaderBytes: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    /** Request body idle timeout (nginx client_body_timeout): 408 SWY_ERR_CLIENT_TIMEOUT. */
+    bodyTimeoutMs: number;
+    /** Response write idle timeout to the client (nginx send_timeout): the upstream is aborted. */
+    sendTimeoutMs: number;
+  };
 }
 
 const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -113,6 +129,7 @@ const schema = object({
     }),
   ),
   override: opt(section({ token: opt(string(), '') })),
+  trusted_proxies: opt(list(cidr), []),
   debug_headers: opt(boolean(), false),
   log: opt(logSection),
   shadow: opt(
@@ -120,6 +137,7 @@ const schema = object({
       max_concurrent: opt(number({ integer: true, min: 1, max: 100_000 }), 64),
       max_concurrent_per_route: opt(number({ integer: true, min: 1, max: 100_000 }), 32),
       queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 256),
+      max_buffered_bytes: opt(size(), 64 * 1024 * 1024),
       samples: opt(
         section({
           file: opt(string({ nonEmpty: true })),
@@ -129,6 +147,16 @@ const schema = object({
       ),
     }),
   ),
+  rollouts: opt(
+    section({
+      enabled: opt(boolean(), true),
+      tick: opt(duration({ min: 10, max: 600_000 }), 1000),
+      lease: opt(duration({ min: 100, max: 600_000 }), 10_000),
+      bucket: opt(duration({ min: 10, max: 3_600_000 }), 10_000),
+      flush: opt(duration({ min: 10, max: 600_000 }), 1000),
+      retain: opt(duration({ min: 1000, max: 7 * 24 * 3_600_000 }), 3 * 3_600_000),
+    }),
+  ),
   limits: opt(
     section({
       max_url_length: opt(size({ max: 1024 * 1024 }), 8 * 1024),
@@ -136,6 +164,8 @@ const schema = object({
       headers_timeout: opt(duration({ min: 100 }), 20_000),
       request_timeout: opt(duration({ min: 0 }), 300_000),
       keep_alive_timeout: opt(duration({ min: 0 }), 65_000),
+      body_timeout: opt(duration({ min: 1 }), 60_000),
+      send_timeout: opt(duration({ min: 1 }), 60_000),
     }),
   ),
 });
@@ -172,6 +202,10 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       connectTimeoutMs: b.connect_timeout,
       responseTimeoutMs: b.response_timeout,
       connections: b.connections,
+      queue: b.queue,
+      // On by default toward HTTP backends (the legacy layer), like nginx's proxy_request_buffering;
+      // off for the in-process pipeline, which reads the body from memory anyway.
+      requestBuffering: b.request_buffering ?? (b.inprocess ? 0 : DEFAULT_REQUEST_BUFFERING),
       health: b.inprocess ? undefined : b.health,
       outlier: b.inprocess ? undefined : b.outlier,
       retries: b.inprocess ? NO_RETRIES : b.retries,
@@ -191,17 +225,27 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       },
     },
     override: raw.override,
+    trustedProxies: raw.trusted_proxies,
     debugHeaders: raw.debug_headers,
     log: logConfigOf(raw.log),
     shadow: {
       maxConcurrent: raw.shadow.max_concurrent,
       maxPerRoute: raw.shadow.max_concurrent_per_route,
       queue: raw.shadow.queue,
+      maxBufferedBytes: raw.shadow.max_buffered_bytes,
       samples: {
         file: raw.shadow.samples.file ? resolve(base, raw.shadow.samples.file) : join(stateDir, 'diff-samples.jsonl'),
         maxBytes: raw.shadow.samples.max_bytes,
         streamMaxLen: raw.shadow.samples.stream_maxlen,
       },
+    },
+    rollouts: {
+      enabled: raw.rollouts.enabled,
+      tickMs: raw.rollouts.tick,
+      leaseMs: raw.rollouts.lease,
+      bucketMs: raw.rollouts.bucket,
+      flushMs: raw.rollouts.flush,
+      retainMs: raw.rollouts.retain,
     },
     limits: {
       maxUrlBytes: limits.max_url_length,
@@ -209,6 +253,8 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       headersTimeoutMs: limits.headers_timeout,
       requestTimeoutMs: limits.request_timeout,
       keepAliveTimeoutMs: limits.keep_alive_timeout,
+      bodyTimeoutMs: limits.body_timeout,
+      sendTimeoutMs: limits.send_timeout,
     },
   };
   return deepFreeze(config);

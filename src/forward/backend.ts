@@ -62,10 +62,15 @@ export interface ForwardOptions {
   responseHeaders?: Record<string, string>;
   tap?: ResponseTap;
   /**
-   * The request body to send instead of `req` itself: the shadow step's tee, or the whole body
-   * when it was buffered so that it can be sent again (retries, fallback).
+   * The request body to send instead of `req` itself: the shadow step's tee, the body guard, or
+   * the whole body once read (request buffering), which can then be sent again (retries, fallback).
    */
   body?: Readable | Buffer;
+  /**
+   * Response write idle timeout to the client (limits.send_timeout): when the client has not
+   * taken a chunk for this long, the upstream request is aborted and the client cut off.
+   */
+  sendTimeoutMs?: number;
   /**
    * Called with the status and the headers about to be written (the origin's, or those of a
    * local 502/504), which it may change in place; `origin` is what the upstream sent, or

@@ -18,17 +18,13 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { BackendConfig } from '../config/gateway-config.js';
 import { ERRORS, classifyUpstreamError, errorBody, type ErrorDef } from '../errors.js';
+import { hasRequestBody } from '../http/body-guard.js';
 import { withoutHopByHop } from '../http/headers.js';
 import { failureReasonOf, type Backend, type FailureReason, type ForwardOptions, type ForwardOutcome } from './backend.js';
 import { HostSet, type HostSetDeps } from './host-set.js';
 
 /** RFC 9110 §9.2.2: the methods a retry on another host may send again. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
-function hasBody(req: IncomingMessage): boolean {
-  const len = req.headers['content-length'];
-  return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined;
-}
 
 /** Statuses that count as a failed host for outlier ejection (the gateway failures, not the application's). */
 function isGatewayFailure(status: number): boolean {
@@ -93,6 +89,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private tried = 0;
   private retries = 0;
   private readonly body: Readable | Buffer | null;
+  private sendTimer: NodeJS.Timeout | undefined;
   private readonly onClientClose: () => void;
 
   constructor(
@@ -102,7 +99,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     private readonly opts: ForwardOptions,
     private readonly resolve: (o: ForwardOutcome) => void,
   ) {
-    this.body = opts.body ?? (hasBody(req) ? req : null);
+    this.body = opts.body ?? (hasRequestBody(req) ? req : null);
     // A client that goes away cancels its upstream request.
     this.onClientClose = () => {
       if (!res.writableFinished) this.abort();
@@ -117,6 +114,12 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.tried |= 1 << i;
     this.controller = undefined;
     host.active++;
+    // A bounded wait for a connection: past `queue` waiting requests the host is busy, and the
+    // client hears so at once instead of holding a socket (issue 11, slow clients).
+    if (host.pool.stats.queued >= this.backend.config.queue) {
+      this.onResponseError(undefined, Object.assign(new Error(ERRORS.UPSTREAM_BUSY.message), { code: ERRORS.UPSTREAM_BUSY.code }));
+      return;
+    }
     try {
       host.pool.dispatch({ path: this.req.url ?? '/', method: this.req.method ?? 'GET', headers: this.opts.headers, body: this.body }, this);
     } catch (err) {
@@ -165,7 +168,16 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.res.destroyed) return;
     if (!this.res.write(chunk)) {
       controller.pause();
-      this.res.once('drain', () => controller.resume());
+      this.res.once('drain', () => {
+        clearTimeout(this.sendTimer);
+        controller.resume();
+      });
+      // A client that stops reading must not keep the upstream connection (nginx send_timeout).
+      if (this.opts.sendTimeoutMs) {
+        clearTimeout(this.sendTimer);
+        this.sendTimer = setTimeout(() => this.sendTimedOut(), this.opts.sendTimeoutMs);
+        this.sendTimer.unref();
+      }
     }
   }
 
@@ -181,7 +193,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     const e = classifyUpstreamError(err);
     const aborted = e === ERRORS.CLIENT_ABORTED || this.res.destroyed;
-    if (this.host >= 0 && !aborted) this.backend.hosts.result(this.host, false);
+    // A full local queue says nothing of the host's health.
+    if (this.host >= 0 && !aborted && e !== ERRORS.UPSTREAM_BUSY) this.backend.hosts.result(this.host, false);
     this.endAttempt();
     if (aborted) {
       this.settleTap(err);
@@ -222,6 +235,14 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     return true;
   }
 
+  private sendTimedOut(): void {
+    const err = Object.assign(new Error('the client did not read the response in time'), { code: ERRORS.CLIENT_TIMEOUT.code });
+    // Settled first, so that the abort's own error (client gone) does not name the exchange.
+    this.finish(ERRORS.CLIENT_TIMEOUT, err);
+    this.res.destroy();
+    if (this.controller && !this.controller.aborted) this.controller.abort(err);
+  }
+
   /** The caller answers instead (a fallback): nothing was written to the client. */
   private handOff(reason: FailureReason, error?: ErrorDef, cause?: Error): void {
     this.settleTap(cause ?? new Error(`backend answered ${this.status}; sent to the fallback`));
@@ -235,6 +256,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   private finish(error?: ErrorDef, cause?: Error, handedOff?: FailureReason): void {
+    clearTimeout(this.sendTimer);
     if (this.settled) return;
     this.settled = true;
     this.endAttempt();

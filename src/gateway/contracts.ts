@@ -13,12 +13,14 @@ import type { UpgradeProxy } from '../forward/websocket.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { Decision } from '../router/decide.js';
+import type { TrustedProxies } from '../http/client-address.js';
 import type { TraceContext } from '../http/trace-context.js';
 import type { RequestFacts } from '../router/request-facts.js';
 import type { Route, RuleSet } from '../rules/rule-set.js';
 import type { ShadowRequest, ShadowStep } from '../shadow/shadow-step.js';
 import type { ActiveRules } from '../store/active-rules.js';
 import type { RouteBudgets } from './route-budgets.js';
+import type { Evidence } from '../rollout/evidence.js';
 
 /** Per request: the only allocation the lifecycle makes besides what Node and undici make. */
 export interface RequestContext extends ShadowRequest {
@@ -56,10 +58,14 @@ export interface GatewayRuntime {
   backends: ReadonlyMap<string, Backend>;
   backendNames: ReadonlySet<string>;
   overrideTokenDigest?: Buffer;
+  /** gateway.yaml trusted_proxies, compiled. */
+  trustedProxies: TrustedProxies;
   metrics: Metrics;
   logger: Logger;
   shadow?: ShadowStep;
   budgets: RouteBudgets;
+  /** Rollout evidence, counted in the log step (set when the rules come from Redis). */
+  evidence?: Evidence;
   upgrades: UpgradeProxy;
   draining: boolean;
 }

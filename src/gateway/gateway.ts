@@ -23,6 +23,11 @@ import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { RouteBudgets } from './route-budgets.js';
+import { registerConsole } from '../console/console-routes.js';
+import { compileTrustedProxies } from '../http/client-address.js';
+import { registerRolloutRoutes } from './rollout-routes.js';
+import { startRolloutRuntime, type RolloutRuntime } from './rollout-runtime.js';
+import { RedisRuleSource } from '../store/redis-rule-source.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -43,6 +48,7 @@ export class Gateway {
   private ruleSource: RuleSource | undefined;
   private readonly sockets = new Set<Socket>();
   private shadow: ShadowRuntime | undefined;
+  private rollout: RolloutRuntime | undefined;
 
   private constructor(readonly runtime: GatewayRuntime) {
     const { config } = runtime;
@@ -88,6 +94,7 @@ export class Gateway {
       backends: await startBackends(config, metrics, logger),
       backendNames: new Set(config.backends.map((b) => b.name)),
       overrideTokenDigest: digestToken(config.override.token),
+      trustedProxies: compileTrustedProxies(config.trustedProxies),
       metrics,
       logger,
       budgets: new RouteBudgets(),
@@ -98,13 +105,16 @@ export class Gateway {
     const gw = new Gateway(runtime);
     gw.shadow = createShadowStep(runtime);
     runtime.shadow = gw.shadow;
+    registerRolloutRoutes(gw.admin, () => gw.rollout);
     registerAdminRoutes(gw.admin, runtime, () => gw.ruleSource, gw.shadow);
+    registerConsole(gw.admin, config);
     try {
       if (opts.adminListener !== false) {
         await gw.admin.listen(config.admin.listen);
         if (config.admin.publicListen) await gw.admin.listenPublic(config.admin.publicListen);
       }
       gw.ruleSource = await startRuleSource(config, runtime.rules, metrics, logger);
+      if (gw.ruleSource instanceof RedisRuleSource) gw.rollout = startRolloutRuntime(runtime, gw.ruleSource);
       await new Promise<void>((resolve, reject) => {
         gw.server.once('error', reject);
         gw.server.listen(config.listen.port, config.listen.host, () => {
@@ -143,6 +153,11 @@ export class Gateway {
    * Graceful stop: refuse new connections, let in-flight requests finish until `deadlineMs`,
    * then close what is left, the pools, the rule source and the admin listener.
    */
+  /** SIGHUP: re-reads the rules file when the rules come from one (the Redis source polls). */
+  reload(): void {
+    this.ruleSource?.reload?.();
+  }
+
   async stop(deadlineMs = 10_000): Promise<void> {
     const rt = this.runtime;
     rt.draining = true;
@@ -154,6 +169,7 @@ export class Gateway {
     await Promise.race([closed, deadline]);
     this.server.closeAllConnections();
     for (const s of this.sockets) s.destroy();
+    await this.rollout?.close();
     await this.shadow?.close();
     await Promise.allSettled([...rt.backends.values()].map((u) => u.destroy()));
     rt.upgrades.close();

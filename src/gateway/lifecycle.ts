@@ -21,6 +21,7 @@ import type { Duplex } from 'node:stream';
 import { ERRORS, errorBody, rawErrorResponse, type ErrorDef } from '../errors.js';
 import type { ForwardOutcome } from '../forward/backend.js';
 import { bytesInOf } from '../http/bytes-in.js';
+import { isTrusted } from '../http/client-address.js';
 import { admit, toOriginForm } from '../http/admission.js';
 import { REQUEST_ID, upstreamRequestHeaders } from '../http/headers.js';
 import { childTraceparent, parseTraceContext, startTrace, TRACEPARENT, TRACESTATE } from '../http/trace-context.js';
@@ -99,6 +100,7 @@ export function createRequestHandler(rt: GatewayRuntime, logStep: LogStep) {
         headers: req.headers,
         remoteAddress: facts.remoteAddress,
         protocol: 'http',
+        trustForwarded: isTrusted(rt.trustedProxies, facts.remoteAddress),
         requestId,
         route: decision.routeName,
       });

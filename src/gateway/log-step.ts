@@ -86,6 +86,7 @@ export function createLogStep(rt: GatewayRuntime): LogStep {
       const status = clientError && !res.headersSent ? clientError.status : outcome.status || (error ? error.status : res.statusCode);
       count(route, backend, decision, status, error, fallback?.from);
       metrics.requestDuration.observe(seconds, route, backend);
+      rt.evidence?.request(route, backend, status, seconds);
       metrics.inFlight.dec();
       if (access?.sampled()) {
         access.write({

@@ -14,6 +14,7 @@ import { ERRORS } from '../errors.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { Logger } from '../log/logger.js';
 import { createMetrics } from '../metrics/catalogue.js';
+import { registerConsole } from '../console/console-routes.js';
 import { mergeReports, type RouteReport } from '../shadow/report.js';
 import { Gateway } from './gateway.js';
 
@@ -115,18 +116,31 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
     return { status: 200, body: await registry.metrics(), contentType: registry.contentType };
   }, { public: true });
   admin.route('GET', '/diffs', async (req, url) => {
+    // A window comes from the fleet's evidence in Redis: any one worker has all of it.
+    if (url.searchParams.has('since')) return relay(req);
     const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
-    const answers = await Promise.all(live().map((w) => ask(w, { type: 'admin', id: nextId++, req })));
-    const lists = answers.filter((a) => a?.type === 'admin-reply' && a.reply.status === 200).map((a) => ((a as Extract<FromWorker, { type: 'admin-reply' }>).reply.body as { routes: RouteReport[] }).routes);
-    return { status: 200, body: { routes: mergeReports(lists, limit), workers: lists.length } };
+    // Every worker's full field list, so that the merged rows are cut once, here.
+    const all = new URL(url);
+    all.searchParams.set('limit', '100');
+    const relayed = { ...req, url: all.pathname + all.search };
+    const answers = await Promise.all(live().map((w) => ask(w, { type: 'admin', id: nextId++, req: relayed })));
+    const bad = answers.find((a) => a?.type === 'admin-reply' && a.reply.status === 400);
+    if (bad) return (bad as Extract<FromWorker, { type: 'admin-reply' }>).reply;
+    const bodies = answers.filter((a) => a?.type === 'admin-reply' && a.reply.status === 200).map((a) => (a as Extract<FromWorker, { type: 'admin-reply' }>).reply.body as { since: string | null; routes: RouteReport[] });
+    return { status: 200, body: { since: bodies[0]?.since ?? null, routes: mergeReports(bodies.map((b) => b.routes), limit), workers: bodies.length } };
   }, { auth: true });
   admin.route('GET', '/readyz', (req) => relay(req), { public: true });
   for (const [method, path] of [
     ['GET', '/rules'],
     ['PUT', '/rules'],
+    ['GET', '/routes'],
+    ['GET', '/rollouts'],
   ] as const) {
     admin.route(method, path, (req) => relay(req));
   }
+  admin.routePrefix('POST', '/rollouts/', (req) => relay(req));
+
+  registerConsole(admin, config);
 
   for (let i = 0; i < count; i++) fork();
   await admin.listen(config.admin.listen);

@@ -19,7 +19,7 @@ export interface FallbackPolicy {
   budget: number;
   /** Retries and fallbacks always allowed per 10 s, whatever the share. */
   budgetMin: number;
-  /** A body is kept for a second sending only up to this size, and only when its length is declared. */
+  /** A body is read whole, to be sent again, up to this size or the backend's request_buffering, whichever is larger. */
   maxBodyBytes: number;
 }
 

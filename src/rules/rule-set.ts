@@ -11,6 +11,8 @@ import { compileSplit } from '../router/split.js';
 import { parseStickyKey, type StickyKey } from '../router/sticky-key.js';
 import { compileShadow, shadowSchema, type ShadowPolicy } from './shadow-policy.js';
 import { compileFallback, fallbackSchema, type FallbackPolicy } from './fallback-policy.js';
+import { compileRollout, rolloutSchema, type RolloutPolicy } from './rollout-policy.js';
+import { isMap, type YAMLMap } from 'yaml';
 import {
   INVALID,
   dict,
@@ -35,6 +37,8 @@ import { deepFreeze } from '../util/deep-freeze.js';
 export interface Route extends RoutableRoute {
   shadow?: ShadowPolicy;
   fallback?: FallbackPolicy;
+  /** The progressive rollout of this route's split (docs/rollouts.md). */
+  rollout?: RolloutPolicy;
 }
 
 export interface RuleSet extends RoutingTable<Route> {
@@ -104,6 +108,7 @@ function ruleSchema(rc: RuleContext) {
       salt: opt(string({ nonEmpty: true })),
       shadow: opt(shadowSchema(backendName)),
       fallback: opt(fallbackSchema(backendName)),
+      rollout: opt(rolloutSchema(backendName)),
     }),
     (r, node, ctx, path) => {
       if ((r.split === undefined) === (r.backend === undefined)) {
@@ -113,7 +118,12 @@ function ruleSchema(rc: RuleContext) {
       if (to !== undefined && (r.backend === to || (r.split && Object.entries(r.split).every(([b, w]) => b === to || w === 0)))) {
         return reject(ctx, keyNodeAt(node, 'fallback'), `${path}.fallback.to`, `${JSON.stringify(to)} is the only backend this route sends to: a fallback is another backend`);
       }
-      return r;
+      if (!r.rollout) return { ...r, rolloutPolicy: undefined };
+      const block = isMap(node) ? (node as YAMLMap).get('rollout', true) : node;
+      const rolloutPolicy = compileRollout(r.rollout, r, (key, message) =>
+        reject(ctx, key ? keyNodeAt(block, key) : block, key ? `${path}.rollout.${key}` : `${path}.rollout`, message),
+      );
+      return rolloutPolicy ? { ...r, rolloutPolicy } : INVALID;
     },
   );
 
@@ -154,6 +164,7 @@ export function parseRuleSet(text: string, file: string, rc: RuleContext): RuleS
       salt: r.salt ?? r.name,
       shadow: r.shadow && compileShadow(r.shadow),
       fallback: r.fallback && compileFallback(r.fallback),
+      rollout: r.rolloutPolicy,
     };
   });
   const ruleSet: RuleSet = { default: raw.default, routes, table: new RouteTable(routes), text };

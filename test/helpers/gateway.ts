@@ -40,6 +40,8 @@ export const adminAuth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 export interface GatewaySetup {
   /** Backend name → its URL, or a YAML flow mapping ("{ urls: [...], ... }") written as it is. */
   backends: Record<string, string>;
+  /** Extra YAML lines per backend (e.g. `connections: 2`). */
+  backendExtra?: Record<string, string[]>;
   /** Extra YAML lines under `admin:` (e.g. `public_listen: "127.0.0.1:0"`). */
   admin?: string;
   rules: string;
@@ -52,7 +54,11 @@ export interface GatewaySetup {
 
 export function gatewayYaml(setup: GatewaySetup, rulesFile: string): string {
   const backends = Object.entries(setup.backends)
-    .map(([name, url]) => (url.startsWith('{') ? `  ${name}: ${url}` : `  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: 1s`))
+    .map(([name, url]) =>
+      url.startsWith('{')
+        ? `  ${name}: ${url}`
+        : [`  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: 1s`, ...(setup.backendExtra?.[name] ?? []).map((l) => `    ${l}`)].join('\n'),
+    )
     .join('\n');
   return [
     'listen: "127.0.0.1:0"',
