@@ -63,6 +63,8 @@ export interface GatewayConfig {
     queue: number;
     /** Global bound on bytes held for shadowing (request body tees and response captures). */
     maxBufferedBytes: number;
+    /** Worker threads comparing large bodies off the event loop (0: all inline). */
+    compareThreads: number;
     samples: { file: string; maxBytes: number; streamMaxLen: number };
   };
   /** The rollout controller and its evidence (docs/rollouts.md); used with rules.redis only. */
@@ -138,6 +140,7 @@ const schema = object({
       max_concurrent_per_route: opt(number({ integer: true, min: 1, max: 100_000 }), 32),
       queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 256),
       max_buffered_bytes: opt(size(), 64 * 1024 * 1024),
+      compare_threads: opt(number({ integer: true, min: 0, max: 64 }), 1),
       samples: opt(
         section({
           file: opt(string({ nonEmpty: true })),
@@ -233,6 +236,7 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       maxPerRoute: raw.shadow.max_concurrent_per_route,
       queue: raw.shadow.queue,
       maxBufferedBytes: raw.shadow.max_buffered_bytes,
+      compareThreads: raw.shadow.compare_threads,
       samples: {
         file: raw.shadow.samples.file ? resolve(base, raw.shadow.samples.file) : join(stateDir, 'diff-samples.jsonl'),
         maxBytes: raw.shadow.samples.max_bytes,

@@ -18,7 +18,7 @@ import { answerClientError } from '../http/client-errors.js';
 import type { Backend } from '../forward/backend.js';
 import type { GatewayRuntime } from './contracts.js';
 import { createRequestHandler, createUpgradeHandler } from './lifecycle.js';
-import { createLogStep } from './log-step.js';
+import { createLogStep, type LogStep } from './log-step.js';
 import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from './admin-routes.js';
@@ -49,10 +49,11 @@ export class Gateway {
   private readonly sockets = new Set<Socket>();
   private shadow: ShadowRuntime | undefined;
   private rollout: RolloutRuntime | undefined;
+  private readonly logStep: LogStep;
 
   private constructor(readonly runtime: GatewayRuntime) {
     const { config } = runtime;
-    const logStep = createLogStep(runtime);
+    const logStep = (this.logStep = createLogStep(runtime));
     this.server = createServer(
       {
         maxHeaderSize: config.limits.maxHeaderBytes,
@@ -175,5 +176,7 @@ export class Gateway {
     rt.upgrades.close();
     await this.ruleSource?.stop();
     await this.admin.close();
+    // Last: the exchanges cut short above have written their lines by now.
+    this.logStep.close();
   }
 }

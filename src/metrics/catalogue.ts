@@ -7,6 +7,7 @@
  * outcome words, never paths or ids.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { takeEventLoopDelay } from './event-loop-delay.js';
 import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 /** Latency bucket bounds (seconds) shared by the request histograms and the rollout evidence. */
@@ -202,6 +203,19 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       help: 'Shadow requests in flight.',
       aggregator: 'sum',
       registers,
+    }),
+    eventLoopDelay: new Gauge({
+      name: 'switchyard_event_loop_delay_seconds',
+      help: 'Event loop delay since the previous scrape (sampled every 2 ms), by stat: p99, max.',
+      labelNames: ['stat'] as const,
+      // With --workers, the worst worker's: a sum of delays means nothing.
+      aggregator: 'max',
+      registers,
+      collect() {
+        const d = takeEventLoopDelay();
+        this.set({ stat: 'p99' }, d.p99);
+        this.set({ stat: 'max' }, d.max);
+      },
     }),
 
     // The new pipeline (switchyard pipeline, or in-process behind the gateway).

@@ -321,6 +321,7 @@ export class Pipeline {
   }
 
   close(): Promise<void> {
+    this.access?.close();
     return this.upstream.destroy();
   }
 }
