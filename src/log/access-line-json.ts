@@ -30,6 +30,7 @@ function num(n: number): string {
 export function accessFieldsJson(l: AccessLine): string {
   let s = '';
   if (l.request_id !== undefined) s += ',"request_id":' + jsonString(l.request_id);
+  if (l.trace_id !== undefined) s += ',"trace_id":' + jsonString(l.trace_id);
   if (l.method !== undefined) s += ',"method":' + jsonString(l.method);
   if (l.path !== undefined) s += ',"path":' + jsonString(l.path);
   if (l.route !== undefined) s += ',"route":' + jsonString(l.route);
