@@ -4,10 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { isScalar } from 'yaml';
 import {
   boolean,
-  deref,
   dict,
   duration,
   list,
@@ -21,35 +19,15 @@ import {
   size,
   string,
   validateDocument,
-  type Check,
 } from './schema.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { DEFAULT_REQUEST_BUFFERING, NO_RETRIES, backendSchema, type BackendConfig } from './backend-config.js';
 import { cidr } from './cidr.js';
 import { listenAddress, optionalListenAddress, type ListenAddress } from './listen-address.js';
 import { logConfigOf, logSection, type LogConfig } from './log-config.js';
 import { parseYamlSource } from './yaml-source.js';
 
-export interface BackendConfig {
-  name: string;
-  /** For an in-process pipeline: the loopback address of its listener, known once it started. */
-  url: URL;
-  /**
-   * Run the new pipeline inside the gateway process, with this products file. It also listens
-   * on `shadowListen` (default a random loopback port) for the shadow copies sent to it.
-   */
-  inprocess?: { products: string; shadowListen: ListenAddress };
-  connectTimeoutMs: number;
-  responseTimeoutMs: number;
-  /** Upper bound of keep-alive connections in this backend's pool. */
-  connections: number;
-  /** Requests that may wait for one of those connections; past it: 503 SWY_ERR_UPSTREAM_BUSY. */
-  queue: number;
-  /**
-   * Read a request body whole, up to this many bytes, before taking a connection from the pool
-   * (0: stream it as it arrives). Larger bodies stream after the first `requestBuffering` bytes.
-   */
-  requestBuffering: number;
-}
+export type { BackendConfig } from './backend-config.js';
 
 export interface RedisConfig {
   url?: string;
@@ -106,29 +84,6 @@ export interface GatewayConfig {
 
 const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 
-/** What `request_buffering: on` means, and its default toward HTTP backends (1 MiB). */
-const DEFAULT_REQUEST_BUFFERING = 1024 * 1024;
-/** `request_buffering`: a size, or on/off (also true/false). */
-const bufferSize = size({ max: 64 * 1024 * 1024 });
-const requestBuffering: Check<number> = (raw, ctx, path) => {
-  const node = deref(raw, ctx);
-  if (isScalar(node) && (node.value === true || node.value === 'on')) return DEFAULT_REQUEST_BUFFERING;
-  if (isScalar(node) && (node.value === false || node.value === 'off')) return 0;
-  return bufferSize(raw, ctx, path);
-};
-
-const backendUrl: Check<URL> = refine(string(), (value, node, ctx, path) => {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return reject(ctx, node, path, `${JSON.stringify(value)} is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return reject(ctx, node, path, 'only http:// and https:// backends are supported');
-  if (url.pathname !== '/' || url.search) return reject(ctx, node, path, 'a backend URL is an origin (scheme, host, port) without a path');
-  return url;
-});
-
 const hostPort = refine(string(), (value, node, ctx, path) => {
   const m = /^(.+):(\d{1,5})$/.exec(value);
   if (!m) return reject(ctx, node, path, `${JSON.stringify(value)} is not HOST:PORT`);
@@ -153,23 +108,7 @@ const schema = object({
   ),
   backends: req(
     dict(
-      refine(object({
-        url: opt(backendUrl),
-        inprocess: opt(boolean(), false),
-        products: opt(string({ nonEmpty: true })),
-        shadow_listen: opt(listenAddress),
-        connect_timeout: opt(duration({ min: 1 }), 2000),
-        response_timeout: opt(duration({ min: 1 }), 30_000),
-        connections: opt(number({ integer: true, min: 1, max: 10_000 }), 256),
-        queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 1024),
-        request_buffering: opt(requestBuffering),
-      }), (b, node, ctx, path) => {
-        if (b.inprocess && b.url) return reject(ctx, node, path, 'an in-process backend has no url');
-        if (!b.inprocess && !b.url) return reject(ctx, node, path, 'a backend needs a url (or inprocess: true for the built-in pipeline)');
-        if (!b.inprocess && b.products) return reject(ctx, node, path, '"products" goes with inprocess: true');
-        if (!b.inprocess && b.shadow_listen) return reject(ctx, node, path, '"shadow_listen" goes with inprocess: true');
-        return b;
-      }),
+      backendSchema,
       { key: NAME, keyHint: 'a backend name (lowercase letters, digits, - and _)', min: 1 },
     ),
   ),
@@ -257,7 +196,9 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
     backends: Object.entries(raw.backends).map(([name, b]) => ({
       name,
       // Replaced by the in-process pipeline's loopback address when it starts.
-      url: b.url ?? new URL('http://127.0.0.1:0'),
+      url: b.urls[0] ?? new URL('http://127.0.0.1:0'),
+      urls: b.urls,
+      balance: b.balance,
       inprocess: b.inprocess
         ? { products: resolve(base, b.products ?? 'products.yaml'), shadowListen: b.shadow_listen ?? { host: '127.0.0.1', port: 0 } }
         : undefined,
@@ -268,6 +209,9 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       // On by default toward HTTP backends (the legacy layer), like nginx's proxy_request_buffering;
       // off for the in-process pipeline, which reads the body from memory anyway.
       requestBuffering: b.request_buffering ?? (b.inprocess ? 0 : DEFAULT_REQUEST_BUFFERING),
+      health: b.inprocess ? undefined : b.health,
+      outlier: b.inprocess ? undefined : b.outlier,
+      retries: b.inprocess ? NO_RETRIES : b.retries,
     })),
     rules: {
       file: resolve(base, raw.rules.file),

@@ -1,73 +1,79 @@
 /**
- * One backend as the gateway sees it: a keep-alive undici Pool, and `forward`, which streams a
- * request to it and its response back to the client. Nothing is buffered on this path: request
- * body chunks go to undici as they arrive, response chunks go to the client as they arrive, and
- * backpressure in either direction pauses the other side.
+ * One HTTP backend as the gateway sees it: its hosts (host-set.ts: a keep-alive undici pool per
+ * host, health, ejection, balancing), and `forward`, which streams a request to one host and its
+ * response back to the client. Nothing is buffered on this path: request body chunks go to undici
+ * as they arrive, response chunks go to the client as they arrive, and backpressure in either
+ * direction pauses the other side.
+ *
+ * When an attempt fails before any response byte was written, an idempotent request whose body
+ * can be sent again is retried on another host (`retries`, within the route's retry budget);
+ * after that the caller may take the failure over (`onFailureBeforeResponse`: the route's
+ * fallback), else the client gets a small JSON 502/504.
  *
  * undici was chosen over http-proxy for plain HTTP by measurement (scripts/bench-forwarders.ts);
  * http-proxy still carries WebSocket upgrades (see websocket.ts).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { BackendConfig } from '../config/gateway-config.js';
 import { ERRORS, classifyUpstreamError, errorBody, type ErrorDef } from '../errors.js';
 import { hasRequestBody } from '../http/body-guard.js';
 import { withoutHopByHop } from '../http/headers.js';
-import type { Backend, ForwardOptions, ForwardOutcome, ResponseTap } from './backend.js';
+import { failureReasonOf, type Backend, type FailureReason, type ForwardOptions, type ForwardOutcome } from './backend.js';
+import { HostSet, type HostSetDeps } from './host-set.js';
+
+/** RFC 9110 §9.2.2: the methods a retry on another host may send again. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** Statuses that count as a failed host for outlier ejection (the gateway failures, not the application's). */
+function isGatewayFailure(status: number): boolean {
+  return status === 502 || status === 503 || status === 504;
+}
 
 export class HttpBackend implements Backend {
   readonly name: string;
-  readonly pool: Pool;
+  readonly hosts: HostSet;
 
-  constructor(readonly config: BackendConfig) {
+  constructor(
+    readonly config: BackendConfig,
+    private readonly deps: HostSetDeps = {},
+  ) {
     this.name = config.name;
-    this.pool = new Pool(config.url.origin, {
-      connections: config.connections,
-      connect: { timeout: config.connectTimeoutMs },
-      headersTimeout: config.responseTimeoutMs,
-      bodyTimeout: config.responseTimeoutMs,
-      keepAliveTimeout: 4_000,
-      keepAliveMaxTimeout: 60_000,
-      // Upstreams speak HTTP/1.1 (issue 16). undici 8 turned HTTP/2 on by default for TLS
-      // backends that offer h2 in ALPN; the forwarder's hop-by-hop handling is HTTP/1.1's.
-      allowH2: false,
-    });
+    this.hosts = new HostSet(config, deps);
+  }
+
+  get up(): boolean {
+    return this.hosts.up;
+  }
+
+  status() {
+    return { state: this.hosts.state, hosts: this.hosts.status() };
+  }
+
+  target(): URL {
+    return this.hosts.hosts[this.hosts.pick()]!.url;
   }
 
   /**
-   * Streams `req` to this backend and the answer to `res`; calls `done` once, when `res` is
-   * finished or torn down. (A callback, not a Promise: this is the per-request hot path.)
+   * Streams `req` to a host of this backend and the answer to `res`; calls `done` once, when
+   * `res` is finished or torn down. (A callback, not a Promise: this is the per-request hot path.)
    */
   forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions, done: (outcome: ForwardOutcome) => void): void {
-    const handler = new ForwardHandler(this.name, req, res, opts, done);
-    // A bounded wait for a connection: past `queue` waiting requests the backend is busy, and
-    // the client hears so at once instead of holding a socket (issue 11, slow clients).
-    if (this.pool.stats.queued >= this.config.queue) {
-      handler.onResponseError(undefined, Object.assign(new Error(ERRORS.UPSTREAM_BUSY.message), { code: ERRORS.UPSTREAM_BUSY.code }));
-      return;
-    }
-    try {
-      this.pool.dispatch(
-        {
-          path: req.url ?? '/',
-          method: req.method ?? 'GET',
-          headers: opts.headers,
-          body: opts.body ?? (hasRequestBody(req) ? req : null),
-        },
-        handler,
-      );
-    } catch (err) {
-      handler.onResponseError(undefined, err as Error);
-    }
+    new ForwardHandler(this, req, res, opts, done).send(this.hosts.pick());
+  }
+
+  /** Counts a retry (a per-attempt event, so counted here rather than in the log step). */
+  retried(reason: string): void {
+    this.deps.metrics?.upstreamRetries.inc({ backend: this.name, reason });
   }
 
   close(): Promise<void> {
-    return this.pool.close();
+    return this.hosts.close();
   }
 
   destroy(): Promise<void> {
-    return this.pool.destroy();
+    return this.hosts.destroy();
   }
 }
 
@@ -77,21 +83,54 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private status = 0;
   private settled = false;
   private tapSettled = false;
+  /** The host of the current attempt; -1 once it ended. */
+  private host = -1;
+  /** Hosts tried so far, a bit each. */
+  private tried = 0;
+  private retries = 0;
+  private readonly body: Readable | Buffer | null;
   private sendTimer: NodeJS.Timeout | undefined;
   private readonly onClientClose: () => void;
 
   constructor(
-    private readonly backend: string,
+    private readonly backend: HttpBackend,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly opts: ForwardOptions,
     private readonly resolve: (o: ForwardOutcome) => void,
   ) {
+    this.body = opts.body ?? (hasRequestBody(req) ? req : null);
     // A client that goes away cancels its upstream request.
     this.onClientClose = () => {
       if (!res.writableFinished) this.abort();
     };
     res.once('close', this.onClientClose);
+  }
+
+  /** Dispatches an attempt to host `i`; the same handler serves every attempt, one at a time. */
+  send(i: number): void {
+    const host = this.backend.hosts.hosts[i]!;
+    this.host = i;
+    this.tried |= 1 << i;
+    this.controller = undefined;
+    host.active++;
+    // A bounded wait for a connection: past `queue` waiting requests the host is busy, and the
+    // client hears so at once instead of holding a socket (issue 11, slow clients).
+    if (host.pool.stats.queued >= this.backend.config.queue) {
+      this.onResponseError(undefined, Object.assign(new Error(ERRORS.UPSTREAM_BUSY.message), { code: ERRORS.UPSTREAM_BUSY.code }));
+      return;
+    }
+    try {
+      host.pool.dispatch({ path: this.req.url ?? '/', method: this.req.method ?? 'GET', headers: this.opts.headers, body: this.body }, this);
+    } catch (err) {
+      this.onResponseError(undefined, err as Error);
+    }
+  }
+
+  private endAttempt(): void {
+    if (this.host < 0) return;
+    this.backend.hosts.hosts[this.host]!.active--;
+    this.host = -1;
   }
 
   private abort(): void {
@@ -105,10 +144,16 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.res.destroyed) this.abort();
   }
 
-  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
     // Informational answers (103 Early Hints, …) are not passed on: only the final one is.
-    if (statusCode < 200) return;
+    if (statusCode < 200 || this.settled) return;
+    if (this.host >= 0) this.backend.hosts.result(this.host, !isGatewayFailure(statusCode));
     this.status = statusCode;
+    if (statusCode >= 500 && this.opts.onFailureBeforeResponse?.('5xx')) {
+      this.handOff('5xx');
+      controller.abort(Object.assign(new Error('answered elsewhere'), { code: 'UND_ERR_ABORTED' }));
+      return;
+    }
     const out: OutgoingHttpHeaders = withoutHopByHop(headers);
     if (this.opts.responseHeaders) Object.assign(out, this.opts.responseHeaders);
     this.opts.beforeResponse?.(statusCode, out, headers);
@@ -117,6 +162,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
     this.bytesOut += chunk.length;
     this.opts.tap?.onData(chunk);
     if (this.res.destroyed) return;
@@ -136,6 +182,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    if (this.settled) return;
     this.tapSettled = true;
     this.opts.tap?.onEnd();
     this.res.end();
@@ -143,27 +190,49 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_c: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (this.settled) return;
     const e = classifyUpstreamError(err);
-    this.tapSettled = true;
-    this.opts.tap?.onError(err);
-    if (e === ERRORS.CLIENT_ABORTED || this.res.destroyed) {
+    const aborted = e === ERRORS.CLIENT_ABORTED || this.res.destroyed;
+    // A full local queue says nothing of the host's health.
+    if (this.host >= 0 && !aborted && e !== ERRORS.UPSTREAM_BUSY) this.backend.hosts.result(this.host, false);
+    this.endAttempt();
+    if (aborted) {
+      this.settleTap(err);
       this.res.destroy();
       this.finish(ERRORS.CLIENT_ABORTED, err);
       return;
     }
     if (!this.res.headersSent) {
+      if (this.retry(e)) return;
+      const reason = failureReasonOf(e);
+      if (this.opts.onFailureBeforeResponse?.(reason)) return this.handOff(reason, e, err);
+      this.settleTap(err);
       // Nothing reached the client yet: answer with a small JSON error naming backend and reason.
-      const body = errorBody(e, { backend: this.backend });
+      const body = errorBody(e, { backend: this.backend.name });
       this.status = e.status;
       const out: OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...this.opts.responseHeaders };
       this.opts.beforeResponse?.(e.status, out, undefined);
       this.res.writeHead(e.status, out);
       this.res.end(body);
     } else {
+      this.settleTap(err);
       // Mid-response: the only honest signal left is to cut the client connection.
       this.res.destroy(err);
     }
     this.finish(e, err);
+  }
+
+  /** Sends the request again to another host when the failure, the method and the budget allow. */
+  private retry(e: ErrorDef): boolean {
+    const policy = this.backend.config.retries;
+    if (this.retries >= policy.attempts || !policy.on.has(e.reason as never)) return false;
+    if (!IDEMPOTENT.has(this.req.method ?? 'GET') || !(this.body === null || Buffer.isBuffer(this.body))) return false;
+    const next = this.backend.hosts.pick(this.tried);
+    if (next < 0 || (this.opts.budget && !this.opts.budget.tryAcquire())) return false;
+    this.retries++;
+    this.backend.retried(e.reason);
+    this.send(next);
+    return true;
   }
 
   private sendTimedOut(): void {
@@ -174,18 +243,28 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.controller && !this.controller.aborted) this.controller.abort(err);
   }
 
-  private finish(error?: ErrorDef, cause?: Error): void {
+  /** The caller answers instead (a fallback): nothing was written to the client. */
+  private handOff(reason: FailureReason, error?: ErrorDef, cause?: Error): void {
+    this.settleTap(cause ?? new Error(`backend answered ${this.status}; sent to the fallback`));
+    this.finish(error, cause, reason);
+  }
+
+  private settleTap(err: Error): void {
+    if (this.tapSettled) return;
+    this.tapSettled = true;
+    this.opts.tap?.onError(err);
+  }
+
+  private finish(error?: ErrorDef, cause?: Error, handedOff?: FailureReason): void {
     clearTimeout(this.sendTimer);
     if (this.settled) return;
     this.settled = true;
+    this.endAttempt();
     // Whatever ended the exchange, an observer always hears the end of it.
-    if (!this.tapSettled) {
-      this.tapSettled = true;
-      this.opts.tap?.onError(cause ?? new Error(error?.message ?? 'forward ended'));
-    }
+    this.settleTap(cause ?? new Error(error?.message ?? 'forward ended'));
     this.res.removeListener('close', this.onClientClose);
     // Drain any unread request body so the client connection stays usable.
-    if (error && !this.req.complete && !this.req.destroyed) this.req.resume();
-    this.resolve({ status: this.status, bytesOut: this.bytesOut, error, cause });
+    if (error && !handedOff && !this.req.complete && !this.req.destroyed) this.req.resume();
+    this.resolve({ status: this.status, bytesOut: this.bytesOut, error, cause, handedOff });
   }
 }

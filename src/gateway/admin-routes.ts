@@ -4,7 +4,9 @@
  * (the rollout endpoints are in rollout-routes.ts).
  */
 import { ConfigError } from '../config/yaml-source.js';
+import type { Backend } from '../forward/backend.js';
 import type { GatewayRuntime } from './contracts.js';
+import { assessRoutes } from './readiness.js';
 import { parseRuleSet } from '../rules/rule-set.js';
 import { RedisRuleSource } from '../store/redis-rule-source.js';
 import { VersionConflictError } from '../store/rule-store.js';
@@ -18,10 +20,21 @@ export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, sour
   const open = { public: true };
   admin.route('GET', '/healthz', () => ({ status: 200, body: { status: 'ok' } }), open);
 
+  // Ready: rules loaded, and every backend the rules send traffic to is up or covered by the
+  // route's fallback (readiness.ts). /healthz stays a liveness check.
   admin.route('GET', '/readyz', () => {
     const meta = rt.rules.meta;
-    if (!meta) return { status: 503, body: { ready: false, reason: 'no rule set loaded yet' } };
-    return { status: 200, body: { ready: true, source: meta.source, version: meta.version, applied_at: meta.appliedAt.toISOString(), note: meta.note } };
+    const rules = rt.rules.rules;
+    if (!meta || !rules) return { status: 503, body: { ready: false, reason: 'no rule set loaded yet' } };
+    const a = assessRoutes(rules, (b) => rt.backends.get(b)?.up ?? false);
+    const backends: Record<string, ReturnType<Backend['status']> & { used: boolean }> = {};
+    for (const [name, b] of rt.backends) backends[name] = { ...b.status(), used: a.used.includes(name) };
+    const ready = a.unserved.length === 0;
+    const reason = ready ? undefined : a.unserved.map((u) => `route ${u.route} sends traffic to backend ${u.backend}, which is down, with no fallback that is up`).join('; ');
+    return {
+      status: ready ? 200 : 503,
+      body: { ready, reason, source: meta.source, version: meta.version, applied_at: meta.appliedAt.toISOString(), note: meta.note, backends, on_fallback: a.onFallback },
+    };
   }, open);
 
   admin.route('GET', '/metrics', async () => ({

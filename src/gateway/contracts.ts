@@ -6,7 +6,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayConfig } from '../config/gateway-config.js';
+import type { ErrorDef } from '../errors.js';
 import type { Backend } from '../forward/backend.js';
+import type { RetryBudget } from '../forward/retry-budget.js';
 import type { UpgradeProxy } from '../forward/websocket.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
@@ -17,6 +19,7 @@ import type { RequestFacts } from '../router/request-facts.js';
 import type { Route, RuleSet } from '../rules/rule-set.js';
 import type { ShadowRequest, ShadowStep } from '../shadow/shadow-step.js';
 import type { ActiveRules } from '../store/active-rules.js';
+import type { RouteBudgets } from './route-budgets.js';
 import type { Evidence } from '../rollout/evidence.js';
 
 /** Per request: the only allocation the lifecycle makes besides what Node and undici make. */
@@ -31,6 +34,21 @@ export interface RequestContext extends ShadowRequest {
   /** Headers of the upstream request (the shadow copy reuses them). */
   upstreamHeaders: Record<string, string | string[]>;
   trace: TraceContext;
+  /** The route's retry budget, when its fallback or its backend's retries may draw on it. */
+  budget?: RetryBudget;
+  /** Set when the route's fallback took the request (forward-step.ts); `to` served it. */
+  fallback?: FallbackNote;
+  /** Why a failure the fallback would have taken was answered as it was (budget, method, body). */
+  fallbackSkipped?: string;
+}
+
+export interface FallbackNote {
+  from: string;
+  to: string;
+  /** refused, reset, timeout, 5xx, or down (sent there directly). */
+  reason: string;
+  /** The failed attempt's error, counted against `from` in the log step. */
+  error?: ErrorDef;
 }
 
 /** Everything built once and shared by all requests. */
@@ -45,6 +63,7 @@ export interface GatewayRuntime {
   metrics: Metrics;
   logger: Logger;
   shadow?: ShadowStep;
+  budgets: RouteBudgets;
   /** Rollout evidence, counted in the log step (set when the rules come from Redis). */
   evidence?: Evidence;
   upgrades: UpgradeProxy;

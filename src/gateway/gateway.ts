@@ -22,6 +22,7 @@ import { createLogStep, type LogStep } from './log-step.js';
 import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { RouteBudgets } from './route-budgets.js';
 import { registerConsole } from '../console/console-routes.js';
 import { compileTrustedProxies } from '../http/client-address.js';
 import { registerRolloutRoutes } from './rollout-routes.js';
@@ -37,7 +38,7 @@ export interface GatewayOptions {
 
 async function startBackends(config: GatewayConfig, metrics: Metrics, logger: Logger): Promise<Map<string, Backend>> {
   const out = new Map<string, Backend>();
-  for (const b of config.backends) out.set(b.name, b.inprocess ? await InProcessBackend.start(b, metrics, logger) : new HttpBackend(b));
+  for (const b of config.backends) out.set(b.name, b.inprocess ? await InProcessBackend.start(b, metrics, logger) : new HttpBackend(b, { metrics, logger }));
   return out;
 }
 
@@ -97,9 +98,11 @@ export class Gateway {
       trustedProxies: compileTrustedProxies(config.trustedProxies),
       metrics,
       logger,
+      budgets: new RouteBudgets(),
       upgrades: new UpgradeProxy(),
       draining: false,
     };
+    runtime.rules.onApply((rules) => runtime.budgets.apply(rules));
     const gw = new Gateway(runtime);
     gw.shadow = createShadowStep(runtime);
     runtime.shadow = gw.shadow;

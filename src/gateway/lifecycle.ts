@@ -5,6 +5,8 @@
  *   2. decide    match a route, pick the backend (override, sticky bucket, random)
  *   3. shadow    start the copy to the other backend, if the route samples this one
  *   4. forward   stream the request to the backend and its answer to the client   → 502/504
+ *                (forward-step.ts: host retries, and the route's fallback, which may already
+ *                take the request before step 3 when its backend is down)
  *   5. log       metrics and the access line (log-step.ts); always runs, also after errors
  *
  * WebSocket upgrades run 1 and 2, then the upgrade proxy carries both sockets until one closes,
@@ -21,13 +23,13 @@ import type { ForwardOutcome } from '../forward/backend.js';
 import { bytesInOf } from '../http/bytes-in.js';
 import { isTrusted } from '../http/client-address.js';
 import { admit, toOriginForm } from '../http/admission.js';
-import { BACKEND_HEADER, REQUEST_ID, upstreamRequestHeaders } from '../http/headers.js';
+import { REQUEST_ID, upstreamRequestHeaders } from '../http/headers.js';
 import { childTraceparent, parseTraceContext, startTrace, TRACEPARENT, TRACESTATE } from '../http/trace-context.js';
 import { decide } from '../router/decide.js';
 import { requestFacts } from '../router/request-facts.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { GatewayRuntime, RequestContext } from './contracts.js';
-import { forwardStep } from './forward-step.js';
+import { createForwardStep } from './forward-step.js';
 import type { LogStep, UpgradeExchange } from './log-step.js';
 
 function localReply(res: ServerResponse, e: ErrorDef, requestId: string, close: boolean): void {
@@ -63,6 +65,7 @@ function createRouter(rt: GatewayRuntime) {
 
 export function createRequestHandler(rt: GatewayRuntime, logStep: LogStep) {
   const route = createRouter(rt);
+  const forwardStep = createForwardStep(rt);
 
   return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const startNs = process.hrtime.bigint();
@@ -107,14 +110,13 @@ export function createRequestHandler(rt: GatewayRuntime, logStep: LogStep) {
       if (trace.state === undefined) delete headers[TRACESTATE];
       ctx = { req, res, startNs, requestId, rules, facts, decision, upstreamHeaders: headers, trace };
 
+      forwardStep.redirect(ctx);
+
       // 3. shadow
       const shadow = rt.shadow?.begin(ctx);
 
       // 4. forward, then 5. log
-      const backend = rt.backends.get(decision.backend)!;
-      const responseHeaders: Record<string, string> = { [REQUEST_ID]: requestId };
-      if (rt.config.debugHeaders) responseHeaders[BACKEND_HEADER] = decision.backend;
-      forwardStep(rt, backend, req, res, { headers, responseHeaders, tap: shadow?.tap, body: shadow?.body }, log);
+      forwardStep.forward(ctx, shadow, log);
     } catch (err) {
       // A bug in a step must cost one request, never the process. It is the gateway's error:
       // counted as a 500, never against a backend.
@@ -154,7 +156,7 @@ export function createUpgradeHandler(rt: GatewayRuntime, logStep: LogStep) {
       x.facts = facts;
       x.decision = decision;
       const backend = rt.backends.get(decision.backend)!;
-      rt.upgrades.upgrade(req, socket, head, backend.config.url, { [REQUEST_ID]: x.requestId, 'x-switchyard-route': decision.routeName }, (status, error) =>
+      rt.upgrades.upgrade(req, socket, head, backend.target(), { [REQUEST_ID]: x.requestId, 'x-switchyard-route': decision.routeName }, (status, error) =>
         logStep.upgrade(x, status, error),
       );
     } catch (err) {

@@ -54,11 +54,11 @@ export function createLogStep(rt: GatewayRuntime): LogStep {
   const { metrics, logger } = rt;
   const access = AccessLog.of(logger, rt.config.log);
 
-  /** The counters every kind of exchange writes. */
-  function count(route: string, backend: string, decision: Decision<Route> | undefined, status: number, error: ErrorDef | undefined): void {
+  /** The counters every kind of exchange writes; `decided` is the backend routing chose (before a fallback). */
+  function count(route: string, backend: string, decision: Decision<Route> | undefined, status: number, error: ErrorDef | undefined, decided = backend): void {
     metrics.requests.inc(route, backend, String(status));
     if (decision) {
-      metrics.placements.inc(route, backend, decision.placement);
+      metrics.placements.inc(route, decided, decision.placement);
       if (decision.overrideRejected) metrics.overrideRejected.inc();
     }
     if (error) {
@@ -73,13 +73,20 @@ export function createLogStep(rt: GatewayRuntime): LogStep {
       const seconds = Number(process.hrtime.bigint() - startNs) / 1e9;
       const decision = ctx?.decision;
       const route = decision?.routeName ?? '-';
-      const backend = decision?.backend ?? '-';
+      // After a fallback, the backend that served is the fallback (forward-step.ts).
+      const fallback = ctx?.fallback;
+      const backend = fallback?.to ?? decision?.backend ?? '-';
+      if (fallback) {
+        metrics.fallbacks.inc({ route, from: fallback.from, to: fallback.to, reason: fallback.reason });
+        if (fallback.error) metrics.upstreamErrors.inc({ backend: fallback.from, reason: fallback.error.reason });
+      }
+      if (ctx?.fallbackSkipped) metrics.fallbacksSkipped.inc({ route, reason: ctx.fallbackSkipped });
       // A parser error in the middle of the request (a malformed chunk, the request timeout)
       // was answered on the socket by client-errors.ts; it is what ended the exchange.
       const clientError = clientErrorOf(res);
       const error = clientError ?? outcome.error;
       const status = clientError && !res.headersSent ? clientError.status : outcome.status || (error ? error.status : res.statusCode);
-      count(route, backend, decision, status, error);
+      count(route, backend, decision, status, error, fallback?.from);
       metrics.requestDuration.observe(seconds, route, backend);
       rt.evidence?.request(route, backend, status, seconds);
       metrics.inFlight.dec();
@@ -93,6 +100,8 @@ export function createLogStep(rt: GatewayRuntime): LogStep {
           backend,
           placement: decision?.placement,
           shadow: ctx?.shadow ?? 'none',
+          fallback: fallback ? fallback.reason : ctx?.fallbackSkipped && `skipped:${ctx.fallbackSkipped}`,
+          fallback_from: fallback?.from,
           status,
           duration_ms: durationMs(seconds),
           bytes_in: bytesIn,

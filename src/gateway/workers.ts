@@ -3,7 +3,9 @@
  * listener: /metrics aggregates every worker's registry (a worker that does not answer within
  * the scrape budget is left out, not waited for), /diffs merges the workers' reports, and the
  * other endpoints are relayed to one live worker. A worker that dies is replaced. SIGTERM or
- * SIGINT on the primary drains every worker and exits 0.
+ * SIGINT on the primary drains every worker (each logs its own drain and exits as soon as it is
+ * done) and exits 0. Gauges are merged as the catalogue declares (metrics/catalogue.ts): the rule
+ * version, source, weights and health read the same from every worker instead of adding up.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
@@ -35,10 +37,20 @@ export async function runWorker(config: GatewayConfig, logger: Logger, drainMs: 
   });
   process.send?.({ type: 'ready' } satisfies FromWorker);
   await new Promise<void>((resolve) => {
-    const stop = () => void gw.stop(drainMs).then(resolve, resolve);
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    const stop = (signal: string) => {
+      const started = Date.now();
+      logger.info({ signal, drain_ms: drainMs }, 'worker draining');
+      void gw.stop(drainMs).then(
+        () => logger.info({ duration_ms: Date.now() - started }, 'worker drained'),
+        (err: Error) => logger.error({ err }, 'worker stop failed'),
+      ).finally(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
   });
+  // The IPC channel to the primary keeps a worker's event loop alive: without this, a drained
+  // worker would wait for the primary's SIGKILL at the drain deadline (issue 13).
+  process.disconnect?.();
 }
 
 /** Runs in the primary: forks, replaces, relays, aggregates; resolves after a clean shutdown. */
@@ -60,7 +72,7 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
   };
   cluster.on('exit', (w, code, signal) => {
     ready.delete(w);
-    if (stopping) return;
+    if (stopping) return logger.info({ worker: w.id, worker_pid: w.process.pid, code, signal }, 'worker exited');
     logger.error({ worker: w.id, worker_pid: w.process.pid, code, signal }, 'worker died; starting a replacement');
     fork();
   });
@@ -148,7 +160,11 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
         w.process.kill('SIGTERM');
       }
       setTimeout(() => {
-        for (const w of workers) w.process.kill('SIGKILL');
+        for (const w of workers) {
+          if (w.isDead()) continue;
+          logger.error({ worker: w.id, worker_pid: w.process.pid }, 'worker did not stop by the drain deadline; SIGKILL');
+          w.process.kill('SIGKILL');
+        }
       }, drainMs + 2000).unref();
     };
     process.once('SIGTERM', () => stop('SIGTERM'));

@@ -53,11 +53,12 @@ export function guardBody(source: Readable, res: ServerResponse, idleMs: number)
 }
 
 /**
- * Reads `body` whole, up to `maxBytes`, and resolves a stream of it; a larger body resolves as
- * soon as `maxBytes` have arrived, as a stream of what was read followed by the rest. Rejects
- * with the body's error (a timeout, the client gone) if it fails before that.
+ * Reads `body` whole, up to `maxBytes`, and resolves it as one Buffer (which can be sent more
+ * than once: a retry on another host, a route's fallback); a larger body resolves as soon as
+ * `maxBytes` have arrived, as a stream of what was read followed by the rest. Rejects with the
+ * body's error (a timeout, the client gone) if it fails before that.
  */
-export function bufferBody(body: Readable, maxBytes: number): Promise<Readable> {
+export function bufferBody(body: Readable, maxBytes: number): Promise<Readable | Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -67,13 +68,11 @@ export function bufferBody(body: Readable, maxBytes: number): Promise<Readable> 
       body.off('error', onError);
       body.off('close', onClose);
     };
-    const replay = (rest: Readable | undefined) => {
+    const replay = (rest: Readable) => {
       const out = new PassThrough();
       for (const c of chunks) out.write(c);
-      if (rest) {
-        rest.once('error', (err) => out.destroy(err));
-        rest.pipe(out);
-      } else out.end();
+      rest.once('error', (err) => out.destroy(err));
+      rest.pipe(out);
       return out;
     };
     function onData(c: Buffer) {
@@ -87,7 +86,7 @@ export function bufferBody(body: Readable, maxBytes: number): Promise<Readable> 
     }
     function onEnd() {
       cleanup();
-      resolve(replay(undefined));
+      resolve(Buffer.concat(chunks, size));
     }
     function onError(err: Error) {
       cleanup();

@@ -23,6 +23,8 @@ export const REQUEST_ID = 'x-request-id';
 export const ROUTE_HEADER = 'x-switchyard-route';
 export const BACKEND_HEADER = 'x-switchyard-backend';
 export const SHADOW_HEADER = 'x-switchyard-shadow';
+/** On responses when debug_headers is on: why a route's fallback answered (refused, reset, timeout, 5xx, down). */
+export const FALLBACK_HEADER = 'x-switchyard-fallback';
 const SWITCHYARD_PREFIX = 'x-switchyard-';
 
 function connectionListed(headers: IncomingHttpHeaders): Set<string> | undefined {

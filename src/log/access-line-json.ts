@@ -37,6 +37,8 @@ export function accessFieldsJson(l: AccessLine): string {
   if (l.backend !== undefined) s += ',"backend":' + jsonString(l.backend);
   if (l.placement !== undefined) s += ',"placement":' + jsonString(l.placement);
   if (l.shadow !== undefined) s += ',"shadow":' + jsonString(l.shadow);
+  if (l.fallback !== undefined) s += ',"fallback":' + jsonString(l.fallback);
+  if (l.fallback_from !== undefined) s += ',"fallback_from":' + jsonString(l.fallback_from);
   s += ',"status":' + num(l.status);
   if (l.duration_ms !== undefined) s += ',"duration_ms":' + num(l.duration_ms);
   s += ',"bytes_in":' + num(l.bytes_in) + ',"bytes_out":' + num(l.bytes_out);

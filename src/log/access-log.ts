@@ -26,6 +26,10 @@ export interface AccessLine {
   placement?: string;
   /** The gateway only: the copy's target, "dropped", "skipped:REASON" or "none". */
   shadow?: string;
+  /** The gateway only: why the route's fallback served (refused, reset, timeout, 5xx, down), or "skipped:WHY". */
+  fallback?: string;
+  /** The gateway only: the backend that failed, when the fallback served. */
+  fallback_from?: string;
   status: number;
   /** Absent when the start of the exchange is unknown (a request Node's parser refused). */
   duration_ms?: number;

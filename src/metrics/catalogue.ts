@@ -1,7 +1,10 @@
 /**
- * Every metric switchyard exports, declared in this one file: name, help, labels, buckets.
- * docs/metrics.md lists the same set and test/unit/metrics-catalogue.test.ts fails when the two
- * disagree. Labels are bounded: route names, backend names and outcome words, never paths or ids.
+ * Every metric switchyard exports, declared in this one file: name, help, labels, buckets, and
+ * how `--workers N` merges the workers' values (`aggregator`: counters and histograms add up;
+ * a gauge says what it means: a sum, the minimum, or the first worker's value where every worker
+ * holds the same one). docs/metrics.md lists the same set and test/unit/catalogues.test.ts fails
+ * when the two disagree. Labels are bounded: route names, backend names, hosts as configured and
+ * outcome words, never paths or ids.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { takeEventLoopDelay } from './event-loop-delay.js';
@@ -32,6 +35,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     inFlight: new Gauge({
       name: 'switchyard_requests_in_flight',
       help: 'Requests received whose response has not finished yet (open WebSocket tunnels not included).',
+      aggregator: 'sum',
       registers,
     }),
     upstreamErrors: new Counter({
@@ -61,6 +65,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     rulesVersion: new Gauge({
       name: 'switchyard_rules_version',
       help: 'Version of the active rule set (0 when loaded from a file).',
+      // Workers converge on the same version; while one lags, the fleet is at the lowest.
+      aggregator: 'min',
       registers,
     }),
     rulesReloads: new Counter({
@@ -73,17 +79,55 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       name: 'switchyard_rules_source',
       help: 'Where the active rule set came from: 1 for the active source (redis, snapshot, file), 0 for the others.',
       labelNames: ['source'] as const,
+      aggregator: 'first',
       registers,
     }),
     routeWeight: new Gauge({
       name: 'switchyard_route_weight',
       help: 'Configured split of a route, in percent per backend.',
       labelNames: ['route', 'backend'] as const,
+      aggregator: 'first',
       registers,
     }),
     redisUp: new Gauge({
       name: 'switchyard_rules_redis_connected',
       help: '1 while the connection to the rules Redis is up, 0 otherwise.',
+      // 0 as soon as one worker lost it: that worker no longer follows the rules store.
+      aggregator: 'min',
+      registers,
+    }),
+
+    // Backends: hosts, health, retries, fallbacks (docs/resilience.md).
+    hostHealthy: new Gauge({
+      name: 'switchyard_backend_host_healthy',
+      help: '1 while a host of a backend gets traffic (healthy and not ejected), 0 otherwise; host as configured.',
+      labelNames: ['backend', 'host'] as const,
+      // Each worker checks on its own: a host any worker took out shows 0.
+      aggregator: 'min',
+      registers,
+    }),
+    outlierEjections: new Counter({
+      name: 'switchyard_outlier_ejections_total',
+      help: 'Hosts ejected by passive outlier detection (consecutive failures), by backend.',
+      labelNames: ['backend'] as const,
+      registers,
+    }),
+    upstreamRetries: new Counter({
+      name: 'switchyard_upstream_retries_total',
+      help: 'Requests sent again to another host of the same backend, by backend and the reason of the failed attempt (refused, connect_timeout, reset).',
+      labelNames: ['backend', 'reason'] as const,
+      registers,
+    }),
+    fallbacks: new Counter({
+      name: 'switchyard_fallbacks_total',
+      help: "Requests a route sent to its fallback backend, by route, the failed backend, the fallback and the reason (refused, reset, timeout, 5xx, or down when sent there directly).",
+      labelNames: ['route', 'from', 'to', 'reason'] as const,
+      registers,
+    }),
+    fallbacksSkipped: new Counter({
+      name: 'switchyard_fallbacks_skipped_total',
+      help: 'Failures that a route\'s fallback would have taken but did not, by route and why (budget, method, body); the client got the original answer.',
+      labelNames: ['route', 'reason'] as const,
       registers,
     }),
 
@@ -157,12 +201,15 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     shadowInFlight: new Gauge({
       name: 'switchyard_shadow_in_flight',
       help: 'Shadow requests in flight.',
+      aggregator: 'sum',
       registers,
     }),
     eventLoopDelay: new Gauge({
       name: 'switchyard_event_loop_delay_seconds',
       help: 'Event loop delay since the previous scrape (sampled every 2 ms), by stat: p99, max.',
       labelNames: ['stat'] as const,
+      // With --workers, the worst worker's: a sum of delays means nothing.
+      aggregator: 'max',
       registers,
       collect() {
         const d = takeEventLoopDelay();

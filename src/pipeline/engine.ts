@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { ERRORS, errorFields } from '../errors.js';
 import type { ForwardOutcome, ResponseTap } from '../forward/backend.js';
 import { HttpBackend } from '../forward/http-backend.js';
+import { NO_RETRIES } from '../config/backend-config.js';
 import { bytesInOf } from '../http/bytes-in.js';
 import type { RefusedRequest } from '../http/client-errors.js';
 import { REQUEST_ID, withoutHopByHop } from '../http/headers.js';
@@ -140,7 +141,7 @@ export class Pipeline {
     if (peers.length !== 1) throw new Error(`the pipeline needs exactly one module that names the upstream peer, found ${peers.length}`);
     const peer = peers[0]!.module.peer!(peers[0]!.config);
     const url = opts.origin ? new URL(`http://${opts.origin.host.includes(':') ? `[${opts.origin.host}]` : opts.origin.host}:${opts.origin.port}`) : new URL(peer.origin);
-    this.upstream = new HttpBackend({ name: 'origin', url, connectTimeoutMs: peer.connectTimeoutMs, responseTimeoutMs: peer.readTimeoutMs, connections: 256, queue: 1_000_000, requestBuffering: 0 });
+    this.upstream = new HttpBackend({ name: 'origin', url, urls: [url], balance: 'least_request', connectTimeoutMs: peer.connectTimeoutMs, responseTimeoutMs: peer.readTimeoutMs, connections: 256, queue: 1_000_000, requestBuffering: 0, retries: NO_RETRIES });
   }
 
   /** Runs one handler of one module, timing it and containing its errors. */

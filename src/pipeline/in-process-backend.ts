@@ -5,6 +5,7 @@
  * need a connection pool of their own) and anything else that wants a URL can reach it.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import type { BackendConfig } from '../config/gateway-config.js';
 import { localUrl } from '../config/listen-address.js';
 import type { Backend, ForwardOptions, ForwardOutcome } from '../forward/backend.js';
@@ -15,6 +16,8 @@ import { PipelineServer } from './pipeline-server.js';
 
 export class InProcessBackend implements Backend {
   readonly name: string;
+  /** In the gateway's own process: up as long as the gateway is. */
+  readonly up = true;
 
   private constructor(
     readonly config: BackendConfig,
@@ -29,13 +32,22 @@ export class InProcessBackend implements Backend {
     return new InProcessBackend(Object.freeze({ ...cfg, url: new URL(localUrl(shadowListen, server.port)) }), server);
   }
 
+  status() {
+    return { state: 'up' as const, hosts: [] };
+  }
+
+  target(): URL {
+    return this.config.url;
+  }
+
   forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions, done: (o: ForwardOutcome) => void): void {
     // The pipeline sees what it would see over HTTP: the gateway's headers, except that the
     // client address is appended to x-forwarded-for by the pipeline itself (no extra hop here).
     const headers: Record<string, string | string[] | undefined> = { ...opts.headers };
     headers['x-forwarded-for'] = req.headers['x-forwarded-for'];
     req.headers = headers as IncomingHttpHeaders;
-    this.server.pipeline.handle(req, res, { body: opts.body, tap: opts.tap, responseHeaders: opts.responseHeaders, done });
+    const body = Buffer.isBuffer(opts.body) ? Readable.from([opts.body]) : opts.body;
+    this.server.pipeline.handle(req, res, { body, tap: opts.tap, responseHeaders: opts.responseHeaders, done });
   }
 
   destroy(): Promise<void> {

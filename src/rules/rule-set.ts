@@ -10,6 +10,7 @@ import { DEFAULT_ROUTE, type RoutableRoute, type RoutingTable } from '../router/
 import { compileSplit, type Split } from '../router/split.js';
 import { parseStickyKey, type StickyKey } from '../router/sticky-key.js';
 import { compileShadow, shadowSchema, type ShadowPolicy } from './shadow-policy.js';
+import { compileFallback, fallbackSchema, type FallbackPolicy } from './fallback-policy.js';
 import { compileRollout, rolloutSchema, type RolloutPolicy } from './rollout-policy.js';
 import { isMap, type YAMLMap } from 'yaml';
 import {
@@ -32,9 +33,10 @@ import {
 import { ConfigError, parseYamlSource, type ConfigIssue } from '../config/yaml-source.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 
-/** A compiled route: what routing needs, plus the shadow policy. */
+/** A compiled route: what routing needs, plus the shadow and fallback policies. */
 export interface Route extends RoutableRoute {
   shadow?: ShadowPolicy;
+  fallback?: FallbackPolicy;
   /** The progressive rollout of this route's split (docs/rollouts.md). */
   rollout?: RolloutPolicy;
 }
@@ -105,11 +107,16 @@ function ruleSchema(rc: RuleContext) {
       sticky: opt(stickyKey),
       salt: opt(string({ nonEmpty: true })),
       shadow: opt(shadowSchema(backendName)),
+      fallback: opt(fallbackSchema(backendName)),
       rollout: opt(rolloutSchema(backendName)),
     }),
     (r, node, ctx, path) => {
       if ((r.split === undefined) === (r.backend === undefined)) {
         return reject(ctx, node, path, 'a route has exactly one of "split" or "backend"');
+      }
+      const to = r.fallback?.to;
+      if (to !== undefined && (r.backend === to || (r.split && Object.entries(r.split).every(([b, w]) => b === to || w === 0)))) {
+        return reject(ctx, keyNodeAt(node, 'fallback'), `${path}.fallback.to`, `${JSON.stringify(to)} is the only backend this route sends to: a fallback is another backend`);
       }
       if (!r.rollout) return { ...r, rolloutPolicy: undefined };
       const block = isMap(node) ? (node as YAMLMap).get('rollout', true) : node;
@@ -167,6 +174,7 @@ export function parseRuleSet(text: string, file: string, rc: RuleContext): RuleS
       sticky: r.sticky,
       salt: r.salt ?? r.name,
       shadow: r.shadow && compileShadow(r.shadow),
+      fallback: r.fallback && compileFallback(r.fallback),
       rollout: r.rolloutPolicy,
     };
   });

@@ -1,6 +1,7 @@
 /**
- * Per shadow target, built on first use and kept: a connection pool of its own (so that a stuck
- * target cannot starve primary traffic to the same backend) and a circuit breaker.
+ * Per shadow target, built on first use and kept: a connection pool of its own per host (so that
+ * a stuck target cannot starve primary traffic to the same backend) and a circuit breaker. A
+ * copy goes to the host the backend would pick for a request (`Backend.target()`).
  */
 import { Pool } from 'undici';
 import type { Backend } from '../forward/backend.js';
@@ -17,12 +18,13 @@ export class ShadowTargets {
   ) {}
 
   pool(backend: string): Pool {
-    let p = this.pools.get(backend);
+    const b = this.backends.get(backend)!;
+    const origin = b.target().origin;
+    let p = this.pools.get(origin);
     if (!p) {
-      const b = this.backends.get(backend)!.config;
-      // HTTP/1.1 like the primary pool (see http-backend.ts), so both sides answer over the same protocol.
-      p = new Pool(b.url.origin, { connections: this.connections, connect: { timeout: b.connectTimeoutMs }, allowH2: false });
-      this.pools.set(backend, p);
+      // HTTP/1.1 like the primary pool (see host-set.ts), so both sides answer over the same protocol.
+      p = new Pool(origin, { connections: this.connections, connect: { timeout: b.config.connectTimeoutMs }, allowH2: false });
+      this.pools.set(origin, p);
     }
     return p;
   }

@@ -38,6 +38,7 @@ export const ADMIN_TOKEN = 'admin-secret';
 export const adminAuth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 export interface GatewaySetup {
+  /** Backend name → its URL, or a YAML flow mapping ("{ urls: [...], ... }") written as it is. */
   backends: Record<string, string>;
   /** Extra YAML lines per backend (e.g. `connections: 2`). */
   backendExtra?: Record<string, string[]>;
@@ -55,7 +56,11 @@ export interface GatewaySetup {
 
 export function gatewayYaml(setup: GatewaySetup, rulesFile: string): string {
   const backends = Object.entries(setup.backends)
-    .map(([name, url]) => [`  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: ${setup.responseTimeout ?? '1s'}`, ...(setup.backendExtra?.[name] ?? []).map((l) => `    ${l}`)].join('\n'))
+    .map(([name, url]) =>
+      url.startsWith('{')
+        ? `  ${name}: ${url}`
+        : [`  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: ${setup.responseTimeout ?? '1s'}`, ...(setup.backendExtra?.[name] ?? []).map((l) => `    ${l}`)].join('\n'),
+    )
     .join('\n');
   return [
     'listen: "127.0.0.1:0"',

@@ -23,6 +23,9 @@ describe('a bug in a step', () => {
     backends.set('buggy', {
       name: real.name,
       config: real.config,
+      up: true,
+      status: () => real.status(),
+      target: () => real.target(),
       forward() {
         throw new Error('a bug in the forward step');
       },

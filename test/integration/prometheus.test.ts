@@ -18,6 +18,10 @@ routes:
   - name: gone
     match: { path: "/gone/**" }
     backend: gone
+  - name: flaky
+    match: { path: "/flaky/**" }
+    backend: gone
+    fallback: { to: legacy, budget: 100% }
 `;
 
 // The two sides disagree on the price of odd items: mismatches, and differing fields.
@@ -43,6 +47,7 @@ async function traffic(n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
     await send(`${g.url}/api/catalog/${sent + i}`, { headers: { 'x-user-id': `u-${sent + i}` } });
     if (i % 4 === 0) await send(`${g.url}/gone/${i}`);
+    if (i % 4 === 2) await send(`${g.url}/flaky/${i}`);
   }
   sent += n;
   await send(`${g.url}/${'a'.repeat(2000)}`); // 414: a client error

@@ -6,6 +6,8 @@ import { echoBackend, send, waitFor, type TestServer } from '../helpers/servers.
 import { adminAuth, gatewayYaml, tempDir } from '../helpers/gateway.js';
 import { metric, metricValue } from '../helpers/metrics.js';
 import { CLI } from '../helpers/process.js';
+import { TestRedis } from '../helpers/redis.js';
+import { RuleStore } from '../../src/store/rule-store.js';
 
 describe('gateway with --workers', () => {
   let backend: TestServer;
@@ -85,10 +87,96 @@ describe('gateway with --workers', () => {
     for (let i = 0; i < 6; i++) expect((await send(`http://127.0.0.1:${port}/after${i}`)).status).toBe(200);
   });
 
-  it('stops every worker on SIGTERM and exits 0', async () => {
+  it('stops every worker on SIGTERM and exits 0; idle workers drain and exit on their own', async () => {
     const exited = new Promise<number | null>((r) => child.once('exit', r));
+    const before = log.length;
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     for (const pid of workerPids()) expect(() => process.kill(pid, 0)).toThrow();
+    const after = log.slice(before);
+    // Each worker logs its own drain, and exits by itself (code 0, no signal): the primary never
+    // had to SIGKILL it at the drain deadline.
+    expect(after.match(/"msg":"worker drained"/g)).toHaveLength(2);
+    const exits = [...after.matchAll(/^.*"msg":"worker exited".*$/gm)].map((m) => JSON.parse(m[0]) as { code: number | null; signal: string | null });
+    expect(exits).toEqual([expect.objectContaining({ code: 0, signal: null }), expect.objectContaining({ code: 0, signal: null })]);
+    expect(after).not.toMatch(/SIGKILL/);
+  });
+});
+
+describe('--workers 2 gauges', () => {
+  let redis: TestRedis;
+  let legacy: TestServer;
+  let pipeline: TestServer;
+  const children: { child: ChildProcess; log: () => string }[] = [];
+  const GAUGES = ['switchyard_rules_version', 'switchyard_rules_source', 'switchyard_route_weight', 'switchyard_rules_redis_connected', 'switchyard_backend_host_healthy'];
+
+  function start(config: string, args: string[]) {
+    const child = spawn(process.execPath, [CLI, 'gateway', '--config', config, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let text = '';
+    child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+    const c = { child, log: () => text };
+    children.push(c);
+    return c;
+  }
+  const gauges = async (admin: number) => {
+    const text = (await send(`http://127.0.0.1:${admin}/metrics`)).body;
+    return text.split('\n').filter((l) => GAUGES.some((g) => l.startsWith(g + ' ') || l.startsWith(g + '{'))).sort();
+  };
+
+  beforeAll(async () => {
+    redis = await TestRedis.start();
+    legacy = await echoBackend('legacy');
+    pipeline = await echoBackend('pipeline');
+    const client = redis.client();
+    const store = new RuleStore(client, 'w:');
+    for (let v = 1; v <= 3; v++) {
+      await store.push(`# v${v}\ndefault: legacy\nroutes:\n  - { name: ramp, match: { path: "/ramp/**" }, split: { legacy: 50, pipeline: 50 } }\n`, { author: 'test', message: `v${v}` });
+    }
+    client.disconnect();
+  });
+  afterAll(async () => {
+    for (const { child } of children) child.kill('SIGKILL');
+    await Promise.all([legacy.close(), pipeline.close()]);
+    await redis.stop();
+  });
+
+  it('equal those of a single process under the same rules', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'rules.yaml'), 'default: legacy\n');
+    const config = join(dir, 'gateway.yaml');
+    writeFileSync(
+      config,
+      gatewayYaml(
+        {
+          backends: {
+            // One live host and one that refuses: host health 1 and 0, from every worker.
+            legacy: `{ urls: ["${legacy.url}", "http://127.0.0.1:9"], health: { path: /, interval: 100ms, timeout: 100ms } }`,
+            pipeline: pipeline.url,
+          },
+          rules: '',
+          rulesBlock: (rulesFile) => `rules:\n  file: "${rulesFile}"\n  redis:\n    url: "${redis.url}"\n    prefix: "w:"\n    snapshot: "snap.json"`,
+        },
+        join(dir, 'rules.yaml'),
+      ),
+    );
+    const single = start(config, []);
+    const multi = start(config, ['--workers', '2']);
+    await waitFor(() => /"admin":(\d+)/.test(single.log()) && /"admin":(\d+),"workers":2/.test(multi.log()), 15_000, 'both started');
+    await waitFor(() => (multi.log().match(/"msg":"worker ready"/g) ?? []).length === 2, 15_000, 'two workers');
+    const singleAdmin = Number(/"admin":(\d+)/.exec(single.log())![1]);
+    const multiAdmin = Number(/"admin":(\d+),"workers":2/.exec(multi.log())![1]);
+
+    const expected = [
+      'switchyard_backend_host_healthy{backend="legacy",host="http://127.0.0.1:9"} 0',
+      `switchyard_backend_host_healthy{backend="legacy",host="${legacy.url}"} 1`,
+      `switchyard_backend_host_healthy{backend="pipeline",host="${pipeline.url}"} 1`,
+      'switchyard_rules_redis_connected 1',
+      'switchyard_rules_source{source="redis"} 1',
+      'switchyard_rules_version 3',
+      'switchyard_route_weight{route="ramp",backend="legacy"} 50',
+      'switchyard_route_weight{route="ramp",backend="pipeline"} 50',
+    ];
+    await expect.poll(async () => (await gauges(singleAdmin)).filter((l) => !/ 0$/.test(l) || l.includes('host_healthy')), { timeout: 15_000 }).toEqual(expected.sort());
+    await expect.poll(() => gauges(multiAdmin), { timeout: 15_000 }).toEqual(await gauges(singleAdmin));
   });
 });

@@ -21,6 +21,8 @@ const fields = {
     backend: tricky,
     placement: tricky,
     shadow: tricky,
+    fallback: tricky,
+    fallback_from: tricky,
     status: fc.integer({ min: 0, max: 999 }),
     duration_ms: fc.oneof(fc.double(), fc.constant(Number.NaN)),
     bytes_in: fc.nat(),

@@ -22,6 +22,18 @@ describe('metric catalogue', () => {
     expect(doc.sort()).toEqual(code.sort());
   });
 
+  it('declares how --workers merges each metric, as docs/metrics.md says', async () => {
+    const m = createMetrics({ processMetrics: false });
+    const code = (await m.registry.getMetricsAsJSON()).map((x) => [x.name, x.aggregator]);
+    const doc = tableRows('docs/metrics.md').map((r) => [r[0], r[3]]);
+    expect(doc.sort()).toEqual(code.sort());
+    // Gauges whose value is the same in every worker must not add up (issue 13).
+    const agg = Object.fromEntries(code);
+    for (const name of ['switchyard_rules_version', 'switchyard_rules_source', 'switchyard_route_weight', 'switchyard_rules_redis_connected', 'switchyard_backend_host_healthy']) {
+      expect(agg[name], name).not.toBe('sum');
+    }
+  });
+
   it('follows Prometheus naming', async () => {
     const m = createMetrics({ processMetrics: false });
     for (const x of await m.registry.getMetricsAsJSON()) {

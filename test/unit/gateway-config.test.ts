@@ -84,15 +84,66 @@ backends:
     expect(c.backends[0]!.inprocess?.shadowListen).toEqual({ host: '127.0.0.1', port: 8085 });
     expect(issues('admin: { public_listen: "9091" }\nbackends:\n  legacy: { url: "http://x:1", shadow_listen: "127.0.0.1:1" }\n  pipeline: { inprocess: true, shadow_listen: 8085 }\nrules: { file: r.yaml }\n')).toEqual([
       'gw.yaml:1:25: admin.public_listen: "9091" is not HOST:PORT (e.g. "127.0.0.1:8080" or "[::1]:8080")',
-      'gw.yaml:3:11: backends.legacy: "shadow_listen" goes with inprocess: true',
+      'gw.yaml:3:32: backends.legacy.shadow_listen: "shadow_listen" goes with inprocess: true',
       'gw.yaml:4:47: backends.pipeline.shadow_listen: expected a string, got number 8085',
     ]);
   });
 
   it('wants exactly one of url and inprocess', () => {
     expect(issues('backends:\n  a: { connect_timeout: 1s }\n  b: { url: "http://x:1", inprocess: true }\nrules: { file: r.yaml }\n')).toEqual([
-      'gw.yaml:2:6: backends.a: a backend needs a url (or inprocess: true for the built-in pipeline)',
-      'gw.yaml:3:6: backends.b: an in-process backend has no url',
+      'gw.yaml:2:6: backends.a: a backend needs a url, or urls (or inprocess: true for the built-in pipeline)',
+      'gw.yaml:3:8: backends.b.url: an in-process backend has no hosts, hence no "url"',
+    ]);
+  });
+});
+
+describe('backends with several hosts', () => {
+  const withBackend = (b: string) => `backends:\n  legacy: ${b}\nrules: { file: r.yaml }\n`;
+
+  it('takes urls, a balance, health checks, outlier ejection and retries', () => {
+    const c = parseGatewayConfig(
+      withBackend(`
+    urls: ["http://10.0.0.1:8081", "http://10.0.0.2:8081/"]
+    balance: round_robin
+    health: { path: /healthz, interval: 2s, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 2, expect_status: [200, "3xx"] }
+    outlier: { consecutive_failures: 3, ejection_time: 10s, max_ejected_percent: 100 }
+    retries: { attempts: 2, on: [refused, reset] }`),
+      'gw.yaml',
+      {},
+    );
+    const b = c.backends[0]!;
+    expect(b.urls.map((u) => u.origin)).toEqual(['http://10.0.0.1:8081', 'http://10.0.0.2:8081']);
+    expect(b.url.origin).toBe('http://10.0.0.1:8081');
+    expect(b).toMatchObject({ balance: 'round_robin', outlier: { consecutiveFailures: 3, ejectionTimeMs: 10_000, maxEjectedPercent: 100 } });
+    expect(b.health).toMatchObject({ path: '/healthz', intervalMs: 2000, timeoutMs: 500, healthyThreshold: 1, unhealthyThreshold: 2 });
+    expect([200, 301, 399, 204, 500].map((s) => b.health!.expect(s))).toEqual([true, true, true, false, false]);
+    expect(b.retries.attempts).toBe(2);
+    expect([...b.retries.on]).toEqual(['refused', 'reset']);
+  });
+
+  it('defaults: one url, least_request, no active checks, ejection on, one retry on connect failures', () => {
+    const b = parseGatewayConfig(withBackend('{ url: "http://10.0.0.1:8081" }'), 'gw.yaml', {}).backends[0]!;
+    expect(b.urls).toHaveLength(1);
+    expect(b).toMatchObject({ balance: 'least_request', health: undefined, outlier: { consecutiveFailures: 5, ejectionTimeMs: 30_000, maxEjectedPercent: 50 } });
+    expect([...b.retries.on]).toEqual(['refused', 'connect_timeout']);
+    expect(parseGatewayConfig(withBackend('{ url: "http://a:1", outlier: { consecutive_failures: 0 } }'), 'gw.yaml', {}).backends[0]!.outlier).toBeUndefined();
+  });
+
+  it('names FILE:LINE:COL and the key for url and urls together, an empty or repeated list, and bad health settings', () => {
+    expect(issues(withBackend('{ url: "http://a:1", urls: ["http://b:1"] }'))).toEqual([
+      'gw.yaml:2:32: backends.legacy.urls: a backend has "url" (one host) or "urls" (several), not both',
+    ]);
+    expect(issues(withBackend('{ urls: [] }'))).toEqual(['gw.yaml:2:19: backends.legacy.urls: needs at least 1 item(s)']);
+    expect(issues(withBackend('{ urls: ["http://a:1", "http://a:1/"] }'))).toEqual(['gw.yaml:2:13: backends.legacy.urls: http://a:1 is listed twice']);
+    expect(issues(withBackend('{ url: "http://a:1", balance: random, health: { expect_status: "2xxx" } }'))).toEqual([
+      'gw.yaml:2:41: backends.legacy.balance: "random" is not one of round_robin, least_request',
+      'gw.yaml:2:74: backends.legacy.health.expect_status: "2xxx" is not a status such as 200 or a class such as "2xx"',
+    ]);
+    expect(issues(withBackend('{ url: "http://a:1", health: { interval: 1s, timeout: 2s } }'))).toEqual([
+      'gw.yaml:2:56: backends.legacy.health.timeout: 2000ms is longer than the interval (1000ms)',
+    ]);
+    expect(issues(withBackend('{ inprocess: true, retries: { attempts: 1 } }'))).toEqual([
+      'gw.yaml:2:30: backends.legacy.retries: an in-process backend has no hosts, hence no "retries"',
     ]);
   });
 });

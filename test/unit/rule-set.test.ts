@@ -125,3 +125,46 @@ describe('route matching', () => {
     expect(matchRoute(rules.routes[0]!.match, requestFacts('GET', '/', { 'x-a': ['1', '2'] }))).toBe(true);
   });
 });
+
+describe('fallback', () => {
+  it('compiles the documented block, with percent budgets and defaults', () => {
+    const rules = parseRuleSet(
+      `default: legacy
+routes:
+  - name: catalog
+    split: { legacy: 50, pipeline: 50 }
+    fallback: { to: legacy, on: [refused, reset, timeout, 5xx], methods: [GET, head, OPTIONS], budget: 20% }
+  - name: search
+    backend: pipeline
+    fallback: { to: legacy, budget: 100 }
+`,
+      'rules.yaml',
+      rc,
+    );
+    const [catalog, search] = rules.routes;
+    expect(catalog!.fallback).toMatchObject({ to: 'legacy', budget: 0.2, budgetMin: 3, maxBodyBytes: 64 * 1024 });
+    expect([...catalog!.fallback!.on]).toEqual(['refused', 'reset', 'timeout', '5xx']);
+    expect([...catalog!.fallback!.methods]).toEqual(['GET', 'HEAD', 'OPTIONS']);
+    expect(search!.fallback).toMatchObject({ to: 'legacy', budget: 1 });
+    expect([...search!.fallback!.methods]).toEqual(['GET', 'HEAD', 'OPTIONS']);
+  });
+
+  it('refuses unknown failures and backends, bad budgets, and a fallback to the route\'s only backend', () => {
+    expect(
+      errors(`default: legacy
+routes:
+  - name: a
+    backend: pipeline
+    fallback: { to: nowhere, on: [refused, 404], budget: 120% }
+  - name: b
+    backend: legacy
+    fallback: { to: legacy }
+`),
+    ).toEqual([
+      'rules.yaml:5:21: routes[0].fallback.to: unknown backend "nowhere" (the gateway config has: legacy, pipeline)',
+      'rules.yaml:5:44: routes[0].fallback.on[1]: expected a string, got number 404',
+      'rules.yaml:5:58: routes[0].fallback.budget: "120%" is not a percentage such as "20%"',
+      'rules.yaml:8:5: routes[1].fallback.to: "legacy" is the only backend this route sends to: a fallback is another backend',
+    ]);
+  });
+});
