@@ -11,7 +11,7 @@
  */
 import { once } from 'node:events';
 import { pino } from 'pino';
-import { AccessLog, type AccessLine } from '../dist/log/access-log.js';
+import { type AccessLine, AccessLog } from '../dist/log/access-log.js';
 import { createLogger } from '../dist/log/logger.js';
 
 const LINES = Number(process.env.LINES ?? 200_000);

@@ -4,7 +4,7 @@
  * CPU time of the main thread (process.threadCpuUsage), so that it means something on a loaded
  * machine: it is what a comparison takes from the event loop. A script, not a test.
  */
-import { compareResponses, type CapturedResponse } from '../dist/diff/compare.js';
+import { type CapturedResponse, compareResponses } from '../dist/diff/compare.js';
 import { compileShadow } from '../dist/rules/shadow-policy.js';
 import { ComparePool } from '../dist/shadow/compare-pool.js';
 
@@ -12,7 +12,8 @@ const policy = compileShadow({ percent: 100, methods: ['GET'], max_body: 1 << 24
 
 function body(bytes: number, seed: number): CapturedResponse {
   const items = [];
-  for (let i = 0; JSON.stringify(items).length < bytes; i++) items.push({ id: i, name: `widget ${i}`, price: (999 + 100 * i + (i === 3 ? seed : 0)) / 100, tags: ['a', 'b'] });
+  for (let i = 0; JSON.stringify(items).length < bytes; i++)
+    items.push({ id: i, name: `widget ${i}`, price: (999 + 100 * i + (i === 3 ? seed : 0)) / 100, tags: ['a', 'b'] });
   return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.concat([Buffer.from(JSON.stringify({ items }))]), truncated: false };
 }
 

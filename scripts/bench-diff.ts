@@ -8,9 +8,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { compareResponses, type CapturedResponse } from '../dist/diff/compare.js';
-import { parseJsonExact } from '../dist/diff/exact-json.js';
 import { rulesDiffText } from '../dist/cli/rules.js';
+import { type CapturedResponse, compareResponses } from '../dist/diff/compare.js';
+import { parseJsonExact } from '../dist/diff/exact-json.js';
 import { compileShadow } from '../dist/rules/shadow-policy.js';
 
 const LINES = 6000;
@@ -33,7 +33,13 @@ const json = (s: string): CapturedResponse => ({ status: 200, headers: { 'conten
 function body(bigIds: boolean): string {
   const items = [];
   for (let i = 0; i < 12; i++) {
-    items.push({ id: bigIds ? `@${12345678901234567890n + BigInt(i)}@` : 1000 + i, name: `widget ${i}`, price: (999 + 100 * i) / 100, tags: ['a', 'b'], stock: i * 3 });
+    items.push({
+      id: bigIds ? `@${12345678901234567890n + BigInt(i)}@` : 1000 + i,
+      name: `widget ${i}`,
+      price: (999 + 100 * i) / 100,
+      tags: ['a', 'b'],
+      stock: i * 3,
+    });
   }
   return JSON.stringify({ items, page: 1, total: 12, generated_at: '2026-01-01T00:00:00Z' }).replace(/"@(\d+)@"/g, '$1');
 }
@@ -59,7 +65,9 @@ async function runCase(name: string, arg: number): Promise<void> {
       const exact = perOp(() => parseJsonExact(s));
       const compare = perOp(() => compareResponses(ra, rb, policy));
       const label = `1 KiB JSON (${Buffer.byteLength(s)} B${big ? ', ids > 2^53' : ''})`;
-      process.stdout.write(`${label.padEnd(44)} JSON.parse ${native.toFixed(2)} µs CPU  exact parse ${exact.toFixed(2)} µs (${(exact / native).toFixed(2)}×)  compareResponses (2 bodies) ${compare.toFixed(2)} µs\n`);
+      process.stdout.write(
+        `${label.padEnd(44)} JSON.parse ${native.toFixed(2)} µs CPU  exact parse ${exact.toFixed(2)} µs (${(exact / native).toFixed(2)}×)  compareResponses (2 bodies) ${compare.toFixed(2)} µs\n`,
+      );
     }
     return;
   }
@@ -79,7 +87,9 @@ async function runCase(name: string, arg: number): Promise<void> {
   const heap = (process.memoryUsage().heapUsed - heap0) / 1048576;
   const rss = (process.resourceUsage().maxRSS - rss0) / 1024;
   const label = `${name === 'text' ? 'comparer, text body' : 'rules diff'}: ${arg} of ${LINES} lines changed`;
-  process.stdout.write(`${label.padEnd(44)} ${ms.toFixed(1).padStart(8)} ms (CPU ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms)  heap +${heap.toFixed(1)} MB  peak RSS +${rss.toFixed(1)} MB\n`);
+  process.stdout.write(
+    `${label.padEnd(44)} ${ms.toFixed(1).padStart(8)} ms (CPU ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms)  heap +${heap.toFixed(1)} MB  peak RSS +${rss.toFixed(1)} MB\n`,
+  );
 }
 
 const [, , name, arg] = process.argv;
@@ -87,7 +97,13 @@ if (name) await runCase(name, Number(arg));
 else {
   process.stdout.write(`node ${process.version}\n`);
   const self = fileURLToPath(import.meta.url);
-  for (const [c, n] of [['json', 0], ['text', 1000], ['text', 3000], ['rules', 1000], ['rules', 3000]] as const) {
+  for (const [c, n] of [
+    ['json', 0],
+    ['text', 1000],
+    ['text', 3000],
+    ['rules', 1000],
+    ['rules', 3000],
+  ] as const) {
     process.stdout.write(execFileSync(process.execPath, ['--expose-gc', self, c, String(n)], { encoding: 'utf8' }));
   }
 }

@@ -3,9 +3,10 @@
  * stays fast with many routes). Micro-benchmark, not a test: it prints, it asserts nothing.
  * Requests hit the first route, the last route, and no route, so both ends of the order show.
  */
-import { parseRuleSet } from '../dist/rules/rule-set.js';
-import { requestFacts } from '../dist/router/request-facts.js';
+
 import { decide } from '../dist/router/decide.js';
+import { requestFacts } from '../dist/router/request-facts.js';
+import { parseRuleSet } from '../dist/rules/rule-set.js';
 
 const backends = ['legacy', 'pipeline'];
 

@@ -9,22 +9,40 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createMetrics } from '../dist/metrics/catalogue.js';
 import { Pipeline } from '../dist/pipeline/engine.js';
-import { defineModule, respond, type PipelineModule } from '../dist/pipeline/module.js';
+import { defineModule, type PipelineModule, respond } from '../dist/pipeline/module.js';
 import { STANDARD_MODULES } from '../dist/pipeline/modules/index.js';
 import { parseProducts } from '../dist/products/products-config.js';
 
 const products = parseProducts('origin: { url: "http://127.0.0.1:9" }\n', 'bench');
 const responder = defineModule({ name: 'responder', failure: 'open', configure: () => true, request: () => respond(200, 'bench') });
 const dummies = Array.from({ length: 50 }, (_, i) =>
-  defineModule({ name: `dummy-${i}`, failure: 'open', configure: () => ({ prefix: `/product-${i}/` }), filter: (r, c) => r.path.startsWith(c.prefix), request: () => respond(500, 'never') }),
+  defineModule({
+    name: `dummy-${i}`,
+    failure: 'open',
+    configure: () => ({ prefix: `/product-${i}/` }),
+    filter: (r, c) => r.path.startsWith(c.prefix),
+    request: () => respond(500, 'never'),
+  }),
 );
 const logger = pino({ level: 'silent' }, new Writable({ write: (_c, _e, cb) => cb() }));
 
 function pipeline(extra: PipelineModule<never>[]): Pipeline {
-  return new Pipeline(products, { metrics: createMetrics({ processMetrics: false }), logger, modules: [...extra, responder, ...STANDARD_MODULES] as PipelineModule<never>[] });
+  return new Pipeline(products, {
+    metrics: createMetrics({ processMetrics: false }),
+    logger,
+    modules: [...extra, responder, ...STANDARD_MODULES] as PipelineModule<never>[],
+  });
 }
 
-const req = { url: '/api/catalog/1?x=1', method: 'GET', headers: { host: 'shop.example', 'user-agent': 'bench' }, socket: { remoteAddress: '127.0.0.1' }, httpVersionMajor: 1, httpVersionMinor: 1, complete: true } as unknown as IncomingMessage;
+const req = {
+  url: '/api/catalog/1?x=1',
+  method: 'GET',
+  headers: { host: 'shop.example', 'user-agent': 'bench' },
+  socket: { remoteAddress: '127.0.0.1' },
+  httpVersionMajor: 1,
+  httpVersionMinor: 1,
+  complete: true,
+} as unknown as IncomingMessage;
 const res = { statusCode: 200, writeHead() {}, end() {} } as unknown as ServerResponse;
 
 function perRequestNs(p: Pipeline, n: number): number {

@@ -34,8 +34,13 @@ if (process.argv[2] === '--child') {
   const snapshot = process.argv.includes('--snapshot');
   console.log('routes | parse CPU ms | retained heap MB | peak RSS MB');
   for (const n of [1, 10_000]) {
-    const out = execFileSync(process.execPath, ['--expose-gc', self, '--child', String(n), ...(snapshot && n > 1 ? ['--snapshot'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync(process.execPath, ['--expose-gc', self, '--child', String(n), ...(snapshot && n > 1 ? ['--snapshot'] : [])], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const r = JSON.parse(out) as { n: number; cpuMs: number; retainedMb: number; peakRssMb: number };
-    console.log(`${String(r.n).padStart(6)} | ${r.cpuMs.toFixed(0).padStart(12)} | ${r.retainedMb.toFixed(2).padStart(16)} | ${r.peakRssMb.toFixed(1).padStart(11)}`);
+    console.log(
+      `${String(r.n).padStart(6)} | ${r.cpuMs.toFixed(0).padStart(12)} | ${r.retainedMb.toFixed(2).padStart(16)} | ${r.peakRssMb.toFixed(1).padStart(11)}`,
+    );
   }
 }

@@ -4,7 +4,7 @@
  * each, polls every gateway's GET /rules (every 2 ms) until it reports the new version.
  * Prints the median and the maximum over all (push, gateway) pairs. Not a test: it asserts nothing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -44,7 +44,11 @@ function start(cmd: string, args: string[], ready: RegExp): Promise<RegExpExecAr
 
 async function main(): Promise<void> {
   const redisPort = await freePort();
-  await start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], /Ready to accept connections/);
+  await start(
+    'redis-server',
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    /Ready to accept connections/,
+  );
   const url = `redis://127.0.0.1:${redisPort}`;
   const client = new Redis(url);
   const store = new RuleStore(client, 'prop:');
@@ -76,7 +80,9 @@ async function main(): Promise<void> {
   client.disconnect();
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)]!;
-  process.stdout.write(`push → applied on 3 gateways, ${PUSHES} pushes (${times.length} samples, 2 ms polling): median ${median.toFixed(1)} ms, max ${times.at(-1)!.toFixed(1)} ms\n`);
+  process.stdout.write(
+    `push → applied on 3 gateways, ${PUSHES} pushes (${times.length} samples, 2 ms polling): median ${median.toFixed(1)} ms, max ${times.at(-1)!.toFixed(1)} ms\n`,
+  );
 }
 
 main()

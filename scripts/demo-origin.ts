@@ -28,7 +28,13 @@ const ITEMS = Array.from({ length: 24 }, (_, i) => ({
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', 'x-powered-by': 'demo-origin', ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'x-powered-by': 'demo-origin',
+    ...headers,
+  });
   res.end(text);
 }
 

@@ -16,10 +16,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
-import { Writable } from 'node:stream';
 import { parseGatewayConfig } from '../dist/config/gateway-config.js';
 import { Gateway } from '../dist/gateway/gateway.js';
 import { LegacyLayer } from '../dist/legacy/legacy-layer.js';
@@ -203,7 +203,9 @@ ${rollout ? 'rollouts: { tick: 250ms, lease: 2s, bucket: 1s, flush: 250ms }' : '
     const gw = await Gateway.start(parseGatewayConfig(yaml, configFile, process.env), { logger: quiet });
     stoppers.push(() => gw.stop(1000));
     const gatewayStarted = Date.now();
-    say(`gateway       http://127.0.0.1:${gw.port}  admin http://127.0.0.1:${gw.adminPort}  rules from ${redis ? `Redis (${redis}, prefix switchyard-demo:)` : 'config/rules.yaml'}`);
+    say(
+      `gateway       http://127.0.0.1:${gw.port}  admin http://127.0.0.1:${gw.adminPort}  rules from ${redis ? `Redis (${redis}, prefix switchyard-demo:)` : 'config/rules.yaml'}`,
+    );
     say('');
 
     // A minute of mixed traffic, about 40 requests per second (under the products' rate limit).
@@ -247,7 +249,9 @@ ${rollout ? 'rollouts: { tick: 250ms, lease: 2s, bucket: 1s, flush: 250ms }' : '
         }
       }
       const ro = rollout ? `  rollout catalog: ${rolloutState} pipeline ${rolloutPercent}%` : '';
-      process.stderr.write(`\r${bar(Math.min(elapsed, seconds), seconds)} ${Math.min(seconds, Math.round(elapsed))}/${seconds}s  ${sent} requests  ${shares}${ro}   `);
+      process.stderr.write(
+        `\r${bar(Math.min(elapsed, seconds), seconds)} ${Math.min(seconds, Math.round(elapsed))}/${seconds}s  ${sent} requests  ${shares}${ro}   `,
+      );
       await new Promise((r) => setTimeout(r, 150)); // pacing: the demo drives a rate, over time
     }
     agent.destroy();
@@ -256,8 +260,14 @@ ${rollout ? 'rollouts: { tick: 250ms, lease: 2s, bucket: 1s, flush: 250ms }' : '
     if (rollout) {
       const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
       if (rolloutDone === undefined) process.stdout.write(`Rollout of catalog: still ${rolloutState} at ${rolloutPercent}% after ${seconds} s\n`);
-      else if (rollout === 'clean') process.stdout.write(`Rollout of catalog (clean candidate): ${rolloutState} at ${rolloutPercent}% ${secs(rolloutDone - gatewayStarted)} after the gateway started\n`);
-      else process.stdout.write(`Rollout of catalog (bad candidate): ${rolloutState} at ${rolloutPercent}% ${secs(rolloutDone - (firstBad ?? gatewayStarted))} after the first bad answer (${secs((firstBad ?? gatewayStarted) - gatewayStarted)} after the start)\n`);
+      else if (rollout === 'clean')
+        process.stdout.write(
+          `Rollout of catalog (clean candidate): ${rolloutState} at ${rolloutPercent}% ${secs(rolloutDone - gatewayStarted)} after the gateway started\n`,
+        );
+      else
+        process.stdout.write(
+          `Rollout of catalog (bad candidate): ${rolloutState} at ${rolloutPercent}% ${secs(rolloutDone - (firstBad ?? gatewayStarted))} after the first bad answer (${secs((firstBad ?? gatewayStarted) - gatewayStarted)} after the start)\n`,
+        );
       process.stdout.write(`  history: npx switchyard rules history --redis ${redis} --prefix switchyard-demo:\n\n`);
     }
     const admin = (path: string) =>
@@ -279,7 +289,9 @@ ${rollout ? 'rollouts: { tick: 250ms, lease: 2s, bucket: 1s, flush: 250ms }' : '
     const report = JSON.parse(await admin('/diffs')) as { routes: RouteReport[] };
     process.stdout.write('Shadow diff report (switchyard diffs):\n');
     for (const r of report.routes) {
-      process.stdout.write(`  ${r.route}: ${r.comparisons} comparisons, match rate ${r.match_rate === null ? '-' : (r.match_rate * 100).toFixed(1) + '%'}, mismatches ${r.results.mismatch}, noise ${r.results.noise}\n`);
+      process.stdout.write(
+        `  ${r.route}: ${r.comparisons} comparisons, match rate ${r.match_rate === null ? '-' : (r.match_rate * 100).toFixed(1) + '%'}, mismatches ${r.results.mismatch}, noise ${r.results.noise}\n`,
+      );
       if (r.noise_fields.length) process.stdout.write(`    noise learned: ${r.noise_fields.join(', ')}\n`);
       for (const f of r.top_fields.slice(0, 5)) process.stdout.write(`    ${f.count} × ${f.field}: ${JSON.stringify(f.sample.values)}\n`);
     }

@@ -14,7 +14,7 @@
  *    pipeline share to legacy directly (/readyz: pipeline down); failed GETs; restarted and
  *    listening: time until the first response served by the pipeline again.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
@@ -61,9 +61,13 @@ const origin = (port: number) => startProcess(['dist-scripts/demo-origin.js', St
 // The drill's own products: only the origin. The shipped ones rate-limit /api/** per client
 // address, and the drill's load comes from one address.
 const pipelineProcess = (port: number, originPort: number, products: string) =>
-  startProcess(['dist/cli.js', 'pipeline', '--listen', `127.0.0.1:${port}`, '--origin', `127.0.0.1:${originPort}`, '--products', products], /pipeline started/, {
-    SWITCHYARD_PIPELINE_ADMIN: '127.0.0.1:0',
-  });
+  startProcess(
+    ['dist/cli.js', 'pipeline', '--listen', `127.0.0.1:${port}`, '--origin', `127.0.0.1:${originPort}`, '--products', products],
+    /pipeline started/,
+    {
+      SWITCHYARD_PIPELINE_ADMIN: '127.0.0.1:0',
+    },
+  );
 
 function kill(child: ChildProcess): Promise<void> {
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -91,7 +95,12 @@ function load(url: string) {
         r.on('data', (c: Buffer) => (body += c.toString()));
         r.on('end', () => {
           const ok = r.statusCode === 200;
-          samples.push({ t: Date.now(), ok, backend: r.headers['x-switchyard-backend'] as string, why: ok ? undefined : `${r.statusCode} ${/"error":"(\w+)"/.exec(body)?.[1] ?? ''} ${/"backend":"(\w+)"/.exec(body)?.[1] ?? ''}` });
+          samples.push({
+            t: Date.now(),
+            ok,
+            backend: r.headers['x-switchyard-backend'] as string,
+            why: ok ? undefined : `${r.statusCode} ${/"error":"(\w+)"/.exec(body)?.[1] ?? ''} ${/"backend":"(\w+)"/.exec(body)?.[1] ?? ''}`,
+          });
           res();
         });
         r.on('error', (err) => {
@@ -204,7 +213,10 @@ log: { access: false }
     const backAt = Date.now();
     await pause(PHASE_MS / 2);
     const s1 = await l1.stop();
-    const retries = [...(await get(admin + '/metrics')).matchAll(/^switchyard_upstream_retries_total\{backend="legacy",reason="\w+"\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
+    const retries = [...(await get(admin + '/metrics')).matchAll(/^switchyard_upstream_retries_total\{backend="legacy",reason="\w+"\} (\d+)$/gm)].reduce(
+      (a, m) => a + Number(m[1]),
+      0,
+    );
     const ejections = await metric(/switchyard_outlier_ejections_total\{backend="legacy"\} (\d+)/);
 
     // 2. The pipeline killed during a 50% split with a fallback to legacy.
@@ -212,7 +224,9 @@ log: { access: false }
     await pause(PHASE_MS);
     const pKilledAt = Date.now();
     await kill(pipeline);
-    await until('the pipeline down on /readyz', async () => ((JSON.parse(await get(admin + '/readyz')) as { backends: Record<string, { state: string }> }).backends.pipeline?.state === 'down' ? true : undefined));
+    await until('the pipeline down on /readyz', async () =>
+      (JSON.parse(await get(admin + '/readyz')) as { backends: Record<string, { state: string }> }).backends.pipeline?.state === 'down' ? true : undefined,
+    );
     const pDownAt = Date.now();
     await pause(PHASE_MS);
     pipeline = await pipelineProcess(pipelinePort, originPort, products);
@@ -249,7 +263,10 @@ log: { access: false }
             fallbacks_skipped: skipped,
             ms_kill_to_down: pDownAt - pKilledAt,
             ms_listening_to_first_pipeline_response: pBackAt - pRestartedAt,
-            served_while_down: { legacy: s2.filter((x) => x.t > pDownAt && x.t < pRestartedAt && x.backend === 'legacy').length, pipeline: s2.filter((x) => x.t > pDownAt && x.t < pRestartedAt && x.backend === 'pipeline').length },
+            served_while_down: {
+              legacy: s2.filter((x) => x.t > pDownAt && x.t < pRestartedAt && x.backend === 'legacy').length,
+              pipeline: s2.filter((x) => x.t > pDownAt && x.t < pRestartedAt && x.backend === 'pipeline').length,
+            },
           },
         },
         null,

@@ -20,6 +20,11 @@ if [ "$major" -lt 22 ]; then
   exit 1
 fi
 
+# Lint, format check, unused code (knip), layering (dependency-cruiser) and the tests' types, before
+# the tests; a failure counts as one failed check in the closing line, and the tests still run.
+lint_failed=0
+npm run lint --silent || { echo "scripts/test.sh: npm run lint failed (npm run format fixes formatting)" >&2; lint_failed=1; }
+
 npm run build --silent || exit 1
 
 mkdir -p .tmp
@@ -27,15 +32,17 @@ rm -f .tmp/vitest.json
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"
 status=$?
 
+[ $lint_failed = 1 ] && status=1
 if [ -f .tmp/vitest.json ]; then
-  node -e '
+  LINT_FAILED=$lint_failed node -e '
     const r = JSON.parse(require("fs").readFileSync(".tmp/vitest.json", "utf8"));
     const skipped = r.numPendingTests + r.numTodoTests;
-    console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+    const failed = r.numFailedTests + Number(process.env.LINT_FAILED);
+    console.log(`${r.numPassedTests} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
     if (r.numTotalTests === 0) process.exitCode = 1;
   ' || status=1
 else
-  echo "0 passed, 0 failed"
+  echo "0 passed, $((1 + lint_failed)) failed"
   status=1
 fi
 exit $status

@@ -56,8 +56,6 @@ export const ERRORS = Object.freeze({
   ADMIN_NO_WORKER: def('SWY_ERR_ADMIN_NO_WORKER', 503, 'no_worker', 'no worker answered'),
 });
 
-export type ErrorName = keyof typeof ERRORS;
-
 /** Maps an error raised by the upstream client (undici, node:net) to its catalogue entry. */
 export function classifyUpstreamError(err: unknown): ErrorDef {
   const { code, name } = (err ?? {}) as { code?: unknown; name?: unknown };

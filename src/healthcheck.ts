@@ -4,8 +4,9 @@
  * is written once, in the config, and a changed `admin.listen` needs no change in the image.
  * Exit 0 when healthy, 1 otherwise (also when the config cannot be read).
  */
-import { loadGatewayConfig } from './config/gateway-config.js';
+
 import { defaultConfigPath } from './cli/common.js';
+import { loadGatewayConfig } from './config/gateway-config.js';
 import { localUrl } from './config/listen-address.js';
 
 /** Below the image's `HEALTHCHECK --timeout=3s`, so a hung listener reports unhealthy, not a timeout. */

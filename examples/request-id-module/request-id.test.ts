@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/catalogue.js';
+import type { PipelineModule } from '../../src/pipeline/module.js';
 import { STANDARD_MODULES } from '../../src/pipeline/modules/index.js';
 import { PipelineServer } from '../../src/pipeline/pipeline-server.js';
-import type { PipelineModule } from '../../src/pipeline/module.js';
 import { parseProducts } from '../../src/products/products-config.js';
 import { silentLogger } from '../../test/helpers/gateway.js';
 import { echoBackend, json, send, type TestServer } from '../../test/helpers/servers.js';

@@ -3,8 +3,9 @@
  * passes it to the origin and returns it to the client. It runs in two phases and shows the
  * contract: a cheap filter, config built once, changes only where the phase allows them.
  */
-import { defineModule } from '../../src/pipeline/module.js';
+
 import { randomUUID } from 'node:crypto';
+import { defineModule } from '../../src/pipeline/module.js';
 
 interface Config {
   header: string;

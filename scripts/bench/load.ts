@@ -3,8 +3,8 @@
  * otherwise. Every run is bounded by duration, targets loopback only, and stops by itself.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -50,7 +50,10 @@ function mixScript(paths: readonly string[]): string {
   const file = join(mkdtempSync(join(tmpdir(), 'switchyard-wrk-')), 'mix.lua');
   const list = paths.map((p) => `wrk.format("GET", ${JSON.stringify(p)})`).join(',\n    ');
   // Built in init(): wrk sets the Host header only after the script has loaded.
-  writeFileSync(file, `local reqs\nlocal i = 0\ninit = function()\n  reqs = {\n    ${list}\n  }\nend\nrequest = function()\n  i = i % #reqs + 1\n  return reqs[i]\nend\n`);
+  writeFileSync(
+    file,
+    `local reqs\nlocal i = 0\ninit = function()\n  reqs = {\n    ${list}\n  }\nend\nrequest = function()\n  i = i % #reqs + 1\n  return reqs[i]\nend\n`,
+  );
   return file;
 }
 

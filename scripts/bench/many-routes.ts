@@ -4,4 +4,3 @@ export function manyRoutes(n: number): string {
   routes.push(`  - { name: items, match: { path: "/api/**" }, backend: legacy }`);
   return `default: legacy\nroutes:\n${routes.join('\n')}\n`;
 }
-

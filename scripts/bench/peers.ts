@@ -8,7 +8,7 @@
  *   undici PORT TARGET          bare undici Pool proxy, streaming like switchyard's forwarder
  * Each prints "ready PORT" on stdout once listening.
  */
-import { createServer, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import httpProxy from 'http-proxy';
 import { Pool } from 'undici';
@@ -69,7 +69,18 @@ function bareUndici(targetUrl: string) {
   };
 }
 
-const handler = kind === 'origin' ? origin : kind === 'slow-origin' ? slowOrigin : kind === 'stuck-origin' ? stuckOrigin : kind === 'http-proxy' ? bareHttpProxy(target!) : kind === 'undici' ? bareUndici(target!) : undefined;
+const handler =
+  kind === 'origin'
+    ? origin
+    : kind === 'slow-origin'
+      ? slowOrigin
+      : kind === 'stuck-origin'
+        ? stuckOrigin
+        : kind === 'http-proxy'
+          ? bareHttpProxy(target!)
+          : kind === 'undici'
+            ? bareUndici(target!)
+            : undefined;
 if (!handler) {
   process.stderr.write('usage: peers.js origin|slow-origin|stuck-origin|http-proxy|undici PORT [TARGET]\n');
   process.exit(2);

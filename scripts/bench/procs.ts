@@ -2,12 +2,12 @@
  * Processes under test for the benchmark: started once, pinned to a core where taskset exists,
  * sampled for memory, and stopped at the end (also on Ctrl-C).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { hasTaskset } from './load.js';
 import { waitForPort } from '../../dist/http/wait-for-port.js';
+import { hasTaskset } from './load.js';
 import type { Runtime } from './runtimes.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -88,7 +88,15 @@ export function startPeer(kind: PeerKind, cpus: string, target?: string, rt = HA
  * as a user gets it: issue 14 measures the defaults); `access: false` for the scenario that
  * measures what the access log costs.
  */
-export function startSwitchyard(name: string, cpus: string, backends: Record<string, string>, rules: string, extra = '', rt = HARNESS, access = true): Promise<Proc> {
+export function startSwitchyard(
+  name: string,
+  cpus: string,
+  backends: Record<string, string>,
+  rules: string,
+  extra = '',
+  rt = HARNESS,
+  access = true,
+): Promise<Proc> {
   const dir = join(workdir, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'rules.yaml'), rules);
@@ -105,9 +113,16 @@ export function startSwitchyard(name: string, cpus: string, backends: Record<str
     `listen: "127.0.0.1:0"\nstate_dir: "${join(dir, 'state')}"\nadmin: { listen: "127.0.0.1:0" }\nbackends:\n${backendYaml}\nrules: { file: rules.yaml, watch: false }\nlog: { level: info, access: ${access} }\n${extra}\n`,
   );
   // The flags the bin's shebang and the Dockerfile run it with.
-  return startProc(name, rt.node, ['--max-semi-space-size=32', join(rt.root, 'dist', 'cli.js'), 'gateway', '--config', join(dir, 'gateway.yaml')], /"listen":(\d+),"admin":(\d+)/, cpus, {
-    SWITCHYARD_LOG_LEVEL: 'info',
-  });
+  return startProc(
+    name,
+    rt.node,
+    ['--max-semi-space-size=32', join(rt.root, 'dist', 'cli.js'), 'gateway', '--config', join(dir, 'gateway.yaml')],
+    /"listen":(\d+),"admin":(\d+)/,
+    cpus,
+    {
+      SWITCHYARD_LOG_LEVEL: 'info',
+    },
+  );
 }
 
 /** NGINX as a plain reverse proxy with upstream keep-alive, or with `mirror` to a second upstream. */

@@ -9,12 +9,13 @@
  * proxy once per runtime, side by side in each round (see runtimes.ts); `--check` starts
  * everything, prints what runs on which Node, and stops without sending load.
  */
-import { parseArgs } from 'node:util';
+
 import { availableParallelism, cpus } from 'node:os';
-import { hasTaskset, loadTool, runLoad, type LoadResult } from './load.js';
-import { HARNESS, ROOT, sampleRss, startNginx, startPeer, startProc, startSwitchyard, stopAll, type Proc } from './procs.js';
+import { parseArgs } from 'node:util';
+import { hasTaskset, type LoadResult, loadTool, runLoad } from './load.js';
+import { HARNESS, type Proc, ROOT, sampleRss, startNginx, startPeer, startProc, startSwitchyard, stopAll } from './procs.js';
 import { parseRuntimes, type Runtime } from './runtimes.js';
-import { scenarios, type Scenario, type Setup } from './scenarios.js';
+import { type Scenario, type Setup, scenarios } from './scenarios.js';
 
 const { values } = parseArgs({
   options: {
@@ -88,7 +89,10 @@ function ratiosOf(by: (name: string) => Row | undefined): Record<string, number 
     'nginx mirror (500 ms target) / nginx req/s': ratio(by('nginx-mirror-slow')?.rps, by('nginx')?.rps),
     'pipeline / legacy layer req/s': ratio(by('pipeline')?.rps, by('legacy-layer')?.rps),
     'pipeline / legacy layer p99': ratio(by('pipeline')?.p99ms, by('legacy-layer')?.p99ms),
-    'gateway + in-process pipeline / gateway + pipeline process req/s': ratio(by('gateway-with-pipeline-inprocess')?.rps, by('gateway-to-pipeline-process')?.rps),
+    'gateway + in-process pipeline / gateway + pipeline process req/s': ratio(
+      by('gateway-with-pipeline-inprocess')?.rps,
+      by('gateway-to-pipeline-process')?.rps,
+    ),
   };
 }
 
@@ -135,8 +139,13 @@ async function main(): Promise<void> {
     // One request each, to show that every proxy answers; no load.
     for (const s of started) {
       const url = s.paths ? new URL(s.paths[0]!, s.url).href : s.url;
-      const status = await fetch(url, { redirect: 'manual' }).then(async (r) => (await r.arrayBuffer(), r.status), (err: Error) => err.message);
-      process.stdout.write(`${s.key}: ${status} from ${url}${s.runtime ? ` on ${s.runtime.node} ${s.runtime.version}, ${s.runtime.root} (undici ${s.runtime.undici})` : ''}\n`);
+      const status = await fetch(url, { redirect: 'manual' }).then(
+        async (r) => (await r.arrayBuffer(), r.status),
+        (err: Error) => err.message,
+      );
+      process.stdout.write(
+        `${s.key}: ${status} from ${url}${s.runtime ? ` on ${s.runtime.node} ${s.runtime.version}, ${s.runtime.root} (undici ${s.runtime.undici})` : ''}\n`,
+      );
     }
     return;
   }
@@ -207,7 +216,10 @@ async function main(): Promise<void> {
     '',
     '| scenario | req/s | p50 ms | p99 ms | errors | peak RSS MB | loop delay p99 / max ms |',
     '|---|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.key} | ${r.rps} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${r.peakRssMb} | ${r.loopMaxMs === undefined ? '' : `${r.loopP99Ms} / ${r.loopMaxMs}`} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.key} | ${r.rps} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${r.peakRssMb} | ${r.loopMaxMs === undefined ? '' : `${r.loopP99Ms} / ${r.loopMaxMs}`} |`,
+    ),
     '',
     ...Object.entries(ratios)
       .filter(([, v]) => v !== null)

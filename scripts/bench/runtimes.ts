@@ -54,7 +54,9 @@ export function runtimeOf(spec: string, home: string, harnessNode = process.exec
   const engines = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines?: { node?: string } }).engines?.node ?? '';
   const min = /^>=\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(engines.trim());
   if (min && olderThan(version.slice(1), `${min[1]}.${min[2] ?? 0}.${min[3] ?? 0}`)) {
-    throw new Error(`--node ${spec}: ${version} is older than what ${root} needs (engines ${engines}); for a Node 20 "before", build an older revision with npm run bench:baseline and use BIN@DIR`);
+    throw new Error(
+      `--node ${spec}: ${version} is older than what ${root} needs (engines ${engines}); for a Node 20 "before", build an older revision with npm run bench:baseline and use BIN@DIR`,
+    );
   }
   const label = root === home ? version : `${version}@${basename(root)}`;
   return { label, node, root, version, undici: undiciOf(root) };
@@ -62,7 +64,12 @@ export function runtimeOf(spec: string, home: string, harnessNode = process.exec
 
 /** Parses `--node` (comma-separated specs); labels made unique where two runtimes look alike. */
 export function parseRuntimes(arg: string | undefined, home: string): Runtime[] {
-  const specs = arg ? arg.split(',').map((s) => s.trim()).filter(Boolean) : [process.execPath];
+  const specs = arg
+    ? arg
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [process.execPath];
   const out = specs.map((s) => runtimeOf(s, home));
   const seen = new Map<string, number>();
   for (const rt of out) {

@@ -6,9 +6,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, SCRIPTS, workdir, type PeerKind, type Proc } from './procs.js';
-import type { Runtime } from './runtimes.js';
 import { manyRoutes } from './many-routes.js';
+import { type PeerKind, type Proc, ROOT, SCRIPTS, workdir } from './procs.js';
+import type { Runtime } from './runtimes.js';
 
 export { manyRoutes };
 
@@ -55,7 +55,8 @@ cors: { origins: ["https://shop.example"] }
 `;
 
 let demoOrigin: Promise<Proc> | undefined;
-const demoOriginOf = (s: Setup) => (demoOrigin ??= s.startProc('demo-origin', process.execPath, [join(SCRIPTS, '..', 'demo-origin.js'), '0'], /ready (\d+)/, s.loadCpu));
+const demoOriginOf = (s: Setup) =>
+  (demoOrigin ??= s.startProc('demo-origin', process.execPath, [join(SCRIPTS, '..', 'demo-origin.js'), '0'], /ready (\d+)/, s.loadCpu));
 
 function benchProducts(origin: string): string {
   const file = join(workdir, 'products.yaml');
@@ -218,7 +219,16 @@ export const scenarios: Scenario[] = [
       const p = await s.startProc(
         'legacy-layer',
         process.execPath,
-        [join(ROOT, 'dist', 'cli.js'), 'legacy', '--products', benchProducts(`http://127.0.0.1:${o.port}`), '--listen', `127.0.0.1:${port}`, '--prefix', join(workdir, 'legacy')],
+        [
+          join(ROOT, 'dist', 'cli.js'),
+          'legacy',
+          '--products',
+          benchProducts(`http://127.0.0.1:${o.port}`),
+          '--listen',
+          `127.0.0.1:${port}`,
+          '--prefix',
+          join(workdir, 'legacy'),
+        ],
         /legacy layer on http:\/\/127\.0\.0\.1:(\d+)/,
         s.proxyCpu,
       );
@@ -232,8 +242,17 @@ export const scenarios: Scenario[] = [
     start: async (s) => {
       const o = await demoOriginOf(s);
       const cfg = join(workdir, `pipeline${s.tag}.yaml`);
-      writeFileSync(cfg, `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nproducts: "${benchProducts(`http://127.0.0.1:${o.port}`)}"\nlog: { level: info }\n`);
-      const p = await s.startProc('pipeline', s.rt.node, ['--max-semi-space-size=32', join(s.rt.root, 'dist', 'cli.js'), 'pipeline', '--config', cfg], /"listen":(\d+)/, s.proxyCpu);
+      writeFileSync(
+        cfg,
+        `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nproducts: "${benchProducts(`http://127.0.0.1:${o.port}`)}"\nlog: { level: info }\n`,
+      );
+      const p = await s.startProc(
+        'pipeline',
+        s.rt.node,
+        ['--max-semi-space-size=32', join(s.rt.root, 'dist', 'cli.js'), 'pipeline', '--config', cfg],
+        /"listen":(\d+)/,
+        s.proxyCpu,
+      );
       return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
     },
   },
@@ -246,8 +265,17 @@ export const scenarios: Scenario[] = [
     start: async (s) => {
       const o = await demoOriginOf(s);
       const cfg = join(workdir, `pipeline-behind${s.tag}.yaml`);
-      writeFileSync(cfg, `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nproducts: "${benchProducts(`http://127.0.0.1:${o.port}`)}"\nlog: { level: info }\n`);
-      const pipe = await s.startProc('pipeline-behind', s.rt.node, ['--max-semi-space-size=32', join(s.rt.root, 'dist', 'cli.js'), 'pipeline', '--config', cfg], /"listen":(\d+)/, s.loadCpu);
+      writeFileSync(
+        cfg,
+        `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nproducts: "${benchProducts(`http://127.0.0.1:${o.port}`)}"\nlog: { level: info }\n`,
+      );
+      const pipe = await s.startProc(
+        'pipeline-behind',
+        s.rt.node,
+        ['--max-semi-space-size=32', join(s.rt.root, 'dist', 'cli.js'), 'pipeline', '--config', cfg],
+        /"listen":(\d+)/,
+        s.loadCpu,
+      );
       const p = await s.startSwitchyard('gw-pipeline-http', s.proxyCpu, { pipeline: `http://127.0.0.1:${pipe.port}` }, 'default: pipeline\n');
       return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
     },
@@ -258,7 +286,12 @@ export const scenarios: Scenario[] = [
     node: true,
     start: async (s) => {
       const o = await demoOriginOf(s);
-      const p = await s.startSwitchyard('gw-pipeline-inprocess', s.proxyCpu, { pipeline: `inprocess:${benchProducts(`http://127.0.0.1:${o.port}`)}` }, 'default: pipeline\n');
+      const p = await s.startSwitchyard(
+        'gw-pipeline-inprocess',
+        s.proxyCpu,
+        { pipeline: `inprocess:${benchProducts(`http://127.0.0.1:${o.port}`)}` },
+        'default: pipeline\n',
+      );
       return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
     },
   },

@@ -5,10 +5,11 @@
  * a second address (`admin.public_listen`) for probes and Prometheus, so that the admin
  * listener itself can stay on loopback; routes registered `auth` need the admin token.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ListenAddress } from '../config/listen-address.js';
-import { ERRORS, errorFields, type ErrorDef } from '../errors.js';
+import { ERRORS, type ErrorDef, errorFields } from '../errors.js';
 
 export interface AdminReply {
   status: number;
@@ -82,11 +83,13 @@ export class AdminServer {
   async dispatch(req: AdminRequest, publicOnly = false): Promise<AdminReply> {
     const url = new URL(req.url, 'http://admin');
     const visible = (r: Route | undefined) => r && (!publicOnly || r.public);
-    const route = this.routes.get(`${req.method} ${url.pathname}`) ?? this.prefixes.find((p) => p.method === req.method && url.pathname.startsWith(p.prefix))?.route;
+    const route =
+      this.routes.get(`${req.method} ${url.pathname}`) ?? this.prefixes.find((p) => p.method === req.method && url.pathname.startsWith(p.prefix))?.route;
     try {
       if (!visible(route)) {
         const known =
-          [...this.routes].some(([k, r]) => k.endsWith(` ${url.pathname}`) && visible(r)) || this.prefixes.some((p) => url.pathname.startsWith(p.prefix) && visible(p.route));
+          [...this.routes].some(([k, r]) => k.endsWith(` ${url.pathname}`) && visible(r)) ||
+          this.prefixes.some((p) => url.pathname.startsWith(p.prefix) && visible(p.route));
         return adminError(known ? ERRORS.ADMIN_METHOD_NOT_ALLOWED : ERRORS.ADMIN_NOT_FOUND);
       }
       if (route!.auth && !this.authorized(req)) return this.unauthorized();

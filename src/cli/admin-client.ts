@@ -11,13 +11,15 @@ export class AdminRequestError extends Error {
 
 /** GET `url` with `Authorization: Bearer <token>` (when a token is given); the parsed JSON body. */
 export async function adminGet(url: URL, token: string): Promise<unknown> {
-  let res;
+  let res: Awaited<ReturnType<typeof request>>;
   try {
     res = await request(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ECONNREFUSED' ? 'connection refused' : (err as Error).message;
-    throw new AdminRequestError(`cannot reach the admin listener at ${url.origin} (${why}): is the gateway running? check --admin, or admin.listen in the config`);
+    throw new AdminRequestError(
+      `cannot reach the admin listener at ${url.origin} (${why}): is the gateway running? check --admin, or admin.listen in the config`,
+    );
   }
   const text = await res.body.text();
   if (res.statusCode !== 200) {
@@ -28,7 +30,10 @@ export async function adminGet(url: URL, token: string): Promise<unknown> {
     } catch {
       // not JSON: the text as it is
     }
-    const hint = res.statusCode === 401 ? ` (${token ? 'the token sent was refused' : 'no token was sent'}: check --token, SWITCHYARD_ADMIN_TOKEN or admin.token in the config)` : '';
+    const hint =
+      res.statusCode === 401
+        ? ` (${token ? 'the token sent was refused' : 'no token was sent'}: check --token, SWITCHYARD_ADMIN_TOKEN or admin.token in the config)`
+        : '';
     throw new AdminRequestError(`GET ${url.pathname} on ${url.origin} answered ${res.statusCode}: ${message}${hint}`);
   }
   return JSON.parse(text);

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadGatewayConfig, type GatewayConfig } from '../config/gateway-config.js';
+import { type GatewayConfig, loadGatewayConfig } from '../config/gateway-config.js';
 import { ConfigError, formatIssue } from '../config/yaml-source.js';
 
 export class UsageError extends Error {
@@ -67,7 +67,10 @@ export function stopSignal(orEarlier?: Promise<unknown>): Promise<string> {
     const int = on('SIGINT');
     process.once('SIGTERM', term);
     process.once('SIGINT', int);
-    void orEarlier?.then(() => resolve('exit'), () => resolve('exit'));
+    void orEarlier?.then(
+      () => resolve('exit'),
+      () => resolve('exit'),
+    );
   });
 }
 

@@ -10,7 +10,7 @@ import { bySeverity, type FieldRow, type RouteReport } from '../shadow/report.js
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
 
 function short(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  const s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
   return s.length > 60 ? s.slice(0, 57) + '...' : s;
 }
 
@@ -23,7 +23,8 @@ export function sides(f: FieldRow, fallback: string[]): string {
 function rates(r: RouteReport): string {
   const res = r.results;
   const failed = res.shadow_error + res.shadow_timeout;
-  const match = r.match_rate === null ? (failed ? `no answer compared (${failed} of ${r.comparisons} copies failed)` : 'match rate -') : `match rate ${pct(r.match_rate)}`;
+  const match =
+    r.match_rate === null ? (failed ? `no answer compared (${failed} of ${r.comparisons} copies failed)` : 'match rate -') : `match rate ${pct(r.match_rate)}`;
   return `${r.comparisons} comparisons, ${match}, shadow errors ${pct(r.error_rate)}, timeouts ${pct(r.timeout_rate)}`;
 }
 
@@ -52,7 +53,9 @@ export function renderRoute(r: RouteReport): string[] {
     lines.push(`  ${String(f.count).padStart(6)}  ${f.field}    e.g. ${f.sample.method} ${f.sample.path}: ${sides(f, backends)}`);
     if (group.length > 1) {
       const rest = group.slice(1).map((g) => g.field);
-      lines.push(`          + ${rest.length} more field${rest.length > 1 ? 's' : ''} on the same requests (one cause): ${rest.slice(0, 8).join(', ')}${rest.length > 8 ? ', ...' : ''}`);
+      lines.push(
+        `          + ${rest.length} more field${rest.length > 1 ? 's' : ''} on the same requests (one cause): ${rest.slice(0, 8).join(', ')}${rest.length > 8 ? ', ...' : ''}`,
+      );
     }
   }
   const more = (r.more_fields ?? 0) + r.other_fields;

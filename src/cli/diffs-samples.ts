@@ -4,7 +4,7 @@
  * the gateway's sample sink writes them (Redis stream PREFIX{diffs}:samples, or the JSONL file).
  */
 import { parseArgs } from 'node:util';
-import { answersOf, readSamples, sampleSource, type StoredSample } from '../shadow/sample-reader.js';
+import { answersOf, readSamples, type StoredSample, sampleSource } from '../shadow/sample-reader.js';
 import { defaultConfigPath, loadConfigOrExit, printJson, UsageError } from './common.js';
 
 export const DIFFS_SAMPLES_USAGE = 'switchyard diffs samples [--route NAME] [--field POINTER] [--limit N] [--json] [--config FILE]';
@@ -50,7 +50,9 @@ export async function diffsSamplesCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!samples.length) {
-    process.stdout.write(`no stored samples${values.route ? ` of route ${values.route}` : ''}${values.field ? ` with field ${values.field}` : ''} in ${sampleSource(config)}\n`);
+    process.stdout.write(
+      `no stored samples${values.route ? ` of route ${values.route}` : ''}${values.field ? ` with field ${values.field}` : ''} in ${sampleSource(config)}\n`,
+    );
     return 0;
   }
   process.stdout.write(samples.map((s) => renderSample(s).join('\n')).join('\n\n') + '\n');

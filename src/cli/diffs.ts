@@ -5,8 +5,8 @@
  * `switchyard diffs samples ...` prints the stored samples (diffs-samples.ts).
  */
 import { parseArgs } from 'node:util';
-import type { RouteReport } from '../shadow/report.js';
 import { localUrl } from '../config/listen-address.js';
+import type { RouteReport } from '../shadow/report.js';
 import { parseSince } from '../util/since.js';
 import { adminGet } from './admin-client.js';
 import { defaultConfigPath, loadConfigOrExit, printJson, UsageError } from './common.js';

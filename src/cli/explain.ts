@@ -9,14 +9,14 @@ import { parseArgs } from 'node:util';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { decide, digestToken } from '../router/decide.js';
 import { requestFacts } from '../router/request-facts.js';
-import { bucketOf, BUCKETS } from '../router/split.js';
+import { BUCKETS, bucketOf } from '../router/split.js';
 import { stickyValue } from '../router/sticky-key.js';
 import { parseRuleSet, type RuleSet } from '../rules/rule-set.js';
 import { sampleSource } from '../shadow/sample-reader.js';
 import { isSampled, shadowTarget } from '../shadow/sampling.js';
 import { readRuleFile } from '../store/rule-file.js';
 import { ruleContextOf } from '../store/rule-source.js';
-import { UsageError, defaultConfigPath, loadConfigOrExit, printJson } from './common.js';
+import { defaultConfigPath, loadConfigOrExit, printJson, UsageError } from './common.js';
 import { withRuleStore } from './rule-store-connection.js';
 
 export const EXPLAIN_USAGE = 'switchyard explain [--config FILE] [--rules FILE] METHOD URL [-H "name: value"]... [--ip ADDR] [--json]';
@@ -28,7 +28,10 @@ async function loadRules(config: GatewayConfig, file: string | undefined): Promi
   const redis = config.rules.redis;
   if (!redis) return { rules: readRuleFile(config.rules.file, rc), source: `file ${config.rules.file}`, version: null };
   const active = await withRuleStore(config, {}, (store) => store.active());
-  if (!active) throw new UsageError(`no rules pushed to ${redis.prefix} in Redis yet (the gateway would serve its file or snapshot): push some, or preview a file with --rules FILE`);
+  if (!active)
+    throw new UsageError(
+      `no rules pushed to ${redis.prefix} in Redis yet (the gateway would serve its file or snapshot): push some, or preview a file with --rules FILE`,
+    );
   return { rules: parseRuleSet(active.yaml, `redis ${redis.prefix} version ${active.version}`, rc), source: `redis ${redis.prefix}`, version: active.version };
 }
 
@@ -123,12 +126,15 @@ export async function explainCommand(argv: string[]): Promise<number> {
     `sticky:    ${result.sticky_key ? `${result.sticky_key} = ${result.sticky_value === null ? '(absent)' : JSON.stringify(result.sticky_value)}` : '(none)'}`,
   ];
   if (result.bucket !== null) lines.push(`bucket:    ${result.bucket} of ${BUCKETS} (salt ${JSON.stringify(result.salt)})`);
-  if (ranges.length) lines.push(`split:     ${ranges.map((r) => `${r.backend} ${r.percent}% ${r.from === null ? '[no buckets]' : `[${r.from}-${r.to}]`}`).join(', ')}`);
+  if (ranges.length)
+    lines.push(`split:     ${ranges.map((r) => `${r.backend} ${r.percent}% ${r.from === null ? '[no buckets]' : `[${r.from}-${r.to}]`}`).join(', ')}`);
   lines.push(
     `backend:   ${random ? `random by weight (no sticky key value): ${ranges.map((r) => `${r.backend} ${r.percent}%`).join(', ')}` : d.backend}${d.placement === 'override' ? ' (override)' : ''}`,
   );
   if (d.overrideRejected) lines.push('override:  ignored (missing or wrong x-switchyard-token, or unknown backend)');
-  lines.push(`shadow:    ${shadow ? `${shadow.why}${shadow.target && shadow.sampled !== false && shadow.why.startsWith('copied') ? `; mismatches stored in ${shadow.samples}` : ''}` : 'off for this route'}`);
+  lines.push(
+    `shadow:    ${shadow ? `${shadow.why}${shadow.target && shadow.sampled !== false && shadow.why.startsWith('copied') ? `; mismatches stored in ${shadow.samples}` : ''}` : 'off for this route'}`,
+  );
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
 }

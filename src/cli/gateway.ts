@@ -2,14 +2,15 @@
  * `switchyard gateway [--config FILE]`: runs the gateway until SIGTERM or SIGINT, then stops
  * gracefully (in-flight requests finish, up to --drain seconds) and exits 0.
  */
-import { parseArgs } from 'node:util';
-import { Gateway } from '../gateway/gateway.js';
-import { createLogger } from '../log/logger.js';
-import { logProcessWarnings } from '../log/process-warnings.js';
+
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Gateway } from '../gateway/gateway.js';
 import { runPrimary, runWorker } from '../gateway/workers.js';
-import { UsageError, defaultConfigPath, loadConfigOrExit, stopSignal, onHangup } from './common.js';
+import { createLogger } from '../log/logger.js';
+import { logProcessWarnings } from '../log/process-warnings.js';
+import { defaultConfigPath, loadConfigOrExit, onHangup, stopSignal, UsageError } from './common.js';
 
 export const GATEWAY_USAGE = 'switchyard gateway [--config FILE] [--drain SECONDS] [--workers N|auto]';
 
@@ -27,7 +28,8 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
   logProcessWarnings(logger);
   const drainMs = Math.max(0, Number(values.drain) * 1000 || 0);
   const workers = values.workers === 'auto' ? availableParallelism() : Number(values.workers);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new UsageError(`--workers expects a number from 1 to 256 or "auto", got ${JSON.stringify(values.workers)}`);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256)
+    throw new UsageError(`--workers expects a number from 1 to 256 or "auto", got ${JSON.stringify(values.workers)}`);
   if (cluster.isWorker) {
     await runWorker(config, logger.child({ worker: cluster.worker?.id }), drainMs);
     logger.flush();

@@ -3,17 +3,17 @@
  * runs the legacy layer (nginx + Lua) in the foreground until SIGTERM or SIGINT.
  * `switchyard products validate FILE`: FILE:LINE:COL errors, exit 1 when invalid.
  */
-import { formatIssue } from '../config/yaml-source.js';
+
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { formatIssue } from '../config/yaml-source.js';
 import { LegacyLayer } from '../legacy/legacy-layer.js';
 import { loadProducts, validateProductsText } from '../products/products-config.js';
-import { PACKAGE_ROOT, UsageError, hostPortArg, stopSignal } from './common.js';
+import { hostPortArg, PACKAGE_ROOT, stopSignal, UsageError } from './common.js';
 
 export const LEGACY_USAGE = 'switchyard legacy [--products FILE] [--origin URL] [--listen HOST:PORT] [--prefix DIR] [--access-log]';
 export const PRODUCTS_USAGE = 'switchyard products validate FILE';
-
 
 export async function legacyCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -10,7 +10,7 @@ import { createMetrics } from '../metrics/catalogue.js';
 import { loadPipelineConfig } from '../pipeline/pipeline-config.js';
 import { PipelineServer } from '../pipeline/pipeline-server.js';
 import { loadProducts } from '../products/products-config.js';
-import { PACKAGE_ROOT, hostPortArg, stopSignal } from './common.js';
+import { hostPortArg, PACKAGE_ROOT, stopSignal } from './common.js';
 
 export const PIPELINE_USAGE = 'switchyard pipeline [--config FILE] [--products FILE] [--origin URL] [--listen HOST:PORT]';
 

@@ -5,10 +5,10 @@
  */
 import { parseArgs } from 'node:util';
 import type { GatewayConfig } from '../config/gateway-config.js';
-import { ACTIONS, RolloutError, Rollouts, type Action, type RolloutStatus } from '../rollout/rollouts.js';
+import { ACTIONS, type Action, RolloutError, type RolloutStatus, Rollouts } from '../rollout/rollouts.js';
 import { ruleContextOf } from '../store/rule-source.js';
 import type { RuleStore } from '../store/rule-store.js';
-import { UsageError, defaultConfigPath, loadConfigOrExit, printJson } from './common.js';
+import { defaultConfigPath, loadConfigOrExit, printJson, UsageError } from './common.js';
 import { withRuleStore } from './rule-store-connection.js';
 import { safeUser } from './rules.js';
 
@@ -24,7 +24,9 @@ const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
 function printStatus(s: RolloutStatus): void {
   const steps = s.steps.map((p, i) => (i === s.step - 1 ? `[${p}]` : String(p))).join(' ');
-  process.stdout.write(`rollout ${s.route}: ${s.state}, ${s.to} at ${s.percent}% (step ${s.step} of ${s.steps.length}: ${steps}), ${s.time_at_step} at this step\n`);
+  process.stdout.write(
+    `rollout ${s.route}: ${s.state}, ${s.to} at ${s.percent}% (step ${s.step} of ${s.steps.length}: ${steps}), ${s.time_at_step} at this step\n`,
+  );
   process.stdout.write(`  ${s.reason}\n`);
   for (const g of s.gates) {
     const value = g.value === null ? '-' : g.gate === 'p99_ratio' ? `${g.value.toFixed(2)}x` : pct(g.value);

@@ -35,7 +35,11 @@ function targetOf(config: GatewayConfig, values: { redis?: string }): Target {
   if (url) return { cfg: { url }, where: `Redis at ${redact(url)}`, hint };
   const nodes = (list: { host: string; port: number }[]) => list.map((n) => `${n.host}:${n.port}`).join(',');
   if (fromConfig.cluster?.length) {
-    return { cfg: fromConfig, where: `Redis Cluster at ${nodes(fromConfig.cluster)}`, hint: `check --redis, SWITCHYARD_REDIS_URL or rules.redis.cluster in ${config.file}` };
+    return {
+      cfg: fromConfig,
+      where: `Redis Cluster at ${nodes(fromConfig.cluster)}`,
+      hint: `check --redis, SWITCHYARD_REDIS_URL or rules.redis.cluster in ${config.file}`,
+    };
   }
   if (fromConfig.sentinels?.length) {
     return {
@@ -44,7 +48,8 @@ function targetOf(config: GatewayConfig, values: { redis?: string }): Target {
       hint: `check --redis, SWITCHYARD_REDIS_URL or rules.redis.sentinels in ${config.file}`,
     };
   }
-  if (fromConfig.url) return { cfg: fromConfig, where: `Redis at ${redact(fromConfig.url)}`, hint: `check --redis, SWITCHYARD_REDIS_URL or rules.redis.url in ${config.file}` };
+  if (fromConfig.url)
+    return { cfg: fromConfig, where: `Redis at ${redact(fromConfig.url)}`, hint: `check --redis, SWITCHYARD_REDIS_URL or rules.redis.url in ${config.file}` };
   throw new UsageError('no Redis given: use --redis URL, SWITCHYARD_REDIS_URL, or rules.redis in the gateway config');
 }
 

@@ -11,9 +11,9 @@ import type { GatewayConfig } from '../config/gateway-config.js';
 import { ConfigError, formatIssue } from '../config/yaml-source.js';
 import { ERRORS } from '../errors.js';
 import { parseRuleSet } from '../rules/rule-set.js';
-import { VersionConflictError, type RuleStore } from '../store/rule-store.js';
 import { ruleContextOf } from '../store/rule-source.js';
-import { UsageError, defaultConfigPath, loadConfigOrExit, printJson } from './common.js';
+import { type RuleStore, VersionConflictError } from '../store/rule-store.js';
+import { defaultConfigPath, loadConfigOrExit, printJson, UsageError } from './common.js';
 import { withRuleStore } from './rule-store-connection.js';
 
 export const RULES_USAGE = `switchyard rules validate FILE [--json] [--config GATEWAY.yaml]
@@ -166,7 +166,11 @@ export async function rulesCommand(argv: string[]): Promise<number> {
         if (!entry) throw new UsageError(`version ${target} is not in the retained history`);
         parseRuleSet(entry.yaml, `version ${target}`, ruleContextOf(config)); // still valid for today's backends?
         // The expected version guards against a push landing between the read and the write.
-        return pushAndCount(s, entry.yaml, { author: values.author ?? safeUser(), message: values.message ?? `rollback to version ${target}`, expectVersion: current });
+        return pushAndCount(s, entry.yaml, {
+          author: values.author ?? safeUser(),
+          message: values.message ?? `rollback to version ${target}`,
+          expectVersion: current,
+        });
       });
       if (!values.json) process.stdout.write(`rolled back to version ${target}: `);
       reportPush(pushed, values.json, { rolled_back_to: target });

@@ -4,11 +4,14 @@
  * host. Validated here into a frozen BackendConfig; gateway-config.ts holds the rest of the file.
  */
 import { isScalar } from 'yaml';
+import { type ListenAddress, listenAddress } from './listen-address.js';
 import {
-  INVALID,
   boolean,
+  type Check,
   deref,
   duration,
+  INVALID,
+  type Invalid,
   keyNodeAt,
   list,
   number,
@@ -19,10 +22,7 @@ import {
   reject,
   size,
   string,
-  type Check,
-  type Invalid,
 } from './schema.js';
-import { listenAddress, type ListenAddress } from './listen-address.js';
 
 export type Balance = 'round_robin' | 'least_request';
 /** Connection-level failures a request may be retried on, on another host of the same backend. */
@@ -145,7 +145,8 @@ const healthSchema = refine(
     expect_status: opt(expectStatus, ['2xx']),
   }),
   (h, node, ctx, path): HealthCheckConfig | typeof INVALID => {
-    if (h.timeout > h.interval) return reject(ctx, keyNodeAt(node, 'timeout'), `${path}.timeout`, `${h.timeout}ms is longer than the interval (${h.interval}ms)`);
+    if (h.timeout > h.interval)
+      return reject(ctx, keyNodeAt(node, 'timeout'), `${path}.timeout`, `${h.timeout}ms is longer than the interval (${h.interval}ms)`);
     return {
       path: h.path,
       intervalMs: h.interval,
@@ -166,7 +167,9 @@ const outlierSchema = refine(
     max_ejected_percent: opt(number({ min: 0, max: 100 }), DEFAULT_OUTLIER.maxEjectedPercent),
   }),
   (o): OutlierConfig | undefined =>
-    o.consecutive_failures === 0 ? undefined : { consecutiveFailures: o.consecutive_failures, ejectionTimeMs: o.ejection_time, maxEjectedPercent: o.max_ejected_percent },
+    o.consecutive_failures === 0
+      ? undefined
+      : { consecutiveFailures: o.consecutive_failures, ejectionTimeMs: o.ejection_time, maxEjectedPercent: o.max_ejected_percent },
 );
 
 const retriesSchema = refine(
@@ -180,45 +183,42 @@ const retriesSchema = refine(
 const DEFAULT_RETRIES: RetryConfig = Object.freeze({ attempts: 1, on: new Set<RetryOn>(['refused', 'connect_timeout']) });
 
 const backendFields = object({
-    url: opt(backendUrl),
-    urls: opt(list(backendUrl, { min: 1, max: MAX_HOSTS })),
-    balance: opt(oneOf(['round_robin', 'least_request'] as const), 'least_request' as Balance),
-    inprocess: opt(boolean(), false),
-    products: opt(string({ nonEmpty: true })),
-    shadow_listen: opt(listenAddress),
-    connect_timeout: opt(duration({ min: 1 }), 2000),
-    response_timeout: opt(duration({ min: 1 }), 30_000),
-    connections: opt(number({ integer: true, min: 1, max: 10_000 }), 256),
-    queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 1024),
-    request_buffering: opt(requestBuffering),
-    health: opt(healthSchema),
-    // Absent: ejection with the defaults, as NGINX's max_fails does for every upstream.
-    outlier: opt(outlierSchema as Check<OutlierConfig | undefined>, DEFAULT_OUTLIER),
-    retries: opt(retriesSchema, DEFAULT_RETRIES),
+  url: opt(backendUrl),
+  urls: opt(list(backendUrl, { min: 1, max: MAX_HOSTS })),
+  balance: opt(oneOf(['round_robin', 'least_request'] as const), 'least_request' as Balance),
+  inprocess: opt(boolean(), false),
+  products: opt(string({ nonEmpty: true })),
+  shadow_listen: opt(listenAddress),
+  connect_timeout: opt(duration({ min: 1 }), 2000),
+  response_timeout: opt(duration({ min: 1 }), 30_000),
+  connections: opt(number({ integer: true, min: 1, max: 10_000 }), 256),
+  queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 1024),
+  request_buffering: opt(requestBuffering),
+  health: opt(healthSchema),
+  // Absent: ejection with the defaults, as NGINX's max_fails does for every upstream.
+  outlier: opt(outlierSchema as Check<OutlierConfig | undefined>, DEFAULT_OUTLIER),
+  retries: opt(retriesSchema, DEFAULT_RETRIES),
 });
 type BackendRaw = Exclude<ReturnType<typeof backendFields>, Invalid>;
 
 /** The schema of one backend; `name` and path resolution are the caller's. */
-export const backendSchema = refine(
-  backendFields,
-  (b, node, ctx, path): (BackendRaw & { urls: URL[] }) | Invalid => {
-    const at = (key: string, message: string): Invalid => reject(ctx, keyNodeAt(node, key), `${path}.${key}`, message);
-    if (b.url && b.urls) return at('urls', 'a backend has "url" (one host) or "urls" (several), not both');
-    const urls = b.urls ?? (b.url ? [b.url] : []);
-    if (b.inprocess) {
-      for (const key of ['url', 'urls', 'health', 'retries', 'balance', 'outlier'] as const) {
-        if (keyNodeAt(node, key) !== node) return at(key, `an in-process backend has no hosts, hence no "${key}"`);
-      }
-    } else {
-      if (urls.length === 0) return reject(ctx, node, path, 'a backend needs a url, or urls (or inprocess: true for the built-in pipeline)');
-      if (b.products) return at('products', '"products" goes with inprocess: true');
-      if (b.shadow_listen) return at('shadow_listen', '"shadow_listen" goes with inprocess: true');
-      const seen = new Set<string>();
-      for (const u of urls) {
-        if (seen.has(u.origin)) return at('urls', `${u.origin} is listed twice`);
-        seen.add(u.origin);
-      }
+export const backendSchema = refine(backendFields, (b, node, ctx, path): (BackendRaw & { urls: URL[] }) | Invalid => {
+  const at = (key: string, message: string): Invalid => reject(ctx, keyNodeAt(node, key), `${path}.${key}`, message);
+  if (b.url && b.urls) return at('urls', 'a backend has "url" (one host) or "urls" (several), not both');
+  const urls = b.urls ?? (b.url ? [b.url] : []);
+  if (b.inprocess) {
+    for (const key of ['url', 'urls', 'health', 'retries', 'balance', 'outlier'] as const) {
+      if (keyNodeAt(node, key) !== node) return at(key, `an in-process backend has no hosts, hence no "${key}"`);
     }
-    return { ...b, urls };
-  },
-);
+  } else {
+    if (urls.length === 0) return reject(ctx, node, path, 'a backend needs a url, or urls (or inprocess: true for the built-in pipeline)');
+    if (b.products) return at('products', '"products" goes with inprocess: true');
+    if (b.shadow_listen) return at('shadow_listen', '"shadow_listen" goes with inprocess: true');
+    const seen = new Set<string>();
+    for (const u of urls) {
+      if (seen.has(u.origin)) return at('urls', `${u.origin} is listed twice`);
+      seen.add(u.origin);
+    }
+  }
+  return { ...b, urls };
+});

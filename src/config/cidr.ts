@@ -7,7 +7,8 @@ export function checkCidr(s: string): string | undefined {
   const [addr, bits, extra] = s.split('/');
   const v = isIP(addr ?? '');
   if (v === 0 || extra !== undefined) return `${JSON.stringify(s)} is not an IP address or CIDR (such as 10.0.0.0/8)`;
-  if (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= (v === 6 ? 128 : 32))) return `${JSON.stringify(s)}: the prefix length is 0 to ${v === 6 ? 128 : 32}`;
+  if (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= (v === 6 ? 128 : 32)))
+    return `${JSON.stringify(s)}: the prefix length is 0 to ${v === 6 ? 128 : 32}`;
   return undefined;
 }
 

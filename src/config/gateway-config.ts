@@ -4,27 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import {
-  boolean,
-  dict,
-  duration,
-  list,
-  number,
-  object,
-  opt,
-  refine,
-  reject,
-  req,
-  section,
-  size,
-  string,
-  validateDocument,
-} from './schema.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import { DEFAULT_REQUEST_BUFFERING, NO_RETRIES, backendSchema, type BackendConfig } from './backend-config.js';
+import { type BackendConfig, backendSchema, DEFAULT_REQUEST_BUFFERING, NO_RETRIES } from './backend-config.js';
 import { cidr } from './cidr.js';
-import { listenAddress, optionalListenAddress, type ListenAddress } from './listen-address.js';
-import { logConfigOf, logSection, type LogConfig } from './log-config.js';
+import { type ListenAddress, listenAddress, optionalListenAddress } from './listen-address.js';
+import { type LogConfig, logConfigOf, logSection } from './log-config.js';
+import { boolean, dict, duration, list, number, object, opt, refine, reject, req, section, size, string, validateDocument } from './schema.js';
 import { parseYamlSource } from './yaml-source.js';
 
 export type { BackendConfig } from './backend-config.js';
@@ -106,12 +91,7 @@ const schema = object({
       public_listen: opt(optionalListenAddress),
     }),
   ),
-  backends: req(
-    dict(
-      backendSchema,
-      { key: NAME, keyHint: 'a backend name (lowercase letters, digits, - and _)', min: 1 },
-    ),
-  ),
+  backends: req(dict(backendSchema, { key: NAME, keyHint: 'a backend name (lowercase letters, digits, - and _)', min: 1 })),
   rules: req(
     object({
       file: req(string({ nonEmpty: true })),

@@ -1,5 +1,5 @@
 /** The `HOST:PORT` form every listener in every config file uses, as one schema check. */
-import { INVALID, refine, reject, string, type Check } from './schema.js';
+import { type Check, INVALID, refine, reject, string } from './schema.js';
 
 export interface ListenAddress {
   host: string;

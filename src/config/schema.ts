@@ -4,7 +4,7 @@
  * checks keep going after a failure so that one run reports every problem in the file.
  */
 import { isAlias, isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from 'yaml';
-import { ConfigError, positionOf, type ConfigIssue, type YamlSource } from './yaml-source.js';
+import { ConfigError, type ConfigIssue, positionOf, type YamlSource } from './yaml-source.js';
 
 /** Returned by a check whose input was invalid; the issue has already been reported. */
 export const INVALID: unique symbol = Symbol('invalid');
@@ -333,7 +333,8 @@ export function unique<T>(key: string, check: Check<T>, reserved?: (value: strin
         const value = String(valueNode.value);
         const refused = reserved?.(value);
         if (refused) ctx.report(valueNode, `${path}[${i}].${key}`, refused);
-        else if (seen.has(value)) ctx.report(valueNode, `${path}[${i}].${key}`, `duplicate ${key} ${JSON.stringify(value)} (first at ${path}[${seen.get(value)}])`);
+        else if (seen.has(value))
+          ctx.report(valueNode, `${path}[${i}].${key}`, `duplicate ${key} ${JSON.stringify(value)} (first at ${path}[${seen.get(value)}])`);
         else seen.set(value, i);
       });
     }
@@ -357,5 +358,3 @@ function fail(ctx: CheckContext, node: unknown, path: string, message: string): 
 export function reject(ctx: CheckContext, node: unknown, path: string, message: string): Invalid {
   return fail(ctx, node, path, message);
 }
-
-export type { Node };

@@ -5,7 +5,7 @@
  * that every later check can say FILE:LINE:COL. Only the core schema is allowed (no custom
  * tags), aliases are capped (billion-laughs), and the text size is capped before parsing.
  */
-import { LineCounter, parseDocument, isNode, type Document, type Node } from 'yaml';
+import { type Document, isNode, LineCounter, type Node, parseDocument } from 'yaml';
 import { ERRORS } from '../errors.js';
 
 /** Room for about 50,000 routes; bigger is a mistake, not a rule set. */

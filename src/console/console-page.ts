@@ -60,9 +60,15 @@ function rolloutSection(o: Overview): string {
   if (!o.rollouts.length) return '';
   const rows = o.rollouts.map((r) => {
     const buttons = ['pause', 'resume', 'promote', 'abort']
-      .map((a) => `<form method="post" action="/ui/rollouts" class="act"><input type="hidden" name="csrf" value="${esc(o.csrf)}"><input type="hidden" name="route" value="${esc(r.route)}"><input type="hidden" name="action" value="${a}"><button>${a}</button></form>`)
+      .map(
+        (a) =>
+          `<form method="post" action="/ui/rollouts" class="act"><input type="hidden" name="csrf" value="${esc(o.csrf)}"><input type="hidden" name="route" value="${esc(r.route)}"><input type="hidden" name="action" value="${a}"><button>${a}</button></form>`,
+      )
       .join('');
-    const gates = Object.entries(r).filter(([k]) => /gate|breach|reason|verdict/.test(k)).map(([k, v]) => `${esc(k)}: ${esc(typeof v === 'string' ? v : JSON.stringify(v))}`).join('<br>');
+    const gates = Object.entries(r)
+      .filter(([k]) => /gate|breach|reason|verdict/.test(k))
+      .map(([k, v]) => `${esc(k)}: ${esc(typeof v === 'string' ? v : JSON.stringify(v))}`)
+      .join('<br>');
     return `<tr><td>${esc(r.route)}</td><td>${esc(r.state ?? '-')}</td><td class="num">${esc(r.step ?? '-')}${r.steps ? ` of ${r.steps.length} (${esc(r.steps.join(' → '))})` : ''}</td><td class="num">${esc(r.percent ?? '-')}%</td><td>${esc(r.time_at_step ?? '-')}</td><td>${gates}</td><td>${buttons}</td></tr>`;
   });
   return `<h2>Rollouts</h2><table id="rollouts"><tr><th>route</th><th>state</th><th>step</th><th>share</th><th>time at step</th><th>gates</th><th>actions</th></tr>${rows.join('')}</table>`;
@@ -101,7 +107,9 @@ function fieldsSection(r: RouteReport, backends: string[]): string {
 
 export function renderOverview(o: Overview): string {
   const byRoute = new Map(o.diffs.map((d) => [d.route, d]));
-  const windows = o.windows.map((w) => (w.key === o.window ? `<b>${esc(w.label)}</b>` : `<a href="/ui?window=${encodeURIComponent(w.key)}">${esc(w.label)}</a>`)).join('');
+  const windows = o.windows
+    .map((w) => (w.key === o.window ? `<b>${esc(w.label)}</b>` : `<a href="/ui?window=${encodeURIComponent(w.key)}">${esc(w.label)}</a>`))
+    .join('');
   const rows = o.routes.map((c) => {
     const d = byRoute.get(c.route);
     const backends = Object.keys(c.split);

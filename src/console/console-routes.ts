@@ -11,7 +11,7 @@ import type { RouteReport } from '../shadow/report.js';
 import { readSamples, sampleSource } from '../shadow/sample-reader.js';
 import { ConsoleAuth } from './console-auth.js';
 import { loginPage, PAGE_HEADERS } from './console-html.js';
-import { renderOverview, type ConfiguredRoute, type RolloutView } from './console-page.js';
+import { type ConfiguredRoute, type RolloutView, renderOverview } from './console-page.js';
 import { renderSamples } from './console-samples.js';
 
 const HTML = 'text/html; charset=utf-8';
@@ -23,8 +23,18 @@ const WINDOWS = [
 const ACTIONS = new Set(['pause', 'resume', 'promote', 'abort']);
 const PLACEMENT = /^switchyard_route_placements_total\{([^}]*)\}\s+(\S+)/;
 
-const html = (status: number, body: string, headers: Record<string, string> = {}): AdminReply => ({ status, body, contentType: HTML, headers: { ...PAGE_HEADERS, ...headers } });
-const redirect = (to: string, headers: Record<string, string> = {}): AdminReply => ({ status: 303, body: '', contentType: HTML, headers: { ...PAGE_HEADERS, location: to, ...headers } });
+const html = (status: number, body: string, headers: Record<string, string> = {}): AdminReply => ({
+  status,
+  body,
+  contentType: HTML,
+  headers: { ...PAGE_HEADERS, ...headers },
+});
+const redirect = (to: string, headers: Record<string, string> = {}): AdminReply => ({
+  status: 303,
+  body: '',
+  contentType: HTML,
+  headers: { ...PAGE_HEADERS, location: to, ...headers },
+});
 
 /** Sums the placements counters by route and backend. */
 export function parsePlacements(metricsText: string): Map<string, Map<string, number>> {
@@ -47,7 +57,16 @@ export function registerConsole(admin: AdminServer, config: GatewayConfig): void
   const internal = config.admin.token ? { authorization: `Bearer ${config.admin.token}` } : {};
   const get = async (url: string): Promise<AdminReply> => admin.dispatch({ method: 'GET', url, headers: internal, body: '' });
   const refuse = (req: AdminRequest) =>
-    html(401, loginPage(auth.enabled ? (auth.session(req) === undefined && /switchyard_console=/.test(String(req.headers.cookie ?? '')) ? 'Your session has expired: log in again.' : undefined) : 'The console needs admin.token in the gateway config.'));
+    html(
+      401,
+      loginPage(
+        auth.enabled
+          ? auth.session(req) === undefined && /switchyard_console=/.test(String(req.headers.cookie ?? ''))
+            ? 'Your session has expired: log in again.'
+            : undefined
+          : 'The console needs admin.token in the gateway config.',
+      ),
+    );
 
   async function rollouts(): Promise<RolloutView[]> {
     const r = await get('/rollouts');
@@ -132,7 +151,8 @@ export function registerConsole(admin: AdminServer, config: GatewayConfig): void
   // Rollout actions from the page's forms, passed on to POST /rollouts/ROUTE/ACTION as the admin.
   admin.route('POST', '/ui/rollouts', async (req, _url, body) => {
     const form = new URLSearchParams(body);
-    if (!auth.canWrite(req, form.get('csrf') ?? undefined)) return html(403, loginPage('Refused: not a request of this console (cross-site, or no valid session and CSRF token).'));
+    if (!auth.canWrite(req, form.get('csrf') ?? undefined))
+      return html(403, loginPage('Refused: not a request of this console (cross-site, or no valid session and CSRF token).'));
     const route = form.get('route') ?? '';
     const action = form.get('action') ?? '';
     if (!route || !ACTIONS.has(action)) return { status: 400, body: { error: 'expected route and action (pause, resume, promote, abort)' } };

@@ -18,7 +18,9 @@ function jsonLines(v: unknown, ptr: string, marked: (p: string) => boolean, inde
     const [open, close] = Array.isArray(v) ? ['[', ']'] : ['{', '}'];
     if (!entries.length) return void out.push(`<span${cls} data-ptr="${esc(ptr)}">${indent}${k}${open}${close}${comma}</span>`);
     out.push(`<span${cls} data-ptr="${esc(ptr)}">${indent}${k}${open}</span>`);
-    entries.forEach(([ek, ev], i) => jsonLines(ev, `${ptr}/${escPtr(ek)}`, marked, indent + '  ', Array.isArray(v) ? '' : ek, i === entries.length - 1, out));
+    entries.forEach(([ek, ev], i) => {
+      jsonLines(ev, `${ptr}/${escPtr(ek)}`, marked, indent + '  ', Array.isArray(v) ? '' : ek, i === entries.length - 1, out);
+    });
     out.push(`<span${cls}>${indent}${close}${comma}</span>`);
   } else out.push(`<span${cls} data-ptr="${esc(ptr)}">${indent}${k}${esc(JSON.stringify(v))}${comma}</span>`);
 }

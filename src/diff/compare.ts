@@ -134,7 +134,12 @@ function diffBodies(a: CapturedResponse, b: CapturedResponse, policy: ComparePol
  * Compares the serving backend's response `a` with the shadow's `b`.
  * `isNoise` says whether a (generalized) field is known noise for the route.
  */
-export function compareResponses(a: CapturedResponse, b: CapturedResponse, policy: ComparePolicy, isNoise: (field: string) => boolean = () => false): Comparison {
+export function compareResponses(
+  a: CapturedResponse,
+  b: CapturedResponse,
+  policy: ComparePolicy,
+  isNoise: (field: string) => boolean = () => false,
+): Comparison {
   if (a.truncated || b.truncated) return { result: 'skipped', reason: 'body_too_large', diffs: [], noise: [] };
   const all: FieldDiff[] = [];
   if (a.status !== b.status) all.push({ field: 'status', kind: 'changed', a: a.status, b: b.status });

@@ -19,7 +19,7 @@
  *   every number in an object, and would put a pure-JS parse on every shadowed body; here the
  *   native parser still does nearly all of the work. Measured by scripts/bench-diff.ts.
  */
-import { decimalKey, parseDecimal, type Decimal } from './decimal.js';
+import { type Decimal, decimalKey, parseDecimal } from './decimal.js';
 
 /** A JSON number that no JS number holds exactly, kept as written. Serializes as a string of its digits. */
 export class ExactNumber {

@@ -5,8 +5,8 @@
  * unit equality is code point equality); see docs/shadow.md.
  */
 import type { PointerPattern } from './compare-policy.js';
-import { decimalKey, parseDecimal, withinTolerance, type Decimal } from './decimal.js';
-import { ExactNumber, toPlainJson, type JsonNumber } from './exact-json.js';
+import { type Decimal, decimalKey, parseDecimal, withinTolerance } from './decimal.js';
+import { ExactNumber, type JsonNumber, toPlainJson } from './exact-json.js';
 
 export type DiffKind = 'changed' | 'added' | 'removed' | 'type';
 

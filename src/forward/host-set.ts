@@ -10,7 +10,7 @@ import type { BackendConfig } from '../config/backend-config.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import { ActiveHealth, type HealthState } from './active-health.js';
-import { pickLeastRequest, pickRoundRobin, type HostView } from './balancer.js';
+import { type HostView, pickLeastRequest, pickRoundRobin } from './balancer.js';
 import { HealthChecker } from './health-checker.js';
 import { OutlierDetector } from './outlier.js';
 
@@ -131,7 +131,10 @@ export class HostSet {
     if (!o.failure(i, this.now())) return;
     const host = this.hosts[i]!;
     this.deps.metrics?.outlierEjections.inc({ backend: this.config.name });
-    this.deps.logger?.warn({ backend: this.config.name, host: host.label, ejection_ms: this.config.outlier!.ejectionTimeMs }, 'host ejected after consecutive failures');
+    this.deps.logger?.warn(
+      { backend: this.config.name, host: host.label, ejection_ms: this.config.outlier!.ejectionTimeMs },
+      'host ejected after consecutive failures',
+    );
     clearTimeout(this.ejectionTimers[i]);
     const timer = setTimeout(() => {
       this.ejectionTimers[i] = undefined;

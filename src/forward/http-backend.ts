@@ -17,10 +17,10 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { BackendConfig } from '../config/gateway-config.js';
-import { ERRORS, classifyUpstreamError, errorBody, type ErrorDef } from '../errors.js';
+import { classifyUpstreamError, ERRORS, type ErrorDef, errorBody } from '../errors.js';
 import { hasRequestBody } from '../http/body-guard.js';
 import { withoutHopByHop } from '../http/headers.js';
-import { failureReasonOf, type Backend, type FailureReason, type ForwardOptions, type ForwardOutcome } from './backend.js';
+import { type Backend, type FailureReason, type ForwardOptions, type ForwardOutcome, failureReasonOf } from './backend.js';
 import { HostSet, type HostSetDeps } from './host-set.js';
 
 /** RFC 9110 §9.2.2: the methods a retry on another host may send again. */
@@ -144,7 +144,12 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.res.destroyed) this.abort();
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+    statusMessage?: string,
+  ): void {
     // Informational answers (103 Early Hints, …) are not passed on: only the final one is.
     if (statusCode < 200 || this.settled) return;
     if (this.host >= 0) this.backend.hosts.result(this.host, !isGatewayFailure(statusCode));

@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
-import { ERRORS, classifyUpstreamError, rawErrorResponse, type ErrorDef } from '../errors.js';
+import { classifyUpstreamError, ERRORS, type ErrorDef, rawErrorResponse } from '../errors.js';
 
 const STATUS = Symbol('status the backend answered the upgrade with');
 type Tracked = IncomingMessage & { [STATUS]?: number };
@@ -27,7 +27,14 @@ export class UpgradeProxy {
    * client socket closed, or the handshake failed), with the status the client got and the
    * error that ended it, if any: CLIENT_ABORTED when the client left before any answer.
    */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: URL, headers: Record<string, string>, done: (status: number, error?: ErrorDef) => void): void {
+  upgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    target: URL,
+    headers: Record<string, string>,
+    done: (status: number, error?: ErrorDef) => void,
+  ): void {
     let called = false;
     const once = (error?: ErrorDef) => {
       if (called) return;

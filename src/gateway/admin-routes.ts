@@ -3,18 +3,19 @@
  * admin.public_listen), GET and PUT /rules, /routes, /diffs (request samples: needs the admin token).
  * (the rollout endpoints are in rollout-routes.ts).
  */
+
+import { type AdminServer, adminError } from '../admin/admin-server.js';
 import { ConfigError } from '../config/yaml-source.js';
+import { ERRORS } from '../errors.js';
 import type { Backend } from '../forward/backend.js';
+import { parseRuleSet } from '../rules/rule-set.js';
+import type { ShadowRuntime } from '../shadow/shadow-step.js';
+import { RedisRuleSource } from '../store/redis-rule-source.js';
+import { type RuleSource, ruleContextOf } from '../store/rule-source.js';
+import { VersionConflictError } from '../store/rule-store.js';
+import { parseSince } from '../util/since.js';
 import type { GatewayRuntime } from './contracts.js';
 import { assessRoutes } from './readiness.js';
-import { parseRuleSet } from '../rules/rule-set.js';
-import { RedisRuleSource } from '../store/redis-rule-source.js';
-import { VersionConflictError } from '../store/rule-store.js';
-import { ruleContextOf, type RuleSource } from '../store/rule-source.js';
-import { adminError, type AdminServer } from '../admin/admin-server.js';
-import { ERRORS } from '../errors.js';
-import type { ShadowRuntime } from '../shadow/shadow-step.js';
-import { parseSince } from '../util/since.js';
 
 export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, source: () => RuleSource | undefined, shadow: ShadowRuntime): void {
   const open = { public: true };
@@ -22,26 +23,47 @@ export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, sour
 
   // Ready: rules loaded, and every backend the rules send traffic to is up or covered by the
   // route's fallback (readiness.ts). /healthz stays a liveness check.
-  admin.route('GET', '/readyz', () => {
-    const meta = rt.rules.meta;
-    const rules = rt.rules.rules;
-    if (!meta || !rules) return { status: 503, body: { ready: false, reason: 'no rule set loaded yet' } };
-    const a = assessRoutes(rules, (b) => rt.backends.get(b)?.up ?? false);
-    const backends: Record<string, ReturnType<Backend['status']> & { used: boolean }> = {};
-    for (const [name, b] of rt.backends) backends[name] = { ...b.status(), used: a.used.includes(name) };
-    const ready = a.unserved.length === 0;
-    const reason = ready ? undefined : a.unserved.map((u) => `route ${u.route} sends traffic to backend ${u.backend}, which is down, with no fallback that is up`).join('; ');
-    return {
-      status: ready ? 200 : 503,
-      body: { ready, reason, source: meta.source, version: meta.version, applied_at: meta.appliedAt.toISOString(), note: meta.note, backends, on_fallback: a.onFallback },
-    };
-  }, open);
+  admin.route(
+    'GET',
+    '/readyz',
+    () => {
+      const meta = rt.rules.meta;
+      const rules = rt.rules.rules;
+      if (!meta || !rules) return { status: 503, body: { ready: false, reason: 'no rule set loaded yet' } };
+      const a = assessRoutes(rules, (b) => rt.backends.get(b)?.up ?? false);
+      const backends: Record<string, ReturnType<Backend['status']> & { used: boolean }> = {};
+      for (const [name, b] of rt.backends) backends[name] = { ...b.status(), used: a.used.includes(name) };
+      const ready = a.unserved.length === 0;
+      const reason = ready
+        ? undefined
+        : a.unserved.map((u) => `route ${u.route} sends traffic to backend ${u.backend}, which is down, with no fallback that is up`).join('; ');
+      return {
+        status: ready ? 200 : 503,
+        body: {
+          ready,
+          reason,
+          source: meta.source,
+          version: meta.version,
+          applied_at: meta.appliedAt.toISOString(),
+          note: meta.note,
+          backends,
+          on_fallback: a.onFallback,
+        },
+      };
+    },
+    open,
+  );
 
-  admin.route('GET', '/metrics', async () => ({
-    status: 200,
-    body: await rt.metrics.registry.metrics(),
-    contentType: rt.metrics.registry.contentType,
-  }), open);
+  admin.route(
+    'GET',
+    '/metrics',
+    async () => ({
+      status: 200,
+      body: await rt.metrics.registry.metrics(),
+      contentType: rt.metrics.registry.contentType,
+    }),
+    open,
+  );
 
   admin.route('GET', '/rules', () => {
     const meta = rt.rules.meta;
@@ -78,15 +100,27 @@ export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, sour
 
   // The shadow diff report of this process: per route, match rate, noise, top differing fields.
   // `?since=10m` reads the per-minute tallies instead of the life of the process.
-  admin.route('GET', '/diffs', (_req, url) => {
-    const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
-    const route = url.searchParams.get('route') ?? undefined;
-    const since = url.searchParams.get('since');
-    const ms = since ? parseSince(since) : undefined;
-    if (since && ms === undefined) return adminError(ERRORS.ADMIN_BAD_REQUEST, { message: `since expects a duration such as "10m" or "1h", got ${JSON.stringify(since)}` });
-    const from = ms === undefined ? undefined : Date.now() - ms;
-    return { status: 200, body: { since: from === undefined ? null : new Date(from).toISOString(), routes: shadow.report.report((r) => shadow.noise.fields(r), route, limit, from) } };
-  }, { auth: true });
+  admin.route(
+    'GET',
+    '/diffs',
+    (_req, url) => {
+      const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
+      const route = url.searchParams.get('route') ?? undefined;
+      const since = url.searchParams.get('since');
+      const ms = since ? parseSince(since) : undefined;
+      if (since && ms === undefined)
+        return adminError(ERRORS.ADMIN_BAD_REQUEST, { message: `since expects a duration such as "10m" or "1h", got ${JSON.stringify(since)}` });
+      const from = ms === undefined ? undefined : Date.now() - ms;
+      return {
+        status: 200,
+        body: {
+          since: from === undefined ? null : new Date(from).toISOString(),
+          routes: shadow.report.report((r) => shadow.noise.fields(r), route, limit, from),
+        },
+      };
+    },
+    { auth: true },
+  );
 
   // The active routes as configured: split, sticky key, shadow share (the console's "configured").
   admin.route('GET', '/routes', () => {

@@ -10,17 +10,17 @@ import type { ErrorDef } from '../errors.js';
 import type { Backend } from '../forward/backend.js';
 import type { RetryBudget } from '../forward/retry-budget.js';
 import type { UpgradeProxy } from '../forward/websocket.js';
-import type { Logger } from '../log/logger.js';
-import type { Metrics } from '../metrics/catalogue.js';
-import type { Decision } from '../router/decide.js';
 import type { TrustedProxies } from '../http/client-address.js';
 import type { TraceContext } from '../http/trace-context.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/catalogue.js';
+import type { Evidence } from '../rollout/evidence.js';
+import type { Decision } from '../router/decide.js';
 import type { RequestFacts } from '../router/request-facts.js';
 import type { Route, RuleSet } from '../rules/rule-set.js';
 import type { ShadowRequest, ShadowStep } from '../shadow/shadow-step.js';
 import type { ActiveRules } from '../store/active-rules.js';
 import type { RouteBudgets } from './route-budgets.js';
-import type { Evidence } from '../rollout/evidence.js';
 
 /** Per request: the only allocation the lifecycle makes besides what Node and undici make. */
 export interface RequestContext extends ShadowRequest {

@@ -17,7 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { ERRORS, classifyUpstreamError, errorBody } from '../errors.js';
+import { classifyUpstreamError, ERRORS, errorBody } from '../errors.js';
 import type { Backend, ForwardOptions, ForwardOutcome } from '../forward/backend.js';
 import { bufferBody, guardBody, hasRequestBody } from '../http/body-guard.js';
 import { BACKEND_HEADER, FALLBACK_HEADER, REQUEST_ID } from '../http/headers.js';
@@ -89,7 +89,14 @@ export function createForwardStep(rt: GatewayRuntime): ForwardStep {
       responseHeaders[BACKEND_HEADER] = decision.backend;
       if (ctx.fallback) responseHeaders[FALLBACK_HEADER] = ctx.fallback.reason;
     }
-    const opts: ForwardOptions = { headers: ctx.upstreamHeaders, responseHeaders, tap: shadow?.tap, body: shadow?.body, budget: ctx.budget, sendTimeoutMs: limits.sendTimeoutMs };
+    const opts: ForwardOptions = {
+      headers: ctx.upstreamHeaders,
+      responseHeaders,
+      tap: shadow?.tap,
+      body: shadow?.body,
+      budget: ctx.budget,
+      sendTimeoutMs: limits.sendTimeoutMs,
+    };
     // Sent once: a request already on its fallback has none left.
     const policy = ctx.fallback ? undefined : policyOf(ctx);
     const fallback = policy && policy.to !== decision.backend ? policy : undefined;
@@ -107,7 +114,14 @@ export function createForwardStep(rt: GatewayRuntime): ForwardStep {
     body.then(go, (err: Error) => bodyFailed(upstream, res, opts, done, err));
   }
 
-  function withFallback(ctx: RequestContext, policy: FallbackPolicy, opts: ForwardOptions, body: Buffer | undefined, notReplayable: string | undefined, done: Done): void {
+  function withFallback(
+    ctx: RequestContext,
+    policy: FallbackPolicy,
+    opts: ForwardOptions,
+    body: Buffer | undefined,
+    notReplayable: string | undefined,
+    done: Done,
+  ): void {
     const { req, res, decision } = ctx;
     const on = policy.on as ReadonlySet<string>;
     opts.onFailureBeforeResponse = (reason) => {
@@ -127,7 +141,9 @@ export function createForwardStep(rt: GatewayRuntime): ForwardStep {
         headers[BACKEND_HEADER] = to;
         headers[FALLBACK_HEADER] = outcome.handedOff;
       }
-      rt.backends.get(to)!.forward(req, res, { headers: ctx.upstreamHeaders, responseHeaders: headers, body, budget: ctx.budget, sendTimeoutMs: limits.sendTimeoutMs }, done);
+      rt.backends
+        .get(to)!
+        .forward(req, res, { headers: ctx.upstreamHeaders, responseHeaders: headers, body, budget: ctx.budget, sendTimeoutMs: limits.sendTimeoutMs }, done);
     });
   }
 

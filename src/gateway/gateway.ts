@@ -5,29 +5,29 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { type AdminReply, type AdminRequest, AdminServer } from '../admin/admin-server.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
-import { AdminServer, type AdminReply, type AdminRequest } from '../admin/admin-server.js';
-import { digestToken } from '../router/decide.js';
+import { registerConsole } from '../console/console-routes.js';
+import type { Backend } from '../forward/backend.js';
 import { HttpBackend } from '../forward/http-backend.js';
 import { UpgradeProxy } from '../forward/websocket.js';
+import { compileTrustedProxies } from '../http/client-address.js';
+import { answerClientError } from '../http/client-errors.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createMetrics, type Metrics } from '../metrics/catalogue.js';
+import { InProcessBackend } from '../pipeline/in-process-backend.js';
+import { digestToken } from '../router/decide.js';
+import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { ActiveRules } from '../store/active-rules.js';
-import { startRuleSource, type RuleSource } from '../store/rule-source.js';
-import { answerClientError } from '../http/client-errors.js';
-import type { Backend } from '../forward/backend.js';
+import { RedisRuleSource } from '../store/redis-rule-source.js';
+import { type RuleSource, startRuleSource } from '../store/rule-source.js';
+import { registerAdminRoutes } from './admin-routes.js';
 import type { GatewayRuntime } from './contracts.js';
 import { createRequestHandler, createUpgradeHandler } from './lifecycle.js';
 import { createLogStep, type LogStep } from './log-step.js';
-import { InProcessBackend } from '../pipeline/in-process-backend.js';
-import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
-import { registerAdminRoutes } from './admin-routes.js';
-import { RouteBudgets } from './route-budgets.js';
-import { registerConsole } from '../console/console-routes.js';
-import { compileTrustedProxies } from '../http/client-address.js';
 import { registerRolloutRoutes } from './rollout-routes.js';
-import { startRolloutRuntime, type RolloutRuntime } from './rollout-runtime.js';
-import { RedisRuleSource } from '../store/redis-rule-source.js';
+import { type RolloutRuntime, startRolloutRuntime } from './rollout-runtime.js';
+import { RouteBudgets } from './route-budgets.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -87,7 +87,10 @@ export class Gateway {
     try {
       mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
     } catch (err) {
-      logger.warn({ state_dir: config.stateDir, err: (err as Error).message }, 'cannot create state_dir; the rules snapshot and diff samples will not be written');
+      logger.warn(
+        { state_dir: config.stateDir, err: (err as Error).message },
+        'cannot create state_dir; the rules snapshot and diff samples will not be written',
+      );
     }
     const runtime: GatewayRuntime = {
       config,
@@ -127,7 +130,10 @@ export class Gateway {
       await gw.stop(0);
       throw err;
     }
-    logger.info({ listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source, exec_argv: process.execArgv, public_admin: gw.admin.publicPort }, 'gateway started');
+    logger.info(
+      { listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source, exec_argv: process.execArgv, public_admin: gw.admin.publicPort },
+      'gateway started',
+    );
     return gw;
   }
 

@@ -18,11 +18,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ERRORS, errorBody, rawErrorResponse, type ErrorDef } from '../errors.js';
+import { ERRORS, type ErrorDef, errorBody, rawErrorResponse } from '../errors.js';
 import type { ForwardOutcome } from '../forward/backend.js';
+import { admit, toOriginForm } from '../http/admission.js';
 import { bytesInOf } from '../http/bytes-in.js';
 import { isTrusted } from '../http/client-address.js';
-import { admit, toOriginForm } from '../http/admission.js';
 import { REQUEST_ID, upstreamRequestHeaders } from '../http/headers.js';
 import { childTraceparent, parseTraceContext, startTrace, TRACEPARENT, TRACESTATE } from '../http/trace-context.js';
 import { decide } from '../router/decide.js';

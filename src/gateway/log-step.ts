@@ -41,7 +41,15 @@ export interface LogStep {
   /** A request arrived: it counts as in flight until `request` logs it. */
   begin(): void;
   /** The end of a request; `ctx` is absent when it was answered before the decide step. */
-  request(req: IncomingMessage, res: ServerResponse, requestId: string, startNs: bigint, ctx: RequestContext | undefined, outcome: ForwardOutcome, bytesIn: number): void;
+  request(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    startNs: bigint,
+    ctx: RequestContext | undefined,
+    outcome: ForwardOutcome,
+    bytesIn: number,
+  ): void;
   /** The end of an upgrade: `status` is what the client got (101, or a refusal), `error` what ended it. */
   upgrade(x: UpgradeExchange, status: number, error?: ErrorDef): void;
   /** A request Node's parser refused (route and backend "-"). */
@@ -68,7 +76,15 @@ export function createLogStep(rt: GatewayRuntime): LogStep {
     }
   }
 
-  function request(req: IncomingMessage, res: ServerResponse, requestId: string, startNs: bigint, ctx: RequestContext | undefined, outcome: ForwardOutcome, bytesIn: number): void {
+  function request(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    startNs: bigint,
+    ctx: RequestContext | undefined,
+    outcome: ForwardOutcome,
+    bytesIn: number,
+  ): void {
     try {
       const seconds = Number(process.hrtime.bigint() - startNs) / 1e9;
       const decision = ctx?.decision;

@@ -2,9 +2,9 @@
  * The admin endpoints of rollouts: `GET /rollouts[?route=NAME]` (the status of every rollout of
  * the active rules), `POST /rollouts/ROUTE/ACTION` (pause, resume, promote, abort; admin token),
  */
-import { adminError, type AdminReply, type AdminServer } from '../admin/admin-server.js';
+import { type AdminReply, type AdminServer, adminError } from '../admin/admin-server.js';
 import { ERRORS, errorFields } from '../errors.js';
-import { ACTIONS, RolloutError, type Action } from '../rollout/rollouts.js';
+import { ACTIONS, type Action, RolloutError } from '../rollout/rollouts.js';
 import type { RolloutRuntime } from './rollout-runtime.js';
 
 const NO_REDIS = adminError(ERRORS.RULES_NOT_IN_REDIS, { message: 'rollouts need rules.redis in the gateway config' });
@@ -26,20 +26,25 @@ export function registerRolloutRoutes(admin: AdminServer, runtime: () => Rollout
     }
   });
 
-  admin.routePrefix('POST', '/rollouts/', async (req, url) => {
-    const parts = url.pathname.split('/').filter(Boolean);
-    const [, route, action] = parts;
-    if (parts.length !== 3 || !route || !(ACTIONS as readonly string[]).includes(action!)) {
-      return adminError(ERRORS.ADMIN_NOT_FOUND, { message: `expected POST /rollouts/ROUTE/ACTION with ACTION one of ${ACTIONS.join(', ')}` });
-    }
-    const r = runtime();
-    if (!r) return NO_REDIS;
-    try {
-      const author = String(req.headers['x-switchyard-author'] ?? 'admin-api');
-      const state = await r.rollouts.act(decodeURIComponent(route), action as Action, author);
-      return { status: 200, body: { rollout: state } };
-    } catch (err) {
-      return failed(err);
-    }
-  }, { auth: true });
+  admin.routePrefix(
+    'POST',
+    '/rollouts/',
+    async (req, url) => {
+      const parts = url.pathname.split('/').filter(Boolean);
+      const [, route, action] = parts;
+      if (parts.length !== 3 || !route || !(ACTIONS as readonly string[]).includes(action!)) {
+        return adminError(ERRORS.ADMIN_NOT_FOUND, { message: `expected POST /rollouts/ROUTE/ACTION with ACTION one of ${ACTIONS.join(', ')}` });
+      }
+      const r = runtime();
+      if (!r) return NO_REDIS;
+      try {
+        const author = String(req.headers['x-switchyard-author'] ?? 'admin-api');
+        const state = await r.rollouts.act(decodeURIComponent(route), action as Action, author);
+        return { status: 200, body: { rollout: state } };
+      } catch (err) {
+        return failed(err);
+      }
+    },
+    { auth: true },
+  );
 }

@@ -3,11 +3,12 @@
  * the log step and the shadow judge through the runtime), and a controller candidate. Without
  * rules.redis there is no fleet to share evidence with and no store to push to: nothing runs.
  */
-import { hostname } from 'node:os';
+
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { RolloutController } from '../rollout/controller.js';
 import { Evidence } from '../rollout/evidence.js';
 import { Lease } from '../rollout/lease.js';
-import { RolloutController } from '../rollout/controller.js';
 import { Rollouts } from '../rollout/rollouts.js';
 import type { RedisRuleSource } from '../store/redis-rule-source.js';
 import { ruleContextOf } from '../store/rule-source.js';
@@ -29,7 +30,13 @@ export function startRolloutRuntime(rt: GatewayRuntime, source: RedisRuleSource)
   rt.evidence = evidence;
   const rollouts = new Rollouts(source.client, source.ruleStore, prefix, ruleContextOf(config), evidenceOptions, metrics);
   const controller = cfg.enabled
-    ? new RolloutController(rollouts, new Lease(source.client, prefix, `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`, cfg.leaseMs), { tickMs: cfg.tickMs, roundTimeoutMs: cfg.leaseMs }, metrics, logger.child({ component: 'rollout' })).start()
+    ? new RolloutController(
+        rollouts,
+        new Lease(source.client, prefix, `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`, cfg.leaseMs),
+        { tickMs: cfg.tickMs, roundTimeoutMs: cfg.leaseMs },
+        metrics,
+        logger.child({ component: 'rollout' }),
+      ).start()
     : undefined;
   metrics.rolloutLeader.set(0);
   return {

@@ -9,12 +9,12 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
-import { AdminServer, adminError, type AdminReply, type AdminRequest } from '../admin/admin-server.js';
-import { ERRORS } from '../errors.js';
+import { type AdminReply, type AdminRequest, AdminServer, adminError } from '../admin/admin-server.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
+import { registerConsole } from '../console/console-routes.js';
+import { ERRORS } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { createMetrics } from '../metrics/catalogue.js';
-import { registerConsole } from '../console/console-routes.js';
 import { mergeReports, type RouteReport } from '../shadow/report.js';
 import { Gateway } from './gateway.js';
 
@@ -40,10 +40,13 @@ export async function runWorker(config: GatewayConfig, logger: Logger, drainMs: 
     const stop = (signal: string) => {
       const started = Date.now();
       logger.info({ signal, drain_ms: drainMs }, 'worker draining');
-      void gw.stop(drainMs).then(
-        () => logger.info({ duration_ms: Date.now() - started }, 'worker drained'),
-        (err: Error) => logger.error({ err }, 'worker stop failed'),
-      ).finally(resolve);
+      void gw
+        .stop(drainMs)
+        .then(
+          () => logger.info({ duration_ms: Date.now() - started }, 'worker drained'),
+          (err: Error) => logger.error({ err }, 'worker stop failed'),
+        )
+        .finally(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
@@ -108,27 +111,54 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
     }
     return adminError(ERRORS.ADMIN_NO_WORKER);
   };
-  admin.route('GET', '/healthz', () => ({ status: live().length ? 200 : 503, body: { status: live().length ? 'ok' : 'no live worker', workers: live().length } }), { public: true });
-  admin.route('GET', '/metrics', async () => {
-    const answers = await Promise.all(live().map((w) => ask(w, { type: 'metrics', id: nextId++ })));
-    const parts = answers.filter((a): a is Extract<FromWorker, { type: 'metrics-reply' }> => a?.type === 'metrics-reply').map((a) => a.metrics);
-    const registry = AggregatorRegistry.aggregate(parts);
-    return { status: 200, body: await registry.metrics(), contentType: registry.contentType };
-  }, { public: true });
-  admin.route('GET', '/diffs', async (req, url) => {
-    // A window comes from the fleet's evidence in Redis: any one worker has all of it.
-    if (url.searchParams.has('since')) return relay(req);
-    const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
-    // Every worker's full field list, so that the merged rows are cut once, here.
-    const all = new URL(url);
-    all.searchParams.set('limit', '100');
-    const relayed = { ...req, url: all.pathname + all.search };
-    const answers = await Promise.all(live().map((w) => ask(w, { type: 'admin', id: nextId++, req: relayed })));
-    const bad = answers.find((a) => a?.type === 'admin-reply' && a.reply.status === 400);
-    if (bad) return (bad as Extract<FromWorker, { type: 'admin-reply' }>).reply;
-    const bodies = answers.filter((a) => a?.type === 'admin-reply' && a.reply.status === 200).map((a) => (a as Extract<FromWorker, { type: 'admin-reply' }>).reply.body as { since: string | null; routes: RouteReport[] });
-    return { status: 200, body: { since: bodies[0]?.since ?? null, routes: mergeReports(bodies.map((b) => b.routes), limit), workers: bodies.length } };
-  }, { auth: true });
+  admin.route(
+    'GET',
+    '/healthz',
+    () => ({ status: live().length ? 200 : 503, body: { status: live().length ? 'ok' : 'no live worker', workers: live().length } }),
+    { public: true },
+  );
+  admin.route(
+    'GET',
+    '/metrics',
+    async () => {
+      const answers = await Promise.all(live().map((w) => ask(w, { type: 'metrics', id: nextId++ })));
+      const parts = answers.filter((a): a is Extract<FromWorker, { type: 'metrics-reply' }> => a?.type === 'metrics-reply').map((a) => a.metrics);
+      const registry = AggregatorRegistry.aggregate(parts);
+      return { status: 200, body: await registry.metrics(), contentType: registry.contentType };
+    },
+    { public: true },
+  );
+  admin.route(
+    'GET',
+    '/diffs',
+    async (req, url) => {
+      // A window comes from the fleet's evidence in Redis: any one worker has all of it.
+      if (url.searchParams.has('since')) return relay(req);
+      const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
+      // Every worker's full field list, so that the merged rows are cut once, here.
+      const all = new URL(url);
+      all.searchParams.set('limit', '100');
+      const relayed = { ...req, url: all.pathname + all.search };
+      const answers = await Promise.all(live().map((w) => ask(w, { type: 'admin', id: nextId++, req: relayed })));
+      const bad = answers.find((a) => a?.type === 'admin-reply' && a.reply.status === 400);
+      if (bad) return (bad as Extract<FromWorker, { type: 'admin-reply' }>).reply;
+      const bodies = answers
+        .filter((a) => a?.type === 'admin-reply' && a.reply.status === 200)
+        .map((a) => (a as Extract<FromWorker, { type: 'admin-reply' }>).reply.body as { since: string | null; routes: RouteReport[] });
+      return {
+        status: 200,
+        body: {
+          since: bodies[0]?.since ?? null,
+          routes: mergeReports(
+            bodies.map((b) => b.routes),
+            limit,
+          ),
+          workers: bodies.length,
+        },
+      };
+    },
+    { auth: true },
+  );
   admin.route('GET', '/readyz', (req) => relay(req), { public: true });
   for (const [method, path] of [
     ['GET', '/rules'],

@@ -6,7 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { ERRORS, rawErrorResponse, type ErrorDef } from '../errors.js';
+import { ERRORS, type ErrorDef, rawErrorResponse } from '../errors.js';
 import { bytesInOf } from './bytes-in.js';
 
 export function classifyClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, maxUrlBytes: number): ErrorDef | undefined {

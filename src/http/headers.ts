@@ -84,4 +84,3 @@ export function withoutHopByHop(headers: IncomingHttpHeaders | Record<string, st
   }
   return out;
 }
-

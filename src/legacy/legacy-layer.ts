@@ -4,7 +4,7 @@
  * directory, the products JSON the Lua side reads and nginx.conf from the template; checks the
  * result with `nginx -t`; then runs nginx in the foreground as a child process.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ListenAddress } from '../config/listen-address.js';

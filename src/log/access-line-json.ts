@@ -5,7 +5,35 @@
  * per key and stringifies each value through a lookup; for a line written per request that is
  * most of the log step's cost (issue 14: measured in scripts/bench-access-log.ts).
  */
-import type { AccessLine } from './access-log.js';
+
+/** The fields of one access line; what does not apply to an exchange is left out. */
+export interface AccessLine {
+  request_id?: string;
+  /** The W3C trace id the backends saw (docs/lifecycle.md, "Trace context"). */
+  trace_id?: string;
+  method?: string;
+  path?: string;
+  /** The gateway only: the matched route and the backend that served ("-" when refused before deciding). */
+  route?: string;
+  backend?: string;
+  placement?: string;
+  /** The gateway only: the copy's target, "dropped", "skipped:REASON" or "none". */
+  shadow?: string;
+  /** The gateway only: why the route's fallback served (refused, reset, timeout, 5xx, down), or "skipped:WHY". */
+  fallback?: string;
+  /** The gateway only: the backend that failed, when the fallback served. */
+  fallback_from?: string;
+  status: number;
+  /** Absent when the start of the exchange is unknown (a request Node's parser refused). */
+  duration_ms?: number;
+  bytes_in: number;
+  bytes_out: number;
+  /** Why the answer was made locally instead of by the origin (`waf:1001`, `redirect:old-docs`, …). */
+  reply?: string;
+  /** The catalogue reason of a failed exchange (docs/errors.md). */
+  error?: string;
+  cause?: string;
+}
 
 /**
  * What JSON must escape: quotes, backslashes, control characters, and any surrogate (a lone one

@@ -3,43 +3,16 @@
  * gateway's log step, the pipeline service's log step). docs/lifecycle.md lists its fields.
  */
 import { pino } from 'pino';
-import { accessFieldsJson, IsoTimeCache } from './access-line-json.js';
+import { type AccessLine, accessFieldsJson, IsoTimeCache } from './access-line-json.js';
 import type { Logger } from './logger.js';
+
+export type { AccessLine };
 
 /** `log.access` and `log.access_sample`, the same keys in the gateway's and the pipeline's config. */
 export interface AccessLogConfig {
   access: boolean;
   /** Fraction of exchanges that get a line, 0–1. */
   accessSample: number;
-}
-
-/** The fields of one access line; what does not apply to an exchange is left out. */
-export interface AccessLine {
-  request_id?: string;
-  /** The W3C trace id the backends saw (docs/lifecycle.md, "Trace context"). */
-  trace_id?: string;
-  method?: string;
-  path?: string;
-  /** The gateway only: the matched route and the backend that served ("-" when refused before deciding). */
-  route?: string;
-  backend?: string;
-  placement?: string;
-  /** The gateway only: the copy's target, "dropped", "skipped:REASON" or "none". */
-  shadow?: string;
-  /** The gateway only: why the route's fallback served (refused, reset, timeout, 5xx, down), or "skipped:WHY". */
-  fallback?: string;
-  /** The gateway only: the backend that failed, when the fallback served. */
-  fallback_from?: string;
-  status: number;
-  /** Absent when the start of the exchange is unknown (a request Node's parser refused). */
-  duration_ms?: number;
-  bytes_in: number;
-  bytes_out: number;
-  /** Why the answer was made locally instead of by the origin (`waf:1001`, `redirect:old-docs`, …). */
-  reply?: string;
-  /** The catalogue reason of a failed exchange (docs/errors.md). */
-  error?: string;
-  cause?: string;
 }
 
 /** Bytes buffered before a write: nginx's `access_log … buffer=32k`. */

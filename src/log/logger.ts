@@ -2,7 +2,7 @@
  * Structured JSON logs (pino). One logger for the process; the access log is a child with
  * `kind: "access"`, written once per request in the lifecycle's log step and optionally sampled.
  */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 

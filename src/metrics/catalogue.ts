@@ -6,7 +6,7 @@
  * when the two disagree. Labels are bounded: route names, backend names, hosts as configured and
  * outcome words, never paths or ids.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { takeEventLoopDelay } from './event-loop-delay.js';
 import { HotCounter, HotHistogram } from './hot-metrics.js';
 
@@ -21,11 +21,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
 
     // Gateway: requests, written only by the log step (gateway/log-step.ts). Updated on every
     // request, hence hot-path implementations (hot-metrics.ts).
-    requests: new HotCounter('switchyard_requests_total', 'Requests answered by the gateway (WebSocket upgrades and parser-refused requests included), by route, serving backend and status code.', [
-      'route',
-      'backend',
-      'code',
-    ] as const).register(registry),
+    requests: new HotCounter(
+      'switchyard_requests_total',
+      'Requests answered by the gateway (WebSocket upgrades and parser-refused requests included), by route, serving backend and status code.',
+      ['route', 'backend', 'code'] as const,
+    ).register(registry),
     requestDuration: new HotHistogram(
       'switchyard_request_duration_seconds',
       'Time from receiving a request to the end of its response, by route and serving backend.',
@@ -120,13 +120,13 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     }),
     fallbacks: new Counter({
       name: 'switchyard_fallbacks_total',
-      help: "Requests a route sent to its fallback backend, by route, the failed backend, the fallback and the reason (refused, reset, timeout, 5xx, or down when sent there directly).",
+      help: 'Requests a route sent to its fallback backend, by route, the failed backend, the fallback and the reason (refused, reset, timeout, 5xx, or down when sent there directly).',
       labelNames: ['route', 'from', 'to', 'reason'] as const,
       registers,
     }),
     fallbacksSkipped: new Counter({
       name: 'switchyard_fallbacks_skipped_total',
-      help: 'Failures that a route\'s fallback would have taken but did not, by route and why (budget, method, body); the client got the original answer.',
+      help: "Failures that a route's fallback would have taken but did not, by route and why (budget, method, body); the client got the original answer.",
       labelNames: ['route', 'reason'] as const,
       registers,
     }),
@@ -253,4 +253,3 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
-

@@ -30,7 +30,9 @@ abstract class HotMetric<L extends string> {
 
   protected labelsOf(values: readonly string[]): Record<string, string> {
     const labels: Record<string, string> = {};
-    this.labelNames.forEach((n, i) => (labels[n] = values[i] ?? ''));
+    this.labelNames.forEach((n, i) => {
+      labels[n] = values[i] ?? '';
+    });
     return labels;
   }
 
@@ -70,7 +72,12 @@ export class HotHistogram<L extends string> extends HotMetric<L> {
   readonly type = 'histogram';
   private cells = new Map<string, { labels: Record<string, string>; counts: Float64Array; sum: number; count: number }>();
 
-  constructor(name: string, help: string, labelNames: readonly L[], readonly buckets: readonly number[]) {
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    readonly buckets: readonly number[],
+  ) {
     super(name, help, labelNames);
   }
 

@@ -11,24 +11,36 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Duplex, Readable } from 'node:stream';
+import { NO_RETRIES } from '../config/backend-config.js';
 import { ERRORS, errorFields } from '../errors.js';
 import type { ForwardOutcome, ResponseTap } from '../forward/backend.js';
 import { HttpBackend } from '../forward/http-backend.js';
-import { NO_RETRIES } from '../config/backend-config.js';
+import { admit } from '../http/admission.js';
 import { bytesInOf } from '../http/bytes-in.js';
+import { clientAddress, compileTrustedProxies, type TrustedProxies } from '../http/client-address.js';
 import type { RefusedRequest } from '../http/client-errors.js';
 import { REQUEST_ID, withoutHopByHop } from '../http/headers.js';
-import { AccessLog, durationMs } from '../log/access-log.js';
-import { deepFreeze } from '../util/deep-freeze.js';
-import type { Duplex, Readable } from 'node:stream';
-import { admit } from '../http/admission.js';
+import { type AccessLog, durationMs } from '../log/access-log.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { ProductsConfig } from '../products/products-config.js';
-import { clientAddress, compileTrustedProxies, type TrustedProxies } from '../http/client-address.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 import { checkEdgeTarget } from './edge-target.js';
 import { HeaderMap, type ReadonlyHeaders } from './header-map.js';
-import type { Verdict, LogPhase, Phase, PipelineModule, RequestPhase, RequestView, ResponsePhase, Respond, UpstreamRequestPhase, UpstreamResponsePhase, Vars } from './module.js';
+import type {
+  LogPhase,
+  Phase,
+  PipelineModule,
+  RequestPhase,
+  RequestView,
+  Respond,
+  ResponsePhase,
+  UpstreamRequestPhase,
+  UpstreamResponsePhase,
+  Vars,
+  Verdict,
+} from './module.js';
 import { STANDARD_MODULES } from './modules/index.js';
 
 interface Loaded {
@@ -65,7 +77,10 @@ class Context implements RequestView, RequestPhase, UpstreamRequestPhase, Upstre
   /** Kept for the byte count: the socket is detached once the response ends. */
   readonly socket: Duplex;
 
-  constructor(readonly req: IncomingMessage, trusted: TrustedProxies) {
+  constructor(
+    readonly req: IncomingMessage,
+    trusted: TrustedProxies,
+  ) {
     const url = req.url ?? '/';
     this.socket = req.socket;
     const q = url.indexOf('?');
@@ -140,8 +155,21 @@ export class Pipeline {
     const peers = loaded.filter((l) => l.module.peer);
     if (peers.length !== 1) throw new Error(`the pipeline needs exactly one module that names the upstream peer, found ${peers.length}`);
     const peer = peers[0]!.module.peer!(peers[0]!.config);
-    const url = opts.origin ? new URL(`http://${opts.origin.host.includes(':') ? `[${opts.origin.host}]` : opts.origin.host}:${opts.origin.port}`) : new URL(peer.origin);
-    this.upstream = new HttpBackend({ name: 'origin', url, urls: [url], balance: 'least_request', connectTimeoutMs: peer.connectTimeoutMs, responseTimeoutMs: peer.readTimeoutMs, connections: 256, queue: 1_000_000, requestBuffering: 0, retries: NO_RETRIES });
+    const url = opts.origin
+      ? new URL(`http://${opts.origin.host.includes(':') ? `[${opts.origin.host}]` : opts.origin.host}:${opts.origin.port}`)
+      : new URL(peer.origin);
+    this.upstream = new HttpBackend({
+      name: 'origin',
+      url,
+      urls: [url],
+      balance: 'least_request',
+      connectTimeoutMs: peer.connectTimeoutMs,
+      responseTimeoutMs: peer.readTimeoutMs,
+      connections: 256,
+      queue: 1_000_000,
+      requestBuffering: 0,
+      retries: NO_RETRIES,
+    });
   }
 
   /** Runs one handler of one module, timing it and containing its errors. */
@@ -189,7 +217,14 @@ export class Pipeline {
           ctx.answeredBy = l.module.name;
           ctx.error = d;
           const e = ERRORS.PIPELINE_MODULE_FAILED;
-          return this.reply(ctx, res, { kind: 'respond', status: e.status, reason: `${e.reason}:${l.module.name}`, body: errorFields(e, { module: l.module.name }) }, active, done, h);
+          return this.reply(
+            ctx,
+            res,
+            { kind: 'respond', status: e.status, reason: `${e.reason}:${l.module.name}`, body: errorFields(e, { module: l.module.name }) },
+            active,
+            done,
+            h,
+          );
         }
         continue;
       }
@@ -221,7 +256,8 @@ export class Pipeline {
           ctx.status = status;
           if (origin) {
             ctx.originHeaders = { get: (n) => ((v) => (Array.isArray(v) ? v.join(', ') : v))(origin[n]) };
-            for (const l of active) if (l.module.upstreamResponse) this.run(ctx, l, 'upstream_response', () => l.module.upstreamResponse!(ctx, l.config, l.state));
+            for (const l of active)
+              if (l.module.upstreamResponse) this.run(ctx, l, 'upstream_response', () => l.module.upstreamResponse!(ctx, l.config, l.state));
           }
           this.responsePhase(ctx, out, active);
         },

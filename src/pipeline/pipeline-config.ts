@@ -3,11 +3,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { listenAddress, type ListenAddress } from '../config/listen-address.js';
-import { deepFreeze } from '../util/deep-freeze.js';
-import { logConfigOf, logSection, type LogConfig } from '../config/log-config.js';
+import { type ListenAddress, listenAddress } from '../config/listen-address.js';
+import { type LogConfig, logConfigOf, logSection } from '../config/log-config.js';
 import { object, opt, req, section, string, validateDocument } from '../config/schema.js';
 import { parseYamlSource } from '../config/yaml-source.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 
 export interface PipelineConfig {
   listen: ListenAddress;

@@ -4,25 +4,10 @@
  * the same FILE:LINE:COL errors as the rules. docs/products.md is the reference.
  */
 import { readFileSync } from 'node:fs';
-import { deepFreeze } from '../util/deep-freeze.js';
-import {
-  boolean,
-  list,
-  number,
-  object,
-  oneOf,
-  opt,
-  refine,
-  reject,
-  req,
-  section,
-  string,
-  unique,
-  validateDocument,
-  type Check,
-} from '../config/schema.js';
-import { ConfigError, parseYamlSource, type ConfigIssue } from '../config/yaml-source.js';
 import { cidr } from '../config/cidr.js';
+import { boolean, type Check, list, number, object, oneOf, opt, refine, reject, req, section, string, unique, validateDocument } from '../config/schema.js';
+import { ConfigError, type ConfigIssue, parseYamlSource } from '../config/yaml-source.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 import { checkPortableRegex } from './waf-dialect.js';
 
 export interface Redirect {
@@ -137,67 +122,85 @@ const schema = object({
     }),
   ),
   redirects: opt(
-    unique('id', list(
-      refine(
-        object({
-          id: req(string({ pattern: ID, patternHint: 'an id (letters, digits, _.-)' })),
-          from: req(pathPattern),
-          to: req(string({ nonEmpty: true })),
-          status: opt(refine(number({ integer: true }), (v, node, ctx, path) => ([301, 302, 307, 308].includes(v) ? (v as Redirect['status']) : reject(ctx, node, path, 'status is 301, 302, 307 or 308'))), 301 as Redirect['status']),
-          query: opt(oneOf(['keep', 'drop'] as const), 'keep'),
-        }),
-        (r, node, ctx, path) => (r.to.includes('$1') && !r.from.endsWith('/**') ? reject(ctx, node, path, '"$1" in "to" needs a prefix "from" ending in "/**"') : r),
+    unique(
+      'id',
+      list(
+        refine(
+          object({
+            id: req(string({ pattern: ID, patternHint: 'an id (letters, digits, _.-)' })),
+            from: req(pathPattern),
+            to: req(string({ nonEmpty: true })),
+            status: opt(
+              refine(number({ integer: true }), (v, node, ctx, path) =>
+                [301, 302, 307, 308].includes(v) ? (v as Redirect['status']) : reject(ctx, node, path, 'status is 301, 302, 307 or 308'),
+              ),
+              301 as Redirect['status'],
+            ),
+            query: opt(oneOf(['keep', 'drop'] as const), 'keep'),
+          }),
+          (r, node, ctx, path) =>
+            r.to.includes('$1') && !r.from.endsWith('/**') ? reject(ctx, node, path, '"$1" in "to" needs a prefix "from" ending in "/**"') : r,
+        ),
       ),
-    )),
+    ),
     [],
   ),
   headers: opt(section({ request: opt(list(headerRule), []), response: opt(list(headerRule), []) })),
   waf: opt(
-    unique('id', list(
-      object({
-        id: req(string({ pattern: ID, patternHint: 'an id (letters, digits, _.-)' })),
-        field: req(
-          refine(string(), (v, node, ctx, path) => {
-            if (v === 'path' || v === 'query' || v === 'user_agent') return v;
-            const m = /^header:([!#$%&'*+.^_`|~0-9A-Za-z-]+)$/.exec(v);
-            return m ? `header:${m[1]!.toLowerCase()}` : reject(ctx, node, path, `${JSON.stringify(v)} is not path, query, user_agent or header:NAME`);
-          }),
-        ),
-        pattern: req(regex),
-        ignore_case: opt(boolean(), false),
-      }),
-    )),
+    unique(
+      'id',
+      list(
+        object({
+          id: req(string({ pattern: ID, patternHint: 'an id (letters, digits, _.-)' })),
+          field: req(
+            refine(string(), (v, node, ctx, path) => {
+              if (v === 'path' || v === 'query' || v === 'user_agent') return v;
+              const m = /^header:([!#$%&'*+.^_`|~0-9A-Za-z-]+)$/.exec(v);
+              return m ? `header:${m[1]!.toLowerCase()}` : reject(ctx, node, path, `${JSON.stringify(v)} is not path, query, user_agent or header:NAME`);
+            }),
+          ),
+          pattern: req(regex),
+          ignore_case: opt(boolean(), false),
+        }),
+      ),
+    ),
     [],
   ),
   rate_limits: opt(
-    unique('id', list(
-      object({
-        id: req(string({ pattern: ID, patternHint: 'an id (letters, digits, _.-)' })),
-        path: opt(pathPattern),
-        key: req(
-          refine(string(), (v, node, ctx, path) => {
-            if (v === 'ip') return v;
-            const m = /^header:([!#$%&'*+.^_`|~0-9A-Za-z-]+)$/.exec(v);
-            return m ? `header:${m[1]!.toLowerCase()}` : reject(ctx, node, path, `${JSON.stringify(v)} is not ip or header:NAME`);
-          }),
-        ),
-        rate: req(number({ min: 0.001, max: 1_000_000 })),
-        burst: req(number({ integer: true, min: 1, max: 1_000_000 })),
-        missing_key: opt(oneOf(['reject', 'allow'] as const), 'reject'),
-      }),
-    )),
+    unique(
+      'id',
+      list(
+        object({
+          id: req(string({ pattern: ID, patternHint: 'an id (letters, digits, _.-)' })),
+          path: opt(pathPattern),
+          key: req(
+            refine(string(), (v, node, ctx, path) => {
+              if (v === 'ip') return v;
+              const m = /^header:([!#$%&'*+.^_`|~0-9A-Za-z-]+)$/.exec(v);
+              return m ? `header:${m[1]!.toLowerCase()}` : reject(ctx, node, path, `${JSON.stringify(v)} is not ip or header:NAME`);
+            }),
+          ),
+          rate: req(number({ min: 0.001, max: 1_000_000 })),
+          burst: req(number({ integer: true, min: 1, max: 1_000_000 })),
+          missing_key: opt(oneOf(['reject', 'allow'] as const), 'reject'),
+        }),
+      ),
+    ),
     [],
   ),
   cors: opt(
-    refine(object({
-      origins: req(list(string({ pattern: /^(https?:\/\/[^/\s]+|\*)$/, patternHint: 'an origin such as "https://shop.example" (or "*")' }), { min: 1 })),
-      methods: opt(list(oneOf(EDGE_METHODS)), ['GET', 'HEAD', 'POST']),
-      headers: opt(list(headerName), []),
-      expose_headers: opt(list(headerName), []),
-      max_age: opt(number({ integer: true, min: 0, max: 86_400 }), 600),
-      credentials: opt(boolean(), false),
-    }), (c, node, ctx, path) =>
-      c.credentials && c.origins.includes('*') ? reject(ctx, node, path, 'credentials cannot be combined with the "*" origin (browsers refuse it)') : c),
+    refine(
+      object({
+        origins: req(list(string({ pattern: /^(https?:\/\/[^/\s]+|\*)$/, patternHint: 'an origin such as "https://shop.example" (or "*")' }), { min: 1 })),
+        methods: opt(list(oneOf(EDGE_METHODS)), ['GET', 'HEAD', 'POST']),
+        headers: opt(list(headerName), []),
+        expose_headers: opt(list(headerName), []),
+        max_age: opt(number({ integer: true, min: 0, max: 86_400 }), 600),
+        credentials: opt(boolean(), false),
+      }),
+      (c, node, ctx, path) =>
+        c.credentials && c.origins.includes('*') ? reject(ctx, node, path, 'credentials cannot be combined with the "*" origin (browsers refuse it)') : c,
+    ),
   ),
 });
 
@@ -242,5 +245,3 @@ export function validateProductsText(text: string, file: string, env: Record<str
     throw err;
   }
 }
-
-

@@ -59,7 +59,8 @@ export function checkPortableRegex(source: string): string | undefined {
   let bad: string | undefined;
   tokens(source, (tok, inClass) => {
     if (bad || tok[0] !== '\\' || tok.length !== 2) return;
-    if (!PORTABLE_ESCAPE.test(tok[1]!)) bad = `the escape ${tok} is not portable (only \\d \\D \\w \\W \\s \\S \\b \\B \\t \\n \\r \\f and escaped punctuation are portable)`;
+    if (!PORTABLE_ESCAPE.test(tok[1]!))
+      bad = `the escape ${tok} is not portable (only \\d \\D \\w \\W \\s \\S \\b \\B \\t \\n \\r \\f and escaped punctuation are portable)`;
     else if (inClass && 'SbB'.includes(tok[1]!)) bad = `${tok} inside a class`;
   });
   if (bad) return `${named}${bad}: not portable between PCRE and RE2`;

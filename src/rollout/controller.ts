@@ -11,8 +11,8 @@ import type { Route } from '../rules/rule-set.js';
 import { GATES } from './judge.js';
 import type { Lease } from './lease.js';
 import type { RolloutState } from './rollout-state.js';
+import { type Rollouts, type Snapshot, shareOf } from './rollouts.js';
 import { formatPercent } from './split-edit.js';
-import { shareOf, type Rollouts, type Snapshot } from './rollouts.js';
 
 export interface ControllerOptions {
   tickMs: number;
@@ -82,10 +82,11 @@ export class RolloutController {
     const policy = route.rollout!;
     const lease = this.lease.value;
     const now = Date.now();
-    let st = snap.states.get(route.name);
+    const st = snap.states.get(route.name);
     if (!st || st.to !== policy.to || st.steps.join() !== policy.steps.join()) {
       const fresh = r.initial(route, policy, st?.rev ?? 0, now);
-      if (await r.setState({ ...fresh, rev: fresh.rev - 1 }, {}, undefined, lease)) this.logger.info({ route: route.name, percent: fresh.percent }, 'rollout started');
+      if (await r.setState({ ...fresh, rev: fresh.rev - 1 }, {}, undefined, lease))
+        this.logger.info({ route: route.name, percent: fresh.percent }, 'rollout started');
       return;
     }
     if (st.state !== 'progressing' && st.state !== 'holding') return;
@@ -99,7 +100,20 @@ export class RolloutController {
       return;
     }
     if (st.stepIndex < 0) {
-      await r.move(snap, route, st, { percent: policy.steps[0]!, stepIndex: 0, state: policy.steps.length === 1 ? 'complete' : 'progressing', reason: 'start', why: 'first step', author: 'rollout' }, lease);
+      await r.move(
+        snap,
+        route,
+        st,
+        {
+          percent: policy.steps[0]!,
+          stepIndex: 0,
+          state: policy.steps.length === 1 ? 'complete' : 'progressing',
+          reason: 'start',
+          why: 'first step',
+          author: 'rollout',
+        },
+        lease,
+      );
       return;
     }
     const v = await r.verdict(policy, st, now);
@@ -109,14 +123,21 @@ export class RolloutController {
     if (v.action === 'promote') {
       const stepIndex = st.stepIndex + 1;
       const state = stepIndex === policy.steps.length - 1 ? 'complete' : 'progressing';
-      const ok = await r.move(snap, route, st, { percent: policy.steps[stepIndex]!, stepIndex, state, reason: 'promote', why: 'gates passed', author: 'rollout', evidence: v.summary }, lease);
+      const ok = await r.move(
+        snap,
+        route,
+        st,
+        { percent: policy.steps[stepIndex]!, stepIndex, state, reason: 'promote', why: 'gates passed', author: 'rollout', evidence: v.summary },
+        lease,
+      );
       if (ok) this.logger.info({ route: route.name, percent: policy.steps[stepIndex], evidence: v.summary }, 'rollout promoted');
       return;
     }
     if (v.action === 'breach') return this.breach(snap, route, st, v.breach!, v.summary, lease);
     const holding = v.missing.some((m) => !m.startsWith('time:'));
     const state = holding ? 'holding' : 'progressing';
-    if (state !== st.state) await r.setState(st, { state, reason: holding ? `holding: ${v.missing.join('; ')}` : 'waiting for the interval' }, undefined, lease);
+    if (state !== st.state)
+      await r.setState(st, { state, reason: holding ? `holding: ${v.missing.join('; ')}` : 'waiting for the interval' }, undefined, lease);
   }
 
   private async breach(snap: Snapshot, route: Route, st: RolloutState, why: string, evidence: string, lease: string | undefined): Promise<void> {
@@ -129,10 +150,22 @@ export class RolloutController {
     }
     if (policy.onBreach === 'step_back' && st.stepIndex > 0) {
       const stepIndex = st.stepIndex - 1;
-      await r.move(snap, route, st, { percent: policy.steps[stepIndex]!, stepIndex, state: 'progressing', reason: 'step_back', why: `breach: ${why}`, author: 'rollout', evidence }, lease);
+      await r.move(
+        snap,
+        route,
+        st,
+        { percent: policy.steps[stepIndex]!, stepIndex, state: 'progressing', reason: 'step_back', why: `breach: ${why}`, author: 'rollout', evidence },
+        lease,
+      );
       return;
     }
-    await r.move(snap, route, st, { percent: 0, stepIndex: -1, state: 'rolled_back', reason: 'rollback', why: `breach: ${why}`, author: 'rollout', evidence, breach: why }, lease);
+    await r.move(
+      snap,
+      route,
+      st,
+      { percent: 0, stepIndex: -1, state: 'rolled_back', reason: 'rollback', why: `breach: ${why}`, author: 'rollout', evidence, breach: why },
+      lease,
+    );
   }
 
   async stop(): Promise<void> {

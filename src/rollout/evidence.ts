@@ -145,7 +145,13 @@ export class Evidence {
 }
 
 /** Sums the buckets of `route` that start at or after `sinceMs` (the bucket holding it is left out). */
-export async function readEvidence(redis: RedisClient, opts: Pick<EvidenceOptions, 'prefix' | 'bucketMs' | 'retainMs'>, route: string, sinceMs: number, now = Date.now()): Promise<RouteEvidence> {
+export async function readEvidence(
+  redis: RedisClient,
+  opts: Pick<EvidenceOptions, 'prefix' | 'bucketMs' | 'retainMs'>,
+  route: string,
+  sinceMs: number,
+  now = Date.now(),
+): Promise<RouteEvidence> {
   const { prefix, bucketMs } = opts;
   const first = Math.ceil(Math.max(sinceMs, now - opts.retainMs) / bucketMs) * bucketMs;
   const pipe = redis.pipeline();

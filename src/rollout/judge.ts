@@ -171,7 +171,12 @@ export function judge({ policy, timeAtStepMs, evidence }: JudgeInput): Verdict {
   const breached = gates.find((x) => x.status === 'breach');
   if (breached) {
     const limit = breached.gate === 'p99_ratio' ? `${breached.limit}x` : pct(breached.limit);
-    const value = breached.gate === 'p99_ratio' ? `${breached.value!.toFixed(2)}x` : breached.gate === 'mismatch_rate' ? `lower bound ${pct(w.lower)}` : signedPct(breached.value!);
+    const value =
+      breached.gate === 'p99_ratio'
+        ? `${breached.value!.toFixed(2)}x`
+        : breached.gate === 'mismatch_rate'
+          ? `lower bound ${pct(w.lower)}`
+          : signedPct(breached.value!);
     return { action: 'breach', gates, counts: n, missing, breach: `${breached.gate} ${value} over ${limit} (${breached.detail})`, summary };
   }
   return { action: missing.length ? 'hold' : 'promote', gates, counts: n, missing, summary };

@@ -14,7 +14,17 @@ export type RolloutStateName = 'progressing' | 'holding' | 'paused' | 'complete'
 export const ROLLOUT_STATES: readonly RolloutStateName[] = ['progressing', 'holding', 'paused', 'complete', 'rolled_back', 'aborted'];
 
 /** Bounded words for switchyard_rollout_transitions_total{reason}. */
-export type TransitionReason = 'start' | 'promote' | 'rollback' | 'step_back' | 'breach_hold' | 'manual_change' | 'pause' | 'resume' | 'manual_promote' | 'abort';
+export type TransitionReason =
+  | 'start'
+  | 'promote'
+  | 'rollback'
+  | 'step_back'
+  | 'breach_hold'
+  | 'manual_change'
+  | 'pause'
+  | 'resume'
+  | 'manual_promote'
+  | 'abort';
 
 export interface RolloutState {
   route: string;

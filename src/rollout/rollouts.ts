@@ -5,13 +5,22 @@
  * controller (controller.ts) drives the same moves from the judgement.
  */
 import type { Metrics } from '../metrics/catalogue.js';
-import { parseRuleSet, type Route, type RuleContext, type RuleSet } from '../rules/rule-set.js';
 import type { RolloutPolicy } from '../rules/rollout-policy.js';
+import { parseRuleSet, type Route, type RuleContext, type RuleSet } from '../rules/rule-set.js';
 import type { RedisClient } from '../store/redis-client.js';
-import { GuardFailedError, VersionConflictError, type RuleStore, type RuleVersion } from '../store/rule-store.js';
-import { readEvidence, type EvidenceOptions } from './evidence.js';
-import { formatDuration, judge, type GateReading, type Verdict } from './judge.js';
-import { readStates, rolloutKeys, stepIndexOf, writeState, ROLLOUT_STATES, type RolloutState, type RolloutStateName, type TransitionReason } from './rollout-state.js';
+import { GuardFailedError, type RuleStore, type RuleVersion, VersionConflictError } from '../store/rule-store.js';
+import { type EvidenceOptions, readEvidence } from './evidence.js';
+import { formatDuration, type GateReading, judge, type Verdict } from './judge.js';
+import {
+  ROLLOUT_STATES,
+  type RolloutState,
+  type RolloutStateName,
+  readStates,
+  rolloutKeys,
+  stepIndexOf,
+  type TransitionReason,
+  writeState,
+} from './rollout-state.js';
 import { formatPercent, setShare } from './split-edit.js';
 
 export interface Snapshot {
@@ -106,7 +115,16 @@ export class Rollouts {
     snap: Snapshot,
     route: Route,
     st: RolloutState,
-    change: { percent: number; stepIndex: number; state: RolloutStateName; reason: TransitionReason; why: string; author: string; evidence?: string; breach?: string },
+    change: {
+      percent: number;
+      stepIndex: number;
+      state: RolloutStateName;
+      reason: TransitionReason;
+      why: string;
+      author: string;
+      evidence?: string;
+      breach?: string;
+    },
     lease?: string,
   ): Promise<boolean> {
     const policy = route.rollout!;
@@ -131,7 +149,10 @@ export class Rollouts {
       await this.store.push(
         yaml,
         { author: change.author, message, expectVersion: snap.active.version },
-        { lease: lease ? { key: rolloutKeys(this.prefix).lease, value: lease } : undefined, record: { key: rolloutKeys(this.prefix).state, field: route.name, rev: st.rev, value: JSON.stringify(next) } },
+        {
+          lease: lease ? { key: rolloutKeys(this.prefix).lease, value: lease } : undefined,
+          record: { key: rolloutKeys(this.prefix).state, field: route.name, rev: st.rev, value: JSON.stringify(next) },
+        },
       );
     } catch (err) {
       if (err instanceof VersionConflictError || err instanceof GuardFailedError) return false;
@@ -195,7 +216,13 @@ export class Rollouts {
         reason: st?.reason ?? 'waiting for the controller',
         breach: st?.breach,
         gates: v?.gates ?? [],
-        missing: !st ? ['the controller has not seen this rollout yet'] : live ? (st.breach ? [`held after a breach: ${st.breach}; resume to continue`] : v!.missing) : [`${st.state}: no automatic moves`],
+        missing: !st
+          ? ['the controller has not seen this rollout yet']
+          : live
+            ? st.breach
+              ? [`held after a breach: ${st.breach}; resume to continue`]
+              : v!.missing
+            : [`${st.state}: no automatic moves`],
         counts: v?.counts ?? null,
       });
     }
@@ -233,7 +260,11 @@ export class Rollouts {
         if (st.state === 'progressing' || st.state === 'complete') throw new RolloutError(`cannot resume: the rollout is ${st.state}`, 409);
         // Resume from the split as it is now (a person may have changed it), in a fresh window.
         const stepIndex = stepIndexOf(policy.steps, share);
-        return this.setState(st, { state: 'progressing', stepIndex, percent: share, stepStartedAt: now, breach: undefined, reason: `resumed by ${author}`, by: author }, 'resume');
+        return this.setState(
+          st,
+          { state: 'progressing', stepIndex, percent: share, stepStartedAt: now, breach: undefined, reason: `resumed by ${author}`, by: author },
+          'resume',
+        );
       }
       case 'promote': {
         if (st.state === 'complete' || st.stepIndex >= policy.steps.length - 1) throw new RolloutError('cannot promote: already at the last step', 409);
@@ -241,11 +272,21 @@ export class Rollouts {
         const v = await this.verdict(policy, st, now);
         const last = stepIndex === policy.steps.length - 1;
         const state = last ? 'complete' : st.state === 'paused' ? 'paused' : 'progressing';
-        return this.move(snap, route, { ...st, percent: share }, { percent: policy.steps[stepIndex]!, stepIndex, state, reason: 'manual_promote', why: `manual promote by ${author}`, author, evidence: v.summary });
+        return this.move(
+          snap,
+          route,
+          { ...st, percent: share },
+          { percent: policy.steps[stepIndex]!, stepIndex, state, reason: 'manual_promote', why: `manual promote by ${author}`, author, evidence: v.summary },
+        );
       }
       case 'abort':
         if (st.state === 'aborted') throw new RolloutError('the rollout is already aborted', 409);
-        return this.move(snap, route, { ...st, percent: share }, { percent: 0, stepIndex: -1, state: 'aborted', reason: 'abort', why: `aborted by ${author}`, author });
+        return this.move(
+          snap,
+          route,
+          { ...st, percent: share },
+          { percent: 0, stepIndex: -1, state: 'aborted', reason: 'abort', why: `aborted by ${author}`, author },
+        );
     }
   }
 }

@@ -2,7 +2,7 @@
  * Changes one route's split in the YAML text of a rule set, touching only the two numbers, so
  * that comments and formatting survive and `switchyard rules diff` shows the move and nothing else.
  */
-import { isMap, isScalar, isSeq, parseDocument, type Node, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, type Node, parseDocument, type YAMLMap } from 'yaml';
 
 function valueNode(map: unknown, key: string): Node | undefined {
   if (!isMap(map)) return undefined;

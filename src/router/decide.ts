@@ -8,7 +8,7 @@ import type { RequestFacts } from './request-facts.js';
 import type { RouteMatch } from './route-match.js';
 import type { RouteTable } from './route-table.js';
 import { backendForBucket, bucketOf, randomBucket, type Split } from './split.js';
-import { stickyValue, type StickyKey } from './sticky-key.js';
+import { type StickyKey, stickyValue } from './sticky-key.js';
 
 /** The route name reported (metrics, logs, explain) for requests that match no route. */
 export const DEFAULT_ROUTE = 'default';
@@ -66,7 +66,6 @@ export interface DecideOptions {
 export function digestToken(token: string): Buffer | undefined {
   return token ? createHash('sha256').update(token).digest() : undefined;
 }
-
 
 function overrideFor(facts: RequestFacts, opts: DecideOptions): { backend?: string; rejected: boolean } {
   const forced = facts.headers[FORCE_HEADER];

@@ -51,7 +51,7 @@ export function matchPath(pattern: PathPattern, path: string): boolean {
     case 'prefix': {
       const p = pattern.prefix;
       // "/a/**" matches "/a", "/a/" and "/a/…", never "/ab".
-      return path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 47 /* / */);
+      return path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 47) /* / */;
     }
     case 'regex':
       return pattern.regex.test(path);

@@ -2,8 +2,9 @@
  * A route's `match` block, compiled once per rule set, and the pure function that tests a request
  * against it. Every condition present must hold; absent conditions match anything.
  */
-import { matchPath, type PathPattern } from './path-pattern.js';
+
 import { compileLinearRegex, type LinearRegex } from '../util/linear-regex.js';
+import { matchPath, type PathPattern } from './path-pattern.js';
 import { cookieValue, headerValue, queryValue, type RequestFacts } from './request-facts.js';
 
 /** "exact", "~regex", or "*" for "present with any value". */
@@ -37,7 +38,7 @@ export function compileHostPattern(source: string): HostPattern | string {
     return { kind: 'suffix', suffix: '.' + rest };
   }
   if (host.includes('*')) return 'only a leading "*." wildcard is allowed in a host';
-  if (!/^[a-z0-9.\-\[\]:]+$/.test(host)) return `${JSON.stringify(source)} is not a host name`;
+  if (!/^[a-z0-9.\-[\]:]+$/.test(host)) return `${JSON.stringify(source)} is not a host name`;
   return { kind: 'exact', host };
 }
 

@@ -8,8 +8,9 @@
  * and the winner is the lowest rule index across lists: the same answer as a linear scan.
  * scripts/bench-match.ts measures it with 1, 100 and 10,000 routes.
  */
-import { matchRoute, type RouteMatch } from './route-match.js';
+
 import type { RequestFacts } from './request-facts.js';
+import { matchRoute, type RouteMatch } from './route-match.js';
 
 interface Indexed {
   index: number;

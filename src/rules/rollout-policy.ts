@@ -3,7 +3,7 @@
  * the split grows, the least time and data at each step, the gates the evidence must pass, and
  * what to do on a breach. Compiled once per rule set; the controller (src/rollout/) acts on it.
  */
-import { duration, list, number, object, oneOf, opt, refine, reject, section, string, type Check } from '../config/schema.js';
+import { type Check, duration, list, number, object, oneOf, opt, refine, reject, section, string } from '../config/schema.js';
 
 export type OnBreach = 'rollback' | 'hold' | 'step_back';
 
@@ -48,7 +48,8 @@ function percentRate(): Check<number> {
 const steps: Check<number[]> = refine(list(number({ min: 0, max: 100, decimals: 2 }), { min: 1, max: 100 }), (values, node, ctx, path) => {
   for (let i = 0; i < values.length; i++) {
     if (values[i]! <= 0) return reject(ctx, node, `${path}[${i}]`, 'a step is a share above 0% (the rollout starts from the split as written)');
-    if (i > 0 && values[i]! <= values[i - 1]!) return reject(ctx, node, `${path}[${i}]`, `steps must be strictly ascending (${values[i]} after ${values[i - 1]})`);
+    if (i > 0 && values[i]! <= values[i - 1]!)
+      return reject(ctx, node, `${path}[${i}]`, `steps must be strictly ascending (${values[i]} after ${values[i - 1]})`);
   }
   return values;
 });
@@ -92,7 +93,8 @@ export function compileRollout(
   if (!route.split) bad('', 'a rollout needs a "split" (with `to` and the one backend that gives up its share)');
   const names = Object.keys(route.split ?? {});
   const others = names.filter((n) => n !== raw.to);
-  if (route.split && raw.to && !names.includes(raw.to)) bad('to', `${JSON.stringify(raw.to)} is not a backend of the split (write it with 0 to start from nothing: ${names.join(', ')})`);
+  if (route.split && raw.to && !names.includes(raw.to))
+    bad('to', `${JSON.stringify(raw.to)} is not a backend of the split (write it with 0 to start from nothing: ${names.join(', ')})`);
   else if (route.split && others.length !== 1) bad('', `a rollout moves share between two backends; the split has ${names.length}`);
   if (raw.min_comparisons > 0 && !route.shadow) bad('min_comparisons', 'needs a "shadow" block on the route (or min_comparisons: 0)');
   if (!ok) return undefined;

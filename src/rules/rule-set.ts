@@ -3,19 +3,12 @@
  * RuleSet. Validation reports every problem as FILE:LINE:COL; a RuleSet only exists when the
  * whole file is valid, so an invalid file can never replace the active rules.
  */
-import { compilePathPattern, type PathPattern } from '../router/path-pattern.js';
-import { compileHostPattern, compileValueMatcher, type RouteMatch, type ValueMatcher } from '../router/route-match.js';
-import { RouteTable } from '../router/route-table.js';
-import { DEFAULT_ROUTE, type RoutableRoute, type RoutingTable } from '../router/decide.js';
-import { compileSplit, type Split } from '../router/split.js';
-import { parseStickyKey, type StickyKey } from '../router/sticky-key.js';
-import { compileShadow, shadowSchema, type ShadowPolicy } from './shadow-policy.js';
-import { compileFallback, fallbackSchema, type FallbackPolicy } from './fallback-policy.js';
-import { compileRollout, rolloutSchema, type RolloutPolicy } from './rollout-policy.js';
+
 import { isMap, type YAMLMap } from 'yaml';
 import {
-  INVALID,
+  type Check,
   dict,
+  INVALID,
   keyNodeAt,
   list,
   number,
@@ -28,10 +21,18 @@ import {
   string,
   unique,
   validateDocument,
-  type Check,
 } from '../config/schema.js';
-import { ConfigError, parseYamlSource, type ConfigIssue } from '../config/yaml-source.js';
+import { ConfigError, type ConfigIssue, parseYamlSource } from '../config/yaml-source.js';
+import { DEFAULT_ROUTE, type RoutableRoute, type RoutingTable } from '../router/decide.js';
+import { compilePathPattern, type PathPattern } from '../router/path-pattern.js';
+import { compileHostPattern, compileValueMatcher, type RouteMatch, type ValueMatcher } from '../router/route-match.js';
+import { RouteTable } from '../router/route-table.js';
+import { compileSplit, type Split } from '../router/split.js';
+import { parseStickyKey, type StickyKey } from '../router/sticky-key.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { compileFallback, type FallbackPolicy, fallbackSchema } from './fallback-policy.js';
+import { compileRollout, type RolloutPolicy, rolloutSchema } from './rollout-policy.js';
+import { compileShadow, type ShadowPolicy, shadowSchema } from './shadow-policy.js';
 
 /** A compiled route: what routing needs, plus the shadow and fallback policies. */
 export interface Route extends RoutableRoute {
@@ -52,7 +53,6 @@ export interface RuleContext {
   backends: readonly string[];
 }
 
-
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
 const ROUTE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -63,23 +63,29 @@ function compiled<T>(compile: (s: string) => T | string): Check<T> {
   });
 }
 
-const valueMatchers = (lowerKeys: boolean) =>
-  refine(dict(compiled(compileValueMatcher), { lowerKeys }), (v) => Object.entries(v) as [string, ValueMatcher][]);
+const valueMatchers = (lowerKeys: boolean) => refine(dict(compiled(compileValueMatcher), { lowerKeys }), (v) => Object.entries(v) as [string, ValueMatcher][]);
 
 const stickyKey: Check<StickyKey> = compiled(parseStickyKey);
 
 function ruleSchema(rc: RuleContext) {
   const backendName = refine(string(), (value, node, ctx, path) =>
-    rc.backends.includes(value) ? value : reject(ctx, node, path, `unknown backend ${JSON.stringify(value)} (the gateway config has: ${rc.backends.join(', ')})`),
+    rc.backends.includes(value)
+      ? value
+      : reject(ctx, node, path, `unknown backend ${JSON.stringify(value)} (the gateway config has: ${rc.backends.join(', ')})`),
   );
 
   const matchSchema = section({
     host: opt(compiled(compileHostPattern)),
     path: opt(compiled<PathPattern>(compilePathPattern)),
-    methods: opt(list(refine(string(), (v, node, ctx, path) => {
-      const up = v.toUpperCase();
-      return (METHODS as readonly string[]).includes(up) ? up : reject(ctx, node, path, `unknown method ${JSON.stringify(v)}`);
-    }), { min: 1 })),
+    methods: opt(
+      list(
+        refine(string(), (v, node, ctx, path) => {
+          const up = v.toUpperCase();
+          return (METHODS as readonly string[]).includes(up) ? up : reject(ctx, node, path, `unknown method ${JSON.stringify(v)}`);
+        }),
+        { min: 1 },
+      ),
+    ),
     headers: opt(valueMatchers(true)),
     cookies: opt(valueMatchers(false)),
     query: opt(valueMatchers(false)),
@@ -116,7 +122,12 @@ function ruleSchema(rc: RuleContext) {
       }
       const to = r.fallback?.to;
       if (to !== undefined && (r.backend === to || (r.split && Object.entries(r.split).every(([b, w]) => b === to || w === 0)))) {
-        return reject(ctx, keyNodeAt(node, 'fallback'), `${path}.fallback.to`, `${JSON.stringify(to)} is the only backend this route sends to: a fallback is another backend`);
+        return reject(
+          ctx,
+          keyNodeAt(node, 'fallback'),
+          `${path}.fallback.to`,
+          `${JSON.stringify(to)} is the only backend this route sends to: a fallback is another backend`,
+        );
       }
       if (!r.rollout) return { ...r, rolloutPolicy: undefined };
       const block = isMap(node) ? (node as YAMLMap).get('rollout', true) : node;

@@ -2,8 +2,9 @@
  * A route's `shadow` block (docs/shadow.md): which requests are copied to the backend that did
  * not serve, and how the two answers are compared. Compiled once per rule set.
  */
+
+import { boolean, type Check, duration, list, number, object, opt, refine, reject, section, size, string } from '../config/schema.js';
 import type { ComparePolicy, PointerPattern } from '../diff/compare-policy.js';
-import { boolean, duration, list, number, object, opt, refine, reject, section, size, string, type Check } from '../config/schema.js';
 
 export interface ShadowPolicy {
   /** Percent of this route's requests, 0–100 with two decimals. */
@@ -38,12 +39,16 @@ export function shadowSchema(backendName: Check<string>) {
   return object({
     percent: opt(number({ min: 0, max: 100, decimals: 2 }), 100),
     to: opt(backendName),
-    methods: opt(list(refine(string(), (v) => v.toUpperCase()), { min: 1 }), DEFAULT_METHODS),
+    methods: opt(
+      list(
+        refine(string(), (v) => v.toUpperCase()),
+        { min: 1 },
+      ),
+      DEFAULT_METHODS,
+    ),
     max_body: opt(size({ max: 64 * 1024 * 1024 }), 1024 * 1024),
     timeout: opt(duration({ min: 1, max: 600_000 }), 2000),
-    learn_noise: opt(
-      refine(boolean(), (on) => (on ? 1 : 0)) as Check<number>,
-    ),
+    learn_noise: opt(refine(boolean(), (on) => (on ? 1 : 0)) as Check<number>),
     learn_noise_percent: opt(number({ min: 0, max: 100, decimals: 2 })),
     redact_json: opt(list(pointer), []),
     compare: opt(

@@ -15,7 +15,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { compareResponses, type CapturedResponse, type Comparison } from '../diff/compare.js';
+import { type CapturedResponse, type Comparison, compareResponses } from '../diff/compare.js';
 import type { ComparePolicy } from '../diff/compare-policy.js';
 import type { CompareResult, CompareTask } from './compare-worker.js';
 
@@ -75,7 +75,9 @@ export class ComparePool {
       for (const r of responses) if (r.body.buffer.byteLength === 0) r.body = Buffer.alloc(0);
       throw err;
     }
-    out.bodies.forEach((u, i) => (responses[i]!.body = Buffer.from(u.buffer, u.byteOffset, u.byteLength)));
+    out.bodies.forEach((u, i) => {
+      responses[i]!.body = Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+    });
     return { copy: out.copy, second: out.second };
   }
 

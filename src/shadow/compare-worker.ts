@@ -4,7 +4,7 @@
  * them for its samples. Loaded by piscina in a worker thread, never imported by the gateway.
  */
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { compareResponses, type CapturedResponse, type Comparison } from '../diff/compare.js';
+import { type CapturedResponse, type Comparison, compareResponses } from '../diff/compare.js';
 import type { ComparePolicy } from '../diff/compare-policy.js';
 
 /** A response as it crosses the thread boundary: the body arrives as a plain Uint8Array. */

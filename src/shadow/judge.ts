@@ -3,9 +3,9 @@
  * dropped. It compares the two answers off the request path, and is the one place that writes
  * the copy's metrics (switchyard_shadow_*), the diff report and the stored mismatch samples.
  */
-import { generalizeField, withNoise, type CapturedResponse, type Comparison, type FieldDiff } from '../diff/compare.js';
-import { ERRORS } from '../errors.js';
+import { type CapturedResponse, type Comparison, type FieldDiff, generalizeField, withNoise } from '../diff/compare.js';
 import { parseJsonExact, toPlainJson } from '../diff/exact-json.js';
+import { ERRORS } from '../errors.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { ShadowPolicy } from '../rules/shadow-policy.js';
 import type { ComparePool } from './compare-pool.js';
@@ -94,14 +94,29 @@ export class ShadowJudge {
    * could not be compared before it was judged (no whole body, global buffer full). Resolves once
    * judged (the comparison may run in a worker thread).
    */
-  async settle(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error, missing?: string, timing: CopyTiming = {}): Promise<void> {
+  async settle(
+    r: CopiedRequest,
+    policy: ShadowPolicy,
+    primary: CapturedResponse | Error,
+    copy: CapturedResponse | Error,
+    second?: CapturedResponse | Error,
+    missing?: string,
+    timing: CopyTiming = {},
+  ): Promise<void> {
     this.metrics.shadowInFlight.dec();
     if (missing) this.finish(r.route, 'skipped', missing);
     else if (copy instanceof Error && (copy as { code?: string }).code === ERRORS.SHADOW_NO_BODY.code) this.finish(r.route, 'skipped', 'body_too_large');
     else await this.judge(r, policy, primary, copy, second, timing);
   }
 
-  private async judge(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error, timing: CopyTiming = {}): Promise<void> {
+  private async judge(
+    r: CopiedRequest,
+    policy: ShadowPolicy,
+    primary: CapturedResponse | Error,
+    copy: CapturedResponse | Error,
+    second?: CapturedResponse | Error,
+    timing: CopyTiming = {},
+  ): Promise<void> {
     const { route, served, target } = r;
     if (!(primary instanceof Error) && timing.primaryMs !== undefined) this.report.latency(route, served, timing.primaryMs);
     if (!(copy instanceof Error) && timing.copyMs !== undefined) this.report.latency(route, target, timing.copyMs);

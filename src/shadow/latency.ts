@@ -5,7 +5,9 @@
  */
 
 /** Upper bounds (ms) of the buckets; the last bucket holds everything slower. */
-export const LATENCY_BOUNDS_MS: readonly number[] = [1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10_000, 30_000];
+export const LATENCY_BOUNDS_MS: readonly number[] = [
+  1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10_000, 30_000,
+];
 
 export type Histogram = number[];
 

@@ -3,7 +3,7 @@
  * second time to the backend that served them; fields that differ between two answers of the
  * same backend are noise for that route. Fields are generalized (array indices become `*`).
  */
-import { generalizeField, type FieldDiff } from '../diff/compare.js';
+import { type FieldDiff, generalizeField } from '../diff/compare.js';
 
 const MAX_NOISE_FIELDS = 200;
 

@@ -1,8 +1,9 @@
 /**
  * Redaction for stored mismatch samples: secret headers, and JSON paths a route names.
  */
-import { matchesPointer } from '../diff/json-diff.js';
+
 import type { PointerPattern } from '../diff/compare-policy.js';
+import { matchesPointer } from '../diff/json-diff.js';
 
 export const REDACTED = '[redacted]';
 const SECRET_HEADERS = new Set(['authorization', 'cookie', 'set-cookie', 'proxy-authorization', 'x-switchyard-token']);
@@ -29,6 +30,9 @@ export function redactJson(value: unknown, patterns: readonly PointerPattern[], 
 /** True when a diff's field (a JSON Pointer) lies at or below a redacted path. */
 export function isRedactedField(field: string, patterns: readonly PointerPattern[]): boolean {
   if (!field.startsWith('/')) return false;
-  const tokens = field.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const tokens = field
+    .slice(1)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
   return patterns.some((p) => p.length <= tokens.length && matchesPointer(p, tokens.slice(0, p.length)));
 }

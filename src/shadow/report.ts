@@ -8,9 +8,9 @@
  * day (only minutes with traffic exist), so that `?since=5m` reads a window. Memory is bounded
  * by the field caps below and by RETAIN_MINUTES.
  */
-import { generalizeField, type FieldDiff } from '../diff/compare.js';
-import { addHistogram, emptyHistogram, observe, summarize, type Histogram, type LatencySummary } from './latency.js';
-import { requestSignature, severityOf, type Severity } from './severity.js';
+import { type FieldDiff, generalizeField } from '../diff/compare.js';
+import { addHistogram, emptyHistogram, type Histogram, type LatencySummary, observe, summarize } from './latency.js';
+import { requestSignature, type Severity, severityOf } from './severity.js';
 
 export type Outcome = 'match' | 'mismatch' | 'noise' | 'shadow_error' | 'shadow_timeout' | 'skipped';
 export const OUTCOMES: readonly Outcome[] = ['match', 'mismatch', 'noise', 'shadow_error', 'shadow_timeout', 'skipped'];
@@ -84,7 +84,14 @@ export interface RouteReport {
 }
 
 function emptyTally(): Tally {
-  return { results: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>, skippedReasons: {}, dropped: 0, fields: new Map(), otherFields: 0, latency: new Map() };
+  return {
+    results: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>,
+    skippedReasons: {},
+    dropped: 0,
+    fields: new Map(),
+    otherFields: 0,
+    latency: new Map(),
+  };
 }
 
 function rate(n: number, of: number): number | null {

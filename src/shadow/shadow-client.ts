@@ -3,7 +3,7 @@
  * can never take connections from primary traffic) and feeds its response to a capture.
  */
 import type { Dispatcher, Pool } from 'undici';
-import { ERRORS, classifyUpstreamError } from '../errors.js';
+import { classifyUpstreamError, ERRORS } from '../errors.js';
 import type { ResponseCapture } from './capture.js';
 
 export const SHADOW_TIMEOUT = ERRORS.SHADOW_TIMEOUT.code;

@@ -31,7 +31,12 @@ export function createRedisClient(cfg: Target, opts: ClientOptions = {}): RedisC
   const maxBackoff = opts.maxBackoffMs ?? 1000;
   const common = commonOptions(opts);
   if (cfg.cluster?.length) {
-    return new Cluster(cfg.cluster, { redisOptions: common, lazyConnect: true, enableOfflineQueue: !opts.failFast, clusterRetryStrategy: (t) => Math.min(t * 100, maxBackoff) });
+    return new Cluster(cfg.cluster, {
+      redisOptions: common,
+      lazyConnect: true,
+      enableOfflineQueue: !opts.failFast,
+      clusterRetryStrategy: (t) => Math.min(t * 100, maxBackoff),
+    });
   }
   if (cfg.sentinels?.length) {
     return new Redis({ ...common, sentinels: cfg.sentinels, name: cfg.sentinelName ?? 'mymaster' });

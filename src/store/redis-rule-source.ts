@@ -18,8 +18,8 @@ import type { GatewayConfig, RedisConfig } from '../config/gateway-config.js';
 import { ConfigError, formatIssue } from '../config/yaml-source.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
-import type { ActiveRules } from './active-rules.js';
 import { parseRuleSet, type RuleContext, type RuleSet } from '../rules/rule-set.js';
+import type { ActiveRules } from './active-rules.js';
 import { connectWithin, createRedisClient, createSubscriber, type RedisClient } from './redis-client.js';
 import { readRuleFile } from './rule-file.js';
 import { RuleStore } from './rule-store.js';
@@ -62,7 +62,14 @@ export class RedisRuleSource {
     return this.store;
   }
 
-  static async start(config: GatewayConfig, cfg: RedisConfig, rc: RuleContext, active: ActiveRules, metrics: Metrics, logger: Logger): Promise<RedisRuleSource> {
+  static async start(
+    config: GatewayConfig,
+    cfg: RedisConfig,
+    rc: RuleContext,
+    active: ActiveRules,
+    metrics: Metrics,
+    logger: Logger,
+  ): Promise<RedisRuleSource> {
     const client = createRedisClient(cfg, { failFast: true });
     const src = new RedisRuleSource(cfg, rc, active, metrics, logger, client);
     src.wire();
@@ -128,7 +135,7 @@ export class RedisRuleSource {
 
   private async doRefresh(): Promise<void> {
     if ((this.client as { status?: string }).status !== 'ready') return;
-    let entry;
+    let entry: Awaited<ReturnType<typeof this.store.active>>;
     try {
       entry = await this.store.active();
     } catch (err) {

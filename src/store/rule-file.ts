@@ -6,7 +6,7 @@
  * (https://github.com/kubernetes/kubernetes/blob/master/pkg/volume/util/atomic_writer.go), so
  * that name triggers a reload too; an unchanged text is a no-op.
  */
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ConfigError } from '../config/yaml-source.js';
 import { parseRuleSet, type RuleContext, type RuleSet } from '../rules/rule-set.js';

@@ -6,8 +6,8 @@ import type { GatewayConfig } from '../config/gateway-config.js';
 import { formatIssue } from '../config/yaml-source.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
-import type { ActiveRules } from './active-rules.js';
 import type { RuleContext } from '../rules/rule-set.js';
+import type { ActiveRules } from './active-rules.js';
 import { RedisRuleSource } from './redis-rule-source.js';
 import { RuleFileWatcher, readRuleFile } from './rule-file.js';
 

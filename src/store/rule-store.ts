@@ -123,7 +123,13 @@ export class RuleStore {
     private readonly historyLimit = 50,
   ) {
     const base = `${prefix}{rules}`;
-    this.keys = { version: `${base}:version`, versions: `${base}:versions`, history: `${base}:history`, channel: `${base}:changed`, readers: `${base}:readers` };
+    this.keys = {
+      version: `${base}:version`,
+      versions: `${base}:versions`,
+      history: `${base}:history`,
+      channel: `${base}:changed`,
+      readers: `${base}:readers`,
+    };
   }
 
   /** Records that the reader `id` (a gateway) has just read this prefix. */

@@ -1,10 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseGatewayConfig } from '../../src/config/gateway-config.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { silentLogger, tempDir } from '../helpers/gateway.js';
 import { PRODUCTS_FILE, runConformance } from './run-conformance.js';
-import { readFileSync } from 'node:fs';
 
 // The pipeline inside the gateway process, as the gateway's default backend: the same
 // scenarios, through the gateway's own admission (with the edge's 8 KiB limits).

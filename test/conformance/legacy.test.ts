@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { LegacyLayer } from '../../src/legacy/legacy-layer.js';
-import { freePort } from '../helpers/redis.js';
 import { tempDir } from '../helpers/gateway.js';
+import { freePort } from '../helpers/redis.js';
 import { conformanceProducts, runConformance } from './run-conformance.js';
 
 runConformance('legacy', async (origin) => {

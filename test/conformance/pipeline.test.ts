@@ -1,5 +1,5 @@
-import { PipelineServer } from '../../src/pipeline/pipeline-server.js';
 import { createMetrics } from '../../src/metrics/catalogue.js';
+import { PipelineServer } from '../../src/pipeline/pipeline-server.js';
 import { silentLogger } from '../helpers/gateway.js';
 import { conformanceProducts, runConformance } from './run-conformance.js';
 

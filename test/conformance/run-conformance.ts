@@ -3,13 +3,14 @@
  * origin's address and returns the implementation's base URL (hono's `runTest({ newRouter })`
  * shape: one suite, several implementations).
  */
+
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseProducts, type ProductsConfig } from '../../src/products/products-config.js';
 import { startDemoOrigin } from '../../scripts/demo-origin.js';
-import { scenarios, type Expect, type Req } from './scenarios.js';
+import { type ProductsConfig, parseProducts } from '../../src/products/products-config.js';
+import { type Expect, type Req, scenarios } from './scenarios.js';
 
 export interface Implementation {
   url: string;

@@ -54,29 +54,74 @@ export const scenarios: Scenario[] = [
   one('lists the catalog', 'origin', { path: '/api/catalog' }, { status: 200, json: { total: 24 }, headers: { 'content-type': /^application\/json/ } }),
   one('fetches one item with its etag', 'origin', { path: '/api/catalog/3' }, { status: 200, json: { id: 3, name: 'gizmo 3' }, headers: { etag: '"item-3"' } }),
   one('passes a 404 from the origin through', 'origin', { path: '/api/catalog/999' }, { status: 404, json: { error: 'not_found', id: 999 } }),
-  one('answers HEAD with headers and no body', 'origin', { method: 'HEAD', path: '/api/catalog/3' }, { status: 200, empty: true, headers: { etag: '"item-3"', ...SECURITY } }),
-  one('passes a POST body to the origin', 'origin', { method: 'POST', path: '/api/echo', headers: { 'content-type': 'application/json' }, body: '{"a":1}' }, { status: 200, json: { received: '{"a":1}', content_type: 'application/json', length: 7 } }),
+  one(
+    'answers HEAD with headers and no body',
+    'origin',
+    { method: 'HEAD', path: '/api/catalog/3' },
+    { status: 200, empty: true, headers: { etag: '"item-3"', ...SECURITY } },
+  ),
+  one(
+    'passes a POST body to the origin',
+    'origin',
+    { method: 'POST', path: '/api/echo', headers: { 'content-type': 'application/json' }, body: '{"a":1}' },
+    { status: 200, json: { received: '{"a":1}', content_type: 'application/json', length: 7 } },
+  ),
   one('passes query parameters', 'origin', { path: '/api/search?q=gad&limit=2' }, { status: 200, json: { query: 'gad', count: 2 } }),
   one('passes a long query string', 'origin', { path: `/api/search?q=${'x'.repeat(4000)}` }, { status: 200, json: { count: 0 } }),
   one('passes a percent-encoded path as sent', 'origin', { path: '/api/catalog/%33' }, { status: 404, json: { error: 'not_found' } }),
   one('passes repeated slashes as sent', 'origin', { path: '/api//catalog' }, { status: 404, json: { path: '/api//catalog' } }),
-  one('passes an OPTIONS request that is no CORS preflight to the origin', 'origin', { method: 'OPTIONS', path: '/api/catalog' }, { status: 405, headers: { allow: 'GET, HEAD' } }),
-  one('passes the client Host to the origin', 'origin', { path: '/api/headers', headers: { host: 'shop.example' } }, { status: 200, json: { headers: { host: 'shop.example' } } }),
+  one(
+    'passes an OPTIONS request that is no CORS preflight to the origin',
+    'origin',
+    { method: 'OPTIONS', path: '/api/catalog' },
+    { status: 405, headers: { allow: 'GET, HEAD' } },
+  ),
+  one(
+    'passes the client Host to the origin',
+    'origin',
+    { path: '/api/headers', headers: { host: 'shop.example' } },
+    { status: 200, json: { headers: { host: 'shop.example' } } },
+  ),
 
   // Request header rules.
   one('sets a request header for the origin', 'request-headers', { path: '/api/headers' }, { status: 200, json: { headers: { 'x-edge': 'switchyard' } } }),
-  one('overwrites a client value of a set header', 'request-headers', { path: '/api/headers', headers: { 'X-Edge': 'spoofed' } }, { status: 200, json: { headers: { 'x-edge': 'switchyard' } } }),
-  one('removes a request header', 'request-headers', { path: '/api/headers', headers: { 'X-Internal-Debug': '1' } }, { status: 200, absent: ['headers.x-internal-debug'] }),
-  one('adds a request header after the client value', 'request-headers', { path: '/api/headers', headers: { 'x-tag': 'client' } }, { status: 200, json: { headers: { 'x-tag': 'client, edge' } } }),
+  one(
+    'overwrites a client value of a set header',
+    'request-headers',
+    { path: '/api/headers', headers: { 'X-Edge': 'spoofed' } },
+    { status: 200, json: { headers: { 'x-edge': 'switchyard' } } },
+  ),
+  one(
+    'removes a request header',
+    'request-headers',
+    { path: '/api/headers', headers: { 'X-Internal-Debug': '1' } },
+    { status: 200, absent: ['headers.x-internal-debug'] },
+  ),
+  one(
+    'adds a request header after the client value',
+    'request-headers',
+    { path: '/api/headers', headers: { 'x-tag': 'client' } },
+    { status: 200, json: { headers: { 'x-tag': 'client, edge' } } },
+  ),
   one('adds a request header the client did not send', 'request-headers', { path: '/api/headers' }, { status: 200, json: { headers: { 'x-tag': 'edge' } } }),
 
   // Response header rules.
   one('sets security headers and hides server and x-powered-by', 'response-headers', { path: '/api/catalog/1' }, { status: 200, headers: SECURITY }),
-  one('adds to a response header the origin sent', 'response-headers', { path: '/api/catalog/1' }, { status: 200, headers: { 'cache-control': 'no-store, no-transform' } }),
+  one(
+    'adds to a response header the origin sent',
+    'response-headers',
+    { path: '/api/catalog/1' },
+    { status: 200, headers: { 'cache-control': 'no-store, no-transform' } },
+  ),
   one('applies response header rules to local replies too', 'response-headers', { path: '/a/../b' }, { status: 403, headers: SECURITY }),
 
   // Redirects.
-  one('redirects an exact path, with an empty untyped body', 'redirects', { path: '/find' }, { status: 308, empty: true, headers: { location: '/api/search', 'content-type': null, 'content-length': '0' } }),
+  one(
+    'redirects an exact path, with an empty untyped body',
+    'redirects',
+    { path: '/find' },
+    { status: 308, empty: true, headers: { location: '/api/search', 'content-type': null, 'content-length': '0' } },
+  ),
   one('keeps the query string by default', 'redirects', { path: '/find?q=gad' }, { status: 308, headers: { location: '/api/search?q=gad' } }),
   one('redirects a prefix with its remainder', 'redirects', { path: '/catalog/3' }, { status: 301, headers: { location: '/api/catalog/3' } }),
   one('redirects the prefix itself with an empty remainder', 'redirects', { path: '/catalog' }, { status: 301, headers: { location: '/api/catalog/' } }),
@@ -87,7 +132,12 @@ export const scenarios: Scenario[] = [
   one('does not redirect a sibling of the prefix', 'redirects', { path: '/catalogue' }, { status: 404 }),
 
   // WAF.
-  one('blocks path traversal', 'waf', { path: '/static/../etc/passwd' }, { status: 403, json: { error: 'blocked', rule: '1001' }, headers: { 'content-type': /^application\/json/ } }),
+  one(
+    'blocks path traversal',
+    'waf',
+    { path: '/static/../etc/passwd' },
+    { status: 403, json: { error: 'blocked', rule: '1001' }, headers: { 'content-type': /^application\/json/ } },
+  ),
   one('blocks percent-encoded path traversal', 'waf', { path: '/static/%2e%2e/etc/passwd' }, { status: 403, json: { rule: '1001' } }),
   one('blocks a query pattern regardless of case', 'waf', { path: '/api/search?q=UNION%20SELECT+1' }, { status: 403, json: { rule: '1002' } }),
   one('blocks a user agent', 'waf', { path: '/api/catalog', headers: { 'User-Agent': 'SQLMap/1.7' } }, { status: 403, json: { rule: '1003' } }),
@@ -100,8 +150,18 @@ export const scenarios: Scenario[] = [
   one('does not read NBSP (%A0) as "\\s"', 'waf', { path: '/api/search?q=union%a0select' }, { status: 200 }),
   one('reads "." as any byte but LF: CR matches', 'waf', { path: '/dot/%0dx' }, { status: 403, json: { rule: '1006' } }),
   one('reads "." as any byte but LF: LF does not', 'waf', { path: '/dot/%0ax' }, { status: 404 }),
-  one('checks every line of a repeated header', 'waf', { path: '/api/catalog', headers: { 'user-agent': ['Mozilla/5.0', 'sqlmap/1.7'] } }, { status: 403, json: { rule: '1003' } }),
-  one('sees a header after the 100th', 'waf', { path: '/api/catalog', headers: { ...Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`x-h${i}`, '1'])), 'x-attack': 'yes' } }, { status: 403, json: { rule: '1004' } }),
+  one(
+    'checks every line of a repeated header',
+    'waf',
+    { path: '/api/catalog', headers: { 'user-agent': ['Mozilla/5.0', 'sqlmap/1.7'] } },
+    { status: 403, json: { rule: '1003' } },
+  ),
+  one(
+    'sees a header after the 100th',
+    'waf',
+    { path: '/api/catalog', headers: { ...Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`x-h${i}`, '1'])), 'x-attack': 'yes' } },
+    { status: 403, json: { rule: '1004' } },
+  ),
 
   // Rate limits (rate 0.2/s, burst 3: the bucket does not refill noticeably during a test).
   {
@@ -109,7 +169,10 @@ export const scenarios: Scenario[] = [
     product: 'rate-limit',
     steps: [
       ...[1, 2, 3].map(() => ({ req: { path: '/rl/x', headers: { 'x-client': 'burst-a' } }, expect: { status: 404 } })),
-      { req: { path: '/rl/x', headers: { 'x-client': 'burst-a' } }, expect: { status: 429, json: { error: 'rate_limited', rule: 'per-client' }, headers: { 'retry-after': /^[1-5]$/ } } },
+      {
+        req: { path: '/rl/x', headers: { 'x-client': 'burst-a' } },
+        expect: { status: 429, json: { error: 'rate_limited', rule: 'per-client' }, headers: { 'retry-after': /^[1-5]$/ } },
+      },
     ],
   },
   {
@@ -121,7 +184,12 @@ export const scenarios: Scenario[] = [
       { req: { path: '/rl/y', headers: { 'x-client': 'burst-c' } }, expect: { status: 404 } },
     ],
   },
-  one('refuses a request without the rate-limit key', 'rate-limit', { path: '/rl/x' }, { status: 400, json: { error: 'missing_rate_limit_key', rule: 'per-client' } }),
+  one(
+    'refuses a request without the rate-limit key',
+    'rate-limit',
+    { path: '/rl/x' },
+    { status: 400, json: { error: 'missing_rate_limit_key', rule: 'per-client' } },
+  ),
   {
     name: 'does not limit a request without the key when missing_key is allow',
     product: 'rate-limit',
@@ -130,39 +198,97 @@ export const scenarios: Scenario[] = [
   one('does not limit paths outside the rule', 'rate-limit', { path: '/api/catalog/2' }, { status: 200 }),
 
   // CORS.
-  one('answers an allowed preflight at the edge', 'cors', { method: 'OPTIONS', path: '/api/echo', headers: { Origin: 'https://shop.example', 'Access-Control-Request-Method': 'POST' } }, {
-    status: 204,
-    empty: true,
-    headers: {
-      'access-control-allow-origin': 'https://shop.example',
-      'access-control-allow-methods': 'GET, HEAD, POST',
-      'access-control-allow-headers': 'content-type, authorization',
-      'access-control-max-age': '600',
-      'access-control-allow-credentials': 'true',
-      vary: /Origin/,
+  one(
+    'answers an allowed preflight at the edge',
+    'cors',
+    { method: 'OPTIONS', path: '/api/echo', headers: { Origin: 'https://shop.example', 'Access-Control-Request-Method': 'POST' } },
+    {
+      status: 204,
+      empty: true,
+      headers: {
+        'access-control-allow-origin': 'https://shop.example',
+        'access-control-allow-methods': 'GET, HEAD, POST',
+        'access-control-allow-headers': 'content-type, authorization',
+        'access-control-max-age': '600',
+        'access-control-allow-credentials': 'true',
+        vary: /Origin/,
+      },
     },
-  }),
-  one('refuses a preflight from another origin', 'cors', { method: 'OPTIONS', path: '/api/echo', headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' } }, { status: 403, json: { error: 'cors_origin_not_allowed' } }),
-  one('adds CORS headers to an allowed cross-origin request', 'cors', { path: '/api/catalog/1', headers: { Origin: 'https://shop.example' } }, {
-    status: 200,
-    headers: { 'access-control-allow-origin': 'https://shop.example', 'access-control-expose-headers': 'x-request-id', 'access-control-allow-credentials': 'true', vary: /Origin/ },
-  }),
-  one('adds no CORS headers for another origin', 'cors', { path: '/api/catalog/1', headers: { Origin: 'https://evil.example' } }, { status: 200, headers: { 'access-control-allow-origin': null } }),
+  ),
+  one(
+    'refuses a preflight from another origin',
+    'cors',
+    { method: 'OPTIONS', path: '/api/echo', headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' } },
+    { status: 403, json: { error: 'cors_origin_not_allowed' } },
+  ),
+  one(
+    'adds CORS headers to an allowed cross-origin request',
+    'cors',
+    { path: '/api/catalog/1', headers: { Origin: 'https://shop.example' } },
+    {
+      status: 200,
+      headers: {
+        'access-control-allow-origin': 'https://shop.example',
+        'access-control-expose-headers': 'x-request-id',
+        'access-control-allow-credentials': 'true',
+        vary: /Origin/,
+      },
+    },
+  ),
+  one(
+    'adds no CORS headers for another origin',
+    'cors',
+    { path: '/api/catalog/1', headers: { Origin: 'https://evil.example' } },
+    { status: 200, headers: { 'access-control-allow-origin': null } },
+  ),
 
   // Edges of the protocol.
-  one('answers a method the edge does not serve with 405 and Allow', 'edge', { method: 'PROPFIND', path: '/api/catalog' }, { status: 405, json: { error: 'method_not_allowed' }, headers: { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' } }),
-  one('answers an unknown method token with 405', 'edge', { method: 'BREW', path: '/api/catalog' }, { status: 405, json: { error: 'method_not_allowed' } }, {
-    pipeline: { expect: { status: 400, json: { error: 'bad_request' } }, why: "Node's HTTP parser (llhttp) knows a fixed list of methods and refuses any other token with 400 before the pipeline sees the request; nginx accepts any uppercase token." },
-  }),
-  one('refuses a repeated Host', 'edge', { path: '/', raw: 'GET /api/catalog HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n' }, { status: 400 }),
+  one(
+    'answers a method the edge does not serve with 405 and Allow',
+    'edge',
+    { method: 'PROPFIND', path: '/api/catalog' },
+    { status: 405, json: { error: 'method_not_allowed' }, headers: { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' } },
+  ),
+  one(
+    'answers an unknown method token with 405',
+    'edge',
+    { method: 'BREW', path: '/api/catalog' },
+    { status: 405, json: { error: 'method_not_allowed' } },
+    {
+      pipeline: {
+        expect: { status: 400, json: { error: 'bad_request' } },
+        why: "Node's HTTP parser (llhttp) knows a fixed list of methods and refuses any other token with 400 before the pipeline sees the request; nginx accepts any uppercase token.",
+      },
+    },
+  ),
+  one(
+    'refuses a repeated Host',
+    'edge',
+    { path: '/', raw: 'GET /api/catalog HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n' },
+    { status: 400 },
+  ),
   one('refuses %00 in the path', 'edge', { path: '/api/catalog%00' }, { status: 400 }),
   one('refuses an invalid escape in the path', 'edge', { path: '/api/%zz' }, { status: 400 }),
   one('refuses a dot segment above the root', 'edge', { path: '/%2e%2e/api/catalog' }, { status: 400 }),
   one('resolves dot segments below the root', 'edge', { path: '/api/x/%2e%2e/catalog/1' }, { status: 403, json: { rule: '1001' } }),
-  one('treats an absolute-form target as its path', 'edge', { path: 'http://shop.example/find?q=1' }, { status: 308, headers: { location: '/api/search?q=1' } }),
+  one(
+    'treats an absolute-form target as its path',
+    'edge',
+    { path: 'http://shop.example/find?q=1' },
+    { status: 308, headers: { location: '/api/search?q=1' } },
+  ),
   one('treats header names case-insensitively', 'edge', { path: '/api/catalog', headers: { 'uSeR-aGeNt': 'NIKTO' } }, { status: 403, json: { rule: '1003' } }),
   one('refuses a request line over 8 KiB', 'edge', { path: `/api/search?q=${'y'.repeat(9000)}` }, { status: 414 }),
-  one('refuses a header over 8 KiB', 'edge', { path: '/api/catalog', headers: { 'x-big': 'z'.repeat(9000) } }, { status: 400 }, {
-    pipeline: { expect: { status: 431 }, why: 'Node answers oversized headers with 431 (RFC 6585); nginx uses 400 for a header line over large_client_header_buffers.' },
-  }),
+  one(
+    'refuses a header over 8 KiB',
+    'edge',
+    { path: '/api/catalog', headers: { 'x-big': 'z'.repeat(9000) } },
+    { status: 400 },
+    {
+      pipeline: {
+        expect: { status: 431 },
+        why: 'Node answers oversized headers with 431 (RFC 6585); nginx uses 400 for a header line over large_client_header_buffers.',
+      },
+    },
+  ),
 ];

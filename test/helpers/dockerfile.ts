@@ -22,9 +22,7 @@ export function dockerfile(file: string): Dockerfile {
   const instr = (name: string) => lines.filter((l) => l.toUpperCase().startsWith(name + ' '));
   const lastStage = lines.slice(lines.map((l) => l.toUpperCase().startsWith('FROM ')).lastIndexOf(true));
   const env = Object.fromEntries(
-    lastStage
-      .filter((l) => l.toUpperCase().startsWith('ENV '))
-      .flatMap((l) => [...l.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])),
+    lastStage.filter((l) => l.toUpperCase().startsWith('ENV ')).flatMap((l) => [...l.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])),
   );
   const execForm = (name: string) => {
     const line = instr(name).at(-1);
@@ -49,7 +47,9 @@ export function dockerignored(text: string): (path: string) => boolean {
       const pattern = (negate ? l.slice(1) : l).replace(/^\/+|\/+$/g, '');
       const re = pattern
         .split(/(\*\*\/?|\*|\?)/)
-        .map((part) => (part === '**/' ? '(?:.*/)?' : part === '**' ? '.*' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+        .map((part) =>
+          part === '**/' ? '(?:.*/)?' : part === '**' ? '.*' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&'),
+        )
         .join('');
       return { negate, re: new RegExp(`^${re}$`) };
     });

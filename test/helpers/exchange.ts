@@ -28,7 +28,8 @@ export function watchExchange(port: number, path: string): WatchedExchange {
   const watched: WatchedExchange = { close };
   function onRequest(message: unknown): void {
     const { request, response } = message as { request: IncomingMessage; response: ServerResponse };
-    if (!watched.downstream && request.socket.localPort === port && request.url === path) watched.downstream = { req: request, res: response, socket: request.socket };
+    if (!watched.downstream && request.socket.localPort === port && request.url === path)
+      watched.downstream = { req: request, res: response, socket: request.socket };
   }
   function onSendHeaders(message: unknown): void {
     const { request, socket } = message as { request: { path: string }; socket: Socket };

@@ -59,7 +59,10 @@ export function gatewayYaml(setup: GatewaySetup, rulesFile: string): string {
     .map(([name, url]) =>
       url.startsWith('{')
         ? `  ${name}: ${url}`
-        : [`  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: ${setup.responseTimeout ?? '1s'}`, ...(setup.backendExtra?.[name] ?? []).map((l) => `    ${l}`)].join('\n'),
+        : [
+            `  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: ${setup.responseTimeout ?? '1s'}`,
+            ...(setup.backendExtra?.[name] ?? []).map((l) => `    ${l}`),
+          ].join('\n'),
     )
     .join('\n');
   return [

@@ -87,7 +87,8 @@ export function podEnv(imageEnv: Record<string, string>, container: Container, s
     if (ref) {
       const secret = secrets.find((s) => s.kind === 'Secret' && s.metadata.name === ref.name);
       if (!secret) throw new Error(`env ${e.name}: no Secret ${ref.name}`);
-      const value = secret.stringData?.[ref.key] ?? (secret.data?.[ref.key] !== undefined ? Buffer.from(secret.data[ref.key]!, 'base64').toString() : undefined);
+      const value =
+        secret.stringData?.[ref.key] ?? (secret.data?.[ref.key] !== undefined ? Buffer.from(secret.data[ref.key]!, 'base64').toString() : undefined);
       if (value === undefined) throw new Error(`env ${e.name}: Secret ${ref.name} has no key ${ref.key}`);
       env[e.name] = value;
     } else if (e.value !== undefined) {

@@ -13,7 +13,7 @@ export function series(text: string, name: string): [Record<string, string>, num
 }
 
 /** The sum of the series of `name` whose labels include `labels`. */
-export function valueOf(text: string, name: string, labels: Record<string, string> = {}): number {
+export function sumOf(text: string, name: string, labels: Record<string, string> = {}): number {
   return series(text, name)
     .filter(([l]) => Object.entries(labels).every(([k, v]) => l[k] === v))
     .reduce((a, [, v]) => a + v, 0);
@@ -21,5 +21,5 @@ export function valueOf(text: string, name: string, labels: Record<string, strin
 
 /** Scrapes an admin listener and reads one value. */
 export async function scrape(admin: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  return valueOf((await send(admin + '/metrics')).body, name, labels);
+  return sumOf((await send(admin + '/metrics')).body, name, labels);
 }

@@ -2,10 +2,10 @@
  * Runs the built CLI (dist/cli.js) as a child process: for what only a real process shows
  * (signals, exit codes, worker processes).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { writeGatewayFiles, type GatewaySetup, type TestGateway } from './gateway.js';
+import { type GatewaySetup, type TestGateway, writeGatewayFiles } from './gateway.js';
 
 export const CLI = resolve('dist/cli.js');
 

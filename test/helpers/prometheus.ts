@@ -3,7 +3,7 @@
  * own ephemeral port, config and TSDB under .tmp/, scraping the targets it is given every
  * second. Never the package's service on :9090.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from './redis.js';
@@ -57,7 +57,12 @@ export class TestPrometheus {
     const port = await freePort();
     const child = spawn(
       'prometheus',
-      [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const p = new TestPrometheus(port, dir, child);
@@ -65,7 +70,10 @@ export class TestPrometheus {
     child.once('error', () => undefined);
     const deadline = Date.now() + 60_000; // a cap: a loaded machine starts it slowly
     for (;;) {
-      const ready = await fetch(`${p.url}/-/ready`).then((r) => r.ok, () => false);
+      const ready = await fetch(`${p.url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ready) return p;
       const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('running'), 50))]);
       if (code !== 'running' || Date.now() > deadline) {

@@ -20,7 +20,9 @@ export const DASHBOARD_FILE = 'config/grafana/switchyard.json';
 /** A block's expressions: an unindented line starts one, indented lines continue it. */
 export function docExpressions(dir = 'docs'): Expression[] {
   const out: Expression[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.md')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.md'))
+    .sort()) {
     const text = readFileSync(join(dir, file), 'utf8');
     for (const block of text.matchAll(/```promql\n([\s\S]*?)```/g)) {
       const exprs: string[] = [];
@@ -94,7 +96,13 @@ export function metricNamesIn(expr: string): string[] {
   const names = new Set<string>();
   for (const m of s.matchAll(/(?<![\w.:])[a-zA-Z_:][\w:]*/g)) {
     if (KEYWORDS.has(m[0].toLowerCase())) continue;
-    if (s.slice(m.index + m[0].length).trimStart().startsWith('(')) continue;
+    if (
+      s
+        .slice(m.index + m[0].length)
+        .trimStart()
+        .startsWith('(')
+    )
+      continue;
     names.add(m[0]);
   }
   return [...names];
@@ -115,5 +123,9 @@ export async function exportedNames(): Promise<Set<string>> {
 /** "where: name" for every metric name of these expressions that the gateway does not export. */
 export async function unknownMetricNames(exprs: Expression[]): Promise<string[]> {
   const known = await exportedNames();
-  return exprs.flatMap((e) => metricNamesIn(e.expr).filter((n) => !known.has(n)).map((n) => `${e.where}: ${n}`));
+  return exprs.flatMap((e) =>
+    metricNamesIn(e.expr)
+      .filter((n) => !known.has(n))
+      .map((n) => `${e.where}: ${n}`),
+  );
 }

@@ -3,7 +3,7 @@
  * default instance on 6379. It can be stopped and started again on the same port.
  * TestRedisCluster runs several of them as one Redis Cluster.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -20,7 +20,9 @@ export async function freePort(): Promise<number> {
 
 /** Servers still running, killed if the test process exits first (a timed-out hook, say). */
 const running = new Set<ChildProcess>();
-process.once('exit', () => running.forEach((c) => c.kill('SIGKILL')));
+process.once('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+});
 
 export class TestRedis {
   private child: ChildProcess | undefined;

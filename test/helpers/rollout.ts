@@ -2,8 +2,9 @@
  * Pieces for rollout tests: a legacy backend and a candidate whose faults are set per test,
  * gateways on a shared Redis with fast rollout ticks, a traffic loop, and status reads.
  */
-import { RuleStore } from '../../src/store/rule-store.js';
+
 import type { RolloutStatus } from '../../src/rollout/rollouts.js';
+import { RuleStore } from '../../src/store/rule-store.js';
 import { startGateway, type TestGateway } from './gateway.js';
 import type { TestRedis } from './redis.js';
 import { startServer, type TestServer } from './servers.js';
@@ -67,7 +68,7 @@ export function rolloutGateway(redis: TestRedis, prefix: string, backends: Recor
 /** GET /rollouts?route= on a gateway's admin listener; undefined while it answers no status. */
 export async function status(admin: string, route = 'catalog'): Promise<RolloutStatus | undefined> {
   const res = await fetch(`${admin}/rollouts?route=${route}`).catch(() => undefined);
-  if (!res || res.status !== 200) return undefined;
+  if (res?.status !== 200) return undefined;
   return ((await res.json()) as { rollouts: RolloutStatus[] }).rollouts[0];
 }
 
@@ -101,7 +102,18 @@ export async function sendForced(url: string, backend: string, n: number): Promi
   }
 }
 
-export function rules(opts: { split?: string; steps?: string; interval?: string; minRequests?: number; minComparisons?: number; gates?: string; onBreach?: string; shadow?: boolean } = {}): string {
+export function rules(
+  opts: {
+    split?: string;
+    steps?: string;
+    interval?: string;
+    minRequests?: number;
+    minComparisons?: number;
+    gates?: string;
+    onBreach?: string;
+    shadow?: boolean;
+  } = {},
+): string {
   const shadow = opts.shadow ?? true;
   return `default: legacy
 routes:

@@ -25,7 +25,9 @@ describe('buffered access log: no line lost', () => {
     // In waves of 50 concurrent requests; SIGTERM as soon as the last answer arrives, while the
     // last lines are still in the buffer (it is written every 100 ms or 32 KiB).
     for (let wave = 0; wave < n; wave += 50) {
-      const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => send(`${g.url}/burst/${wave + i}`, { headers: { 'x-request-id': `burst-${wave + i}` } })));
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => send(`${g.url}/burst/${wave + i}`, { headers: { 'x-request-id': `burst-${wave + i}` } })),
+      );
       expect(answers.every((a) => a.status === 200)).toBe(true);
     }
     await g.stop();

@@ -6,9 +6,9 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { parseGatewayConfig } from '../../src/config/gateway-config.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { createLogger } from '../../src/log/logger.js';
-import { echoBackend, send, type TestServer } from '../helpers/servers.js';
-import { startGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, type TestGateway, tempDir } from '../helpers/gateway.js';
 import { rawExchange } from '../helpers/raw.js';
+import { echoBackend, send, type TestServer } from '../helpers/servers.js';
 
 /** A logger whose JSON lines land in `lines`. */
 function capturingLogger(lines: Record<string, unknown>[]) {
@@ -92,7 +92,13 @@ routes:
   it('logs the error and its cause', async () => {
     await send(g.url + '/down', { headers: { 'x-request-id': 'log-2' } });
     await expect.poll(() => lineOf('log-2')).toBeDefined();
-    expect(lineOf('log-2')).toMatchObject({ route: 'down', backend: 'down', status: 502, error: 'refused', cause: expect.stringMatching(/ECONNREFUSED|connect/) });
+    expect(lineOf('log-2')).toMatchObject({
+      route: 'down',
+      backend: 'down',
+      status: 502,
+      error: 'refused',
+      cause: expect.stringMatching(/ECONNREFUSED|connect/),
+    });
   });
 
   it('says what happened to the shadow copy', async () => {
@@ -115,7 +121,15 @@ routes:
     await expect.poll(() => lineOf('ws-1')).toBeDefined();
     expect(access().filter((l) => l.request_id === 'ws-1')).toHaveLength(1);
     const line = lineOf('ws-1')!;
-    expect(line).toMatchObject({ method: 'GET', path: '/ws/chat', route: 'ws', backend: 'ws', placement: 'fixed', status: 101, duration_ms: expect.any(Number) });
+    expect(line).toMatchObject({
+      method: 'GET',
+      path: '/ws/chat',
+      route: 'ws',
+      backend: 'ws',
+      placement: 'fixed',
+      status: 101,
+      duration_ms: expect.any(Number),
+    });
     expect(line.error).toBeUndefined();
     // The handshake and the frames: more than the 101 answer's status line alone, each way.
     expect(line.bytes_in).toBeGreaterThan('GET /ws/chat HTTP/1.1\r\n'.length);
@@ -142,7 +156,9 @@ routes:
     const r = await rawExchange(g.gw.port, data);
     expect(r.status).toBe(400);
     await expect.poll(() => access().filter((l) => l.error === 'bad_request').length).toBe(before + 1);
-    const line = access().filter((l) => l.error === 'bad_request').at(-1)!;
+    const line = access()
+      .filter((l) => l.error === 'bad_request')
+      .at(-1)!;
     expect(line).toMatchObject({ route: '-', backend: '-', status: 400, bytes_in: Buffer.byteLength(data), bytes_out: Buffer.byteLength(r.text) });
     expect(line.method).toBeUndefined();
     expect(await metricValue(g.admin, 'switchyard_requests_total{route="-",backend="-",code="400"}')).toBeGreaterThanOrEqual(1);
@@ -151,7 +167,10 @@ routes:
 
   it('logs a request cut short by a parser error mid-body once, with the parser reason', async () => {
     // Headers are fine, so the request is on its way to the backend when the chunk size is not hex.
-    const r = await rawExchange(g.gw.port, 'POST /api/upload HTTP/1.1\r\nHost: a\r\nx-request-id: mid-1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n');
+    const r = await rawExchange(
+      g.gw.port,
+      'POST /api/upload HTTP/1.1\r\nHost: a\r\nx-request-id: mid-1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n',
+    );
     expect(r.status).toBe(400);
     await expect.poll(() => lineOf('mid-1')).toBeDefined();
     expect(lineOf('mid-1')).toMatchObject({ route: 'api', backend: 'legacy', status: 400, error: 'bad_request' });
@@ -178,7 +197,8 @@ redirects:
 `,
     );
     writeFileSync(join(dir, 'rules.yaml'), 'default: pipeline\n');
-    const text = 'listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nbackends:\n  pipeline: { inprocess: true, products: products.yaml }\nrules: { file: rules.yaml }\n';
+    const text =
+      'listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nbackends:\n  pipeline: { inprocess: true, products: products.yaml }\nrules: { file: rules.yaml }\n';
     writeFileSync(join(dir, 'gateway.yaml'), text);
     gw = await Gateway.start(parseGatewayConfig(text, join(dir, 'gateway.yaml'), {}), { logger: capturingLogger(lines) });
     url = `http://127.0.0.1:${gw.port}`;

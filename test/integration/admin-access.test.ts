@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGatewayConfig } from '../../src/config/gateway-config.js';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { ADMIN_TOKEN, adminAuth, silentLogger, startGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import { ADMIN_TOKEN, adminAuth, silentLogger, startGateway, type TestGateway, tempDir } from '../helpers/gateway.js';
 import { runCli } from '../helpers/process.js';
 import { freePort } from '../helpers/redis.js';
 import { echoBackend, json, send, type TestServer } from '../helpers/servers.js';
@@ -76,10 +76,14 @@ describe('admin listener access', () => {
     const r = await runCli(['diffs', '--admin', g.admin, '--token', 'wrong']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^switchyard: GET \/diffs on http:\/\/127\.0\.0\.1:\d+ answered 401: .*check --token, SWITCHYARD_ADMIN_TOKEN or admin\.token in the config\)\n$/);
+    expect(r.stderr).toMatch(
+      /^switchyard: GET \/diffs on http:\/\/127\.0\.0\.1:\d+ answered 401: .*check --token, SWITCHYARD_ADMIN_TOKEN or admin\.token in the config\)\n$/,
+    );
     const down = await runCli(['diffs', '--admin', `http://127.0.0.1:${await freePort()}`, '--token', 'x']);
     expect(down.code).toBe(1);
-    expect(down.stderr).toMatch(/^switchyard: cannot reach the admin listener at http:\/\/127\.0\.0\.1:\d+ \(connection refused\): is the gateway running\?.*\n$/);
+    expect(down.stderr).toMatch(
+      /^switchyard: cannot reach the admin listener at http:\/\/127\.0\.0\.1:\d+ \(connection refused\): is the gateway running\?.*\n$/,
+    );
   });
 });
 
@@ -96,7 +100,10 @@ describe('admin listener without a token', () => {
       expect(gw.publicAdminPort).toBeUndefined();
       const r = await send(`${admin}/diffs`, { headers: { authorization: 'Bearer anything' } });
       expect(r.status).toBe(401);
-      expect(json<{ code: string; message: string }>(r)).toMatchObject({ code: 'SWY_ERR_ADMIN_UNAUTHORIZED', message: expect.stringContaining('set admin.token') });
+      expect(json<{ code: string; message: string }>(r)).toMatchObject({
+        code: 'SWY_ERR_ADMIN_UNAUTHORIZED',
+        message: expect.stringContaining('set admin.token'),
+      });
       expect((await send(`${admin}/healthz`)).status).toBe(200);
       const cli = await runCli(['diffs', '--admin', admin, '--config', join(dir, 'gateway.yaml')], { SWITCHYARD_ADMIN_TOKEN: '' });
       expect(cli.code).toBe(1);
@@ -108,7 +115,7 @@ describe('admin listener without a token', () => {
   });
 });
 
-describe('the in-process pipeline\'s shadow listener', () => {
+describe("the in-process pipeline's shadow listener", () => {
   it('listens on backends.NAME.shadow_listen and receives the shadow copies there', async () => {
     const legacy = await echoBackend('legacy');
     const origin = await echoBackend('origin');
@@ -150,7 +157,9 @@ shadow: { samples: { file: samples.jsonl } }
     writeFileSync(join(dir, 'rules.yaml'), 'default: pipeline\n');
     const text = `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nbackends:\n  pipeline: { inprocess: true, products: products.yaml, shadow_listen: "127.0.0.1:${taken.port}" }\nrules: { file: rules.yaml }\n`;
     try {
-      await expect(Gateway.start(parseGatewayConfig(text, join(dir, 'gateway.yaml'), {}), { logger: silentLogger() })).rejects.toThrow(new RegExp(`EADDRINUSE.*127\\.0\\.0\\.1:${taken.port}`));
+      await expect(Gateway.start(parseGatewayConfig(text, join(dir, 'gateway.yaml'), {}), { logger: silentLogger() })).rejects.toThrow(
+        new RegExp(`EADDRINUSE.*127\\.0\\.0\\.1:${taken.port}`),
+      );
     } finally {
       await taken.close();
     }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminServer } from '../../src/admin/admin-server.js';
 import { ERRORS, type ErrorDef } from '../../src/errors.js';
-import { echoBackend, json, send, type Reply, type TestServer } from '../helpers/servers.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { echoBackend, json, type Reply, send, type TestServer } from '../helpers/servers.js';
 
 /** Every admin error body: the catalogue's status, `error`, `code` and `message`. */
 function expectError(r: Reply, e: ErrorDef): Record<string, unknown> {

@@ -6,12 +6,12 @@
  * If the gateway ignored backpressure, the held bytes would grow to most of the 50 MB.
  */
 import { once } from 'node:events';
-import { request, type IncomingMessage } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dispatched, watchExchange } from '../helpers/exchange.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { startServer, waitFor, type TestServer } from '../helpers/servers.js';
+import { startServer, type TestServer, waitFor } from '../helpers/servers.js';
 
 const MB = 1024 * 1024;
 const SIZE = 50 * MB;
@@ -36,7 +36,7 @@ function zeros(total: number, onChunk: () => void = () => undefined): Readable {
 describe('backpressure through the gateway', () => {
   let backend: TestServer;
   let g: TestGateway;
-  let startReading = () => undefined as void;
+  let startReading = () => undefined as undefined;
   let backendHasUpload = false;
   let downloadWritten = false;
 

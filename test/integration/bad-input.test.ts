@@ -1,10 +1,10 @@
-import { connect } from 'node:net';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { echoBackend, send, type TestServer } from '../helpers/servers.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { metric } from '../helpers/metrics.js';
 import { rawExchange, wholeResponse } from '../helpers/raw.js';
+import { echoBackend, send, type TestServer } from '../helpers/servers.js';
 
 describe('bad input', () => {
   let legacy: TestServer;
@@ -37,13 +37,23 @@ describe('bad input', () => {
     ['an HTTP/1.1 request without a Host', 'GET / HTTP/1.1\r\n\r\n', 400, 'bad_request'],
     ['an invalid header name', 'GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n', 400, 'bad_request'],
     ['a control character in a header value', 'GET / HTTP/1.1\r\nHost: a\r\nX-A: a\x01b\r\n\r\n', 400, 'bad_request'],
-    ['Content-Length together with Transfer-Encoding', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'bad_request'],
+    [
+      'Content-Length together with Transfer-Encoding',
+      'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      400,
+      'bad_request',
+    ],
     ['two different Content-Length values', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!', 400, 'bad_request'],
     ['a Trailer header on a GET', 'GET /t HTTP/1.1\r\nHost: a\r\nTrailer: x-checksum\r\n\r\n', 400, 'bad_request'],
     ['a request target that is not a path', 'GET foo HTTP/1.1\r\nHost: a\r\n\r\n', 400, 'bad_request'],
     ['a URL over the limit', `GET /${'a'.repeat(9 * 1024)} HTTP/1.1\r\nHost: a\r\n\r\n`, 414, 'uri_too_long'],
     ['a URL over the header limit', `GET /${'a'.repeat(40 * 1024)} HTTP/1.1\r\nHost: a\r\n\r\n`, 414, 'uri_too_long'],
-    ['headers over the limit', `GET / HTTP/1.1\r\nHost: a\r\n${Array.from({ length: 40 }, (_, i) => `X-${i}: ${'v'.repeat(1000)}`).join('\r\n')}\r\n\r\n`, 431, 'headers_too_large'],
+    [
+      'headers over the limit',
+      `GET / HTTP/1.1\r\nHost: a\r\n${Array.from({ length: 40 }, (_, i) => `X-${i}: ${'v'.repeat(1000)}`).join('\r\n')}\r\n\r\n`,
+      431,
+      'headers_too_large',
+    ],
   ])('answers %s with %i, counts it as %s, and closes only that connection', async (_name, data, status, reason) => {
     const before = seen.length;
     const counted = () => metric(g.admin, 'switchyard_client_errors_total', { reason });
@@ -77,7 +87,11 @@ describe('bad input', () => {
   });
 
   it('keeps a connection usable after a chunked request with proper trailers', async () => {
-    const r = await rawExchange(port(), 'POST /chunked HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTrailer: x-sum\r\n\r\n5\r\nhello\r\n0\r\nx-sum: 1\r\n\r\n', { until: wholeResponse });
+    const r = await rawExchange(
+      port(),
+      'POST /chunked HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTrailer: x-sum\r\n\r\n5\r\nhello\r\n0\r\nx-sum: 1\r\n\r\n',
+      { until: wholeResponse },
+    );
     expect(r.status).toBe(200);
     expect(r.closed).toBe(false);
     expect(r.text).toContain('"body":"hello"');
@@ -87,7 +101,10 @@ describe('bad input', () => {
 describe('absolute-form request targets', () => {
   it('routes and forwards them in origin-form, with the target authority as Host', async () => {
     const legacy = await echoBackend('legacy');
-    const g = await startGateway({ backends: { legacy: legacy.url }, rules: 'default: legacy\nroutes:\n  - { name: api, match: { host: "api.example", path: "/v1/**" }, backend: legacy }\n' });
+    const g = await startGateway({
+      backends: { legacy: legacy.url },
+      rules: 'default: legacy\nroutes:\n  - { name: api, match: { host: "api.example", path: "/v1/**" }, backend: legacy }\n',
+    });
     try {
       // node:http sends `path` as given: here an absolute-form request line.
       const body = await new Promise<{ url: string; headers: Record<string, string> }>((resolve, reject) => {

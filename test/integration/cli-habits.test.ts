@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuleStore } from '../../src/store/rule-store.js';
-import { gatewayYaml, startGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import { gatewayYaml, startGateway, type TestGateway, tempDir } from '../helpers/gateway.js';
 import { CLI, runCli } from '../helpers/process.js';
 import { freePort, TestRedis } from '../helpers/redis.js';
 import { echoBackend, type TestServer } from '../helpers/servers.js';
@@ -84,22 +84,37 @@ describe('CLI habits', () => {
       code: 'SWY_ERR_CONFIG_INVALID',
       errors: [{ file: join(dir, 'bad.yaml'), line: 4, col: 12, path: 'routes[0].split', message: 'weights sum to 10, not 100' }],
     });
-    expect(JSON.parse((await runCli(['rules', 'validate', join(dir, 'rules.yaml'), '--config', config, '--json'])).stdout)).toEqual({ ok: true, file: join(dir, 'rules.yaml') });
+    expect(JSON.parse((await runCli(['rules', 'validate', join(dir, 'rules.yaml'), '--config', config, '--json'])).stdout)).toEqual({
+      ok: true,
+      file: join(dir, 'rules.yaml'),
+    });
     expect(await runCli(['products', 'validate', 'config/products.yaml'])).toEqual({ code: 0, stdout: 'ok\n', stderr: '' });
   });
 
   it('says in one line when Redis cannot be reached, naming the URL and what to check', async () => {
     const url = `redis://127.0.0.1:${await freePort()}`;
     const expected = `switchyard: cannot reach Redis at ${url} (connection refused): check --redis, SWITCHYARD_REDIS_URL or rules.redis.url in the config\n`;
-    for (const args of [['rules', 'history'], ['rules', 'show'], ['rules', 'push', join(dir, 'rules.yaml')]]) {
+    for (const args of [
+      ['rules', 'history'],
+      ['rules', 'show'],
+      ['rules', 'push', join(dir, 'rules.yaml')],
+    ]) {
       expect(await runCli([...args, '--redis', url, '--config', config]), args.join(' ')).toEqual({ code: 1, stdout: '', stderr: expected });
     }
     // From the gateway config: the message names the file to fix.
     const fromConfig = join(dir, 'down.yaml');
-    writeFileSync(fromConfig, gatewayYaml({ backends: { legacy: legacy.url }, rules: '', rulesBlock: (f) => `rules:\n  file: "${f}"\n  redis: { url: "${url.replace('//', '//:hunter2@')}" }` }, join(dir, 'rules.yaml')));
+    writeFileSync(
+      fromConfig,
+      gatewayYaml(
+        { backends: { legacy: legacy.url }, rules: '', rulesBlock: (f) => `rules:\n  file: "${f}"\n  redis: { url: "${url.replace('//', '//:hunter2@')}" }` },
+        join(dir, 'rules.yaml'),
+      ),
+    );
     const r = await runCli(['rules', 'history', '--config', fromConfig], { SWITCHYARD_REDIS_URL: '' });
     expect(r).toMatchObject({ code: 1, stdout: '' });
-    expect(r.stderr).toBe(`switchyard: cannot reach Redis at ${url.replace('//', '//:***@')} (connection refused): check --redis, SWITCHYARD_REDIS_URL or rules.redis.url in ${fromConfig}\n`);
+    expect(r.stderr).toBe(
+      `switchyard: cannot reach Redis at ${url.replace('//', '//:***@')} (connection refused): check --redis, SWITCHYARD_REDIS_URL or rules.redis.url in ${fromConfig}\n`,
+    );
   });
 
   it('exits 0 without a stack trace when the reader of its output goes away (`rules history | head -1`)', async () => {
@@ -125,7 +140,9 @@ describe('CLI habits', () => {
     it('prints the version pushed and the one replaced, and warns when no gateway reads the prefix', async () => {
       const first = await runCli(['rules', 'push', join(dir, 'rules.yaml'), '--prefix', 'shop:', '--config', config], env());
       expect(first).toMatchObject({ code: 0, stdout: 'pushed version 1 (was 0) to shop:\n' });
-      expect(first.stderr).toBe("switchyard: warning: no gateway has read shop: in the last minute: check --prefix, and rules.redis (url and prefix) in the gateways' config\n");
+      expect(first.stderr).toBe(
+        "switchyard: warning: no gateway has read shop: in the last minute: check --prefix, and rules.redis (url and prefix) in the gateways' config\n",
+      );
 
       // A gateway reading shop: records its reads in shop:{rules}:readers.
       g = await startGateway({
@@ -150,12 +167,25 @@ describe('CLI habits', () => {
     });
 
     it('answers in JSON for scripts: push conflicts, show, history and rollback', async () => {
-      const conflict = await runCli(['rules', 'push', join(dir, 'rules.yaml'), '--expect-version', '1', '--prefix', 'shop:', '--config', config, '--json'], env());
+      const conflict = await runCli(
+        ['rules', 'push', join(dir, 'rules.yaml'), '--expect-version', '1', '--prefix', 'shop:', '--config', config, '--json'],
+        env(),
+      );
       expect(conflict.code).toBe(1);
       expect(JSON.parse(conflict.stdout)).toMatchObject({ ok: false, code: 'SWY_ERR_RULES_VERSION_CONFLICT', expected_version: 1, active_version: 3 });
-      expect(JSON.parse((await runCli(['rules', 'show', '--prefix', 'shop:', '--config', config, '--json'], env())).stdout)).toMatchObject({ version: 3, yaml: RULES });
-      const history = JSON.parse((await runCli(['rules', 'history', '--prefix', 'shop:', '--config', config, '--json'], env())).stdout) as { version: number; active: boolean }[];
-      expect(history.map((h) => [h.version, h.active])).toEqual([[3, true], [2, false], [1, false]]);
+      expect(JSON.parse((await runCli(['rules', 'show', '--prefix', 'shop:', '--config', config, '--json'], env())).stdout)).toMatchObject({
+        version: 3,
+        yaml: RULES,
+      });
+      const history = JSON.parse((await runCli(['rules', 'history', '--prefix', 'shop:', '--config', config, '--json'], env())).stdout) as {
+        version: number;
+        active: boolean;
+      }[];
+      expect(history.map((h) => [h.version, h.active])).toEqual([
+        [3, true],
+        [2, false],
+        [1, false],
+      ]);
       const rb = await runCli(['rules', 'rollback', '--to', '2', '--prefix', 'shop:', '--config', config], env());
       expect(rb).toEqual({ code: 0, stdout: 'rolled back to version 2: pushed version 4 (was 3) to shop:\n', stderr: '' });
       const rbJson = JSON.parse((await runCli(['rules', 'rollback', '--prefix', 'shop:', '--config', config, '--json'], env())).stdout);

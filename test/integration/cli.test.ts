@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { echoBackend, send, type TestServer } from '../helpers/servers.js';
 import { gatewayYaml, tempDir } from '../helpers/gateway.js';
+import { type GatewayProcess, runCli, spawnGateway } from '../helpers/process.js';
 import { TestRedis } from '../helpers/redis.js';
-import { runCli, spawnGateway, type GatewayProcess } from '../helpers/process.js';
+import { echoBackend, send, type TestServer } from '../helpers/servers.js';
 
 const V1 = 'default: legacy\nroutes:\n  - { name: api, match: { path: "/api/**" }, split: { legacy: 50, pipeline: 50 }, sticky: "header:x-user-id" }\n';
 const V2 = V1.replace('legacy: 50, pipeline: 50', 'legacy: 20, pipeline: 80');
@@ -63,7 +63,9 @@ describe('switchyard CLI', () => {
   });
 
   it('pushes to 3 gateway processes, shows, diffs, lists history and rolls back', async () => {
-    expect((await runCli(['rules', 'push', join(dir, 'rules.yaml'), '-m', 'first', '--config', config], env())).stdout).toBe('pushed version 1 (was 0) to switchyard:\n');
+    expect((await runCli(['rules', 'push', join(dir, 'rules.yaml'), '-m', 'first', '--config', config], env())).stdout).toBe(
+      'pushed version 1 (was 0) to switchyard:\n',
+    );
     for (let i = 0; i < 3; i++) procs.push(await spawnGateway(config));
     const versionOf = async (p: GatewayProcess) => JSON.parse((await send(`http://127.0.0.1:${p.adminPort}/rules`)).body).version as number;
     for (const p of procs) expect(await versionOf(p)).toBe(1);

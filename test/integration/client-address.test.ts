@@ -7,14 +7,14 @@
 import { request } from 'node:http';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoOrigin } from '../../scripts/demo-origin.js';
+import { formatIssue } from '../../src/config/yaml-source.js';
+import { clientAddress, compileTrustedProxies } from '../../src/http/client-address.js';
 import { LegacyLayer } from '../../src/legacy/legacy-layer.js';
 import { createMetrics } from '../../src/metrics/catalogue.js';
 import { PipelineServer } from '../../src/pipeline/pipeline-server.js';
-import { clientAddress, compileTrustedProxies } from '../../src/http/client-address.js';
 import { parseProducts, validateProductsText } from '../../src/products/products-config.js';
-import { formatIssue } from '../../src/config/yaml-source.js';
-import { startDemoOrigin } from '../../scripts/demo-origin.js';
-import { silentLogger, startGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import { silentLogger, startGateway, type TestGateway, tempDir } from '../helpers/gateway.js';
 import { freePort } from '../helpers/redis.js';
 
 const PRODUCTS = `origin: { url: "http://127.0.0.1:9" }
@@ -44,8 +44,17 @@ describe('client addresses through trusted proxies', () => {
     origin = await startDemoOrigin();
     const products = parseProducts(PRODUCTS, 'products.yaml');
     const to = { host: '127.0.0.1', port: origin.port };
-    legacy = await LegacyLayer.start({ products, origin: to, listen: { host: '127.0.0.1', port: await freePort() }, prefix: tempDir('switchyard-legacy-') }, resolve('.'));
-    pipeline = await PipelineServer.start({ products, origin: to, listen: { host: '127.0.0.1', port: 0 }, metrics: createMetrics({ processMetrics: false }), logger: silentLogger() });
+    legacy = await LegacyLayer.start(
+      { products, origin: to, listen: { host: '127.0.0.1', port: await freePort() }, prefix: tempDir('switchyard-legacy-') },
+      resolve('.'),
+    );
+    pipeline = await PipelineServer.start({
+      products,
+      origin: to,
+      listen: { host: '127.0.0.1', port: 0 },
+      metrics: createMetrics({ processMetrics: false }),
+      logger: silentLogger(),
+    });
     gw = await startGateway({
       backends: { legacy: legacy.url, pipeline: `http://127.0.0.1:${pipeline.port}` },
       rules: 'default: legacy\nroutes:\n  - name: p\n    match: { headers: { x-backend: pipeline } }\n    backend: pipeline\n',

@@ -5,9 +5,9 @@
  * Screenshots are kept under .tmp/console/.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { join, resolve } from 'node:path';
+import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { json, send, startServer, type TestServer } from '../helpers/servers.js';
@@ -52,13 +52,24 @@ describe('console in chromium', () => {
     // A page of another origin that posts to the console as soon as it loads.
     evil = await startServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
-      res.end(`<form id="f" method="post" action="${g.admin}/ui/rollouts"><input name="route" value="catalog"><input name="action" value="abort"></form><script>document.getElementById('f').submit()</script>`);
+      res.end(
+        `<form id="f" method="post" action="${g.admin}/ui/rollouts"><input name="route" value="catalog"><input name="action" value="abort"></form><script>document.getElementById('f').submit()</script>`,
+      );
     });
     profile = mkdtempSync(join(resolve('.tmp'), 'chromium-profile-'));
     // A fresh profile directory per run: no state from another run or from a person's browser.
     ctx = await chromium.launchPersistentContext(profile, {
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 60_000);
 
@@ -83,9 +94,15 @@ describe('console in chromium', () => {
   });
 
   it('shows the planted mismatch after login, and both values side by side in the samples', async () => {
-    for (let i = 0; i < 3; i++) expect((await send(`${g.url}/api/catalog/42`, { headers: { 'x-request-id': `cat-${i}`, authorization: 'Bearer user-secret' } })).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await send(`${g.url}/api/catalog/42`, { headers: { 'x-request-id': `cat-${i}`, authorization: 'Bearer user-secret' } })).status).toBe(200);
     await expect
-      .poll(async () => json<{ routes: { route: string; results: Record<string, number> }[] }>(await send(`${g.admin}/diffs?route=catalog`, { headers: { authorization: `Bearer ${TOKEN}` } })).routes[0]?.results.mismatch ?? 0)
+      .poll(
+        async () =>
+          json<{ routes: { route: string; results: Record<string, number> }[] }>(
+            await send(`${g.admin}/diffs?route=catalog`, { headers: { authorization: `Bearer ${TOKEN}` } }),
+          ).routes[0]?.results.mismatch ?? 0,
+      )
       .toBe(3);
 
     const page = await ctx.newPage();

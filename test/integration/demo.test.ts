@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestRedis, freePort } from '../helpers/redis.js';
+import { freePort, TestRedis } from '../helpers/redis.js';
 
 describe('npm run demo', () => {
   let redis: TestRedis;

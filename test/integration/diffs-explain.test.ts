@@ -4,8 +4,8 @@
  * explain` giving the answer of a gateway that runs on Redis rules.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { runCli } from '../helpers/process.js';
@@ -64,8 +64,12 @@ routes:
 `,
       extra: 'shadow:\n  samples: { file: samples.jsonl }',
     });
-    for (const path of ['/waf', '/waf', '/nosniff', '/fails']) expect((await send(g.url + path, { headers: { authorization: 'Bearer secret' } })).status).toBeLessThan(500);
-    await until(async () => json<{ routes: { comparisons: number }[] }>(await send(`${g.admin}/diffs`)).routes.reduce((a, r) => a + r.comparisons, 0) === 4, '4 comparisons');
+    for (const path of ['/waf', '/waf', '/nosniff', '/fails'])
+      expect((await send(g.url + path, { headers: { authorization: 'Bearer secret' } })).status).toBeLessThan(500);
+    await until(
+      async () => json<{ routes: { comparisons: number }[] }>(await send(`${g.admin}/diffs`)).routes.reduce((a, r) => a + r.comparisons, 0) === 4,
+      '4 comparisons',
+    );
   });
   afterAll(async () => {
     await g.stop();
@@ -155,7 +159,7 @@ routes:
     await pipeline.close();
   });
 
-  it("gives the backend the gateway chose, from the rules version the gateway runs", { timeout: 90_000 }, async () => {
+  it('gives the backend the gateway chose, from the rules version the gateway runs', { timeout: 90_000 }, async () => {
     const seen = new Set<string>();
     for (const user of ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8']) {
       const ex = JSON.parse((await runCli(['explain', '--config', cfg(), '--json', 'GET', '/api/items', '-H', `x-user-id: ${user}`])).stdout);
@@ -168,7 +172,9 @@ routes:
     expect(seen.size).toBe(2); // the 8 users land on both sides: the comparison could fail
     const text = (await runCli(['explain', '--config', cfg(), 'GET', '/api/items', '-H', 'x-user-id: u1'])).stdout;
     expect(text).toMatch(/^rules: +redis ex: version 1$/m);
-    expect(text).toMatch(/^shadow: +(copied to (legacy|pipeline); mismatches stored in redis stream ex:\{diffs\}:samples|not sampled \(shadow percent 50%\))$/m);
+    expect(text).toMatch(
+      /^shadow: +(copied to (legacy|pipeline); mismatches stored in redis stream ex:\{diffs\}:samples|not sampled \(shadow percent 50%\))$/m,
+    );
   });
 
   it('prints the sticky value, bucket and every range of a route at 0%', async () => {

@@ -1,10 +1,10 @@
-import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { request } from 'node:http';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { echoBackend, json, send, startServer, type TestServer } from '../helpers/servers.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { metric } from '../helpers/metrics.js';
+import { echoBackend, json, send, startServer, type TestServer } from '../helpers/servers.js';
 
 describe('forwarding', () => {
   let legacy: TestServer;

@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { request, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type TestServer } from '../helpers/servers.js';
 import { gatewayYaml, tempDir } from '../helpers/gateway.js';
-import { spawnGateway, type GatewayProcess } from '../helpers/process.js';
+import { type GatewayProcess, spawnGateway } from '../helpers/process.js';
+import { startServer, type TestServer } from '../helpers/servers.js';
 
 // Backpressure through the gateway is measured in backpressure.test.ts, in-process, where the
 // gateway's own buffers can be seen; this file keeps what only a real process shows: signals.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { echoBackend, json, send, type TestServer } from '../helpers/servers.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { metricValue, scrape } from '../helpers/metrics.js';
+import { echoBackend, json, send, type TestServer } from '../helpers/servers.js';
 
 const RULES = `
 default: legacy
@@ -53,7 +53,11 @@ describe('gateway routing', () => {
 
   const served = async (path: string, headers: Record<string, string> = {}, method = 'GET') => {
     const r = await send(g.url + path, { headers, method });
-    return { backend: r.headers['x-switchyard-backend'], route: method === 'HEAD' ? undefined : json<{ headers: Record<string, string> }>(r).headers['x-switchyard-route'], status: r.status };
+    return {
+      backend: r.headers['x-switchyard-backend'],
+      route: method === 'HEAD' ? undefined : json<{ headers: Record<string, string> }>(r).headers['x-switchyard-route'],
+      status: r.status,
+    };
   };
 
   it('sends a request that matches no route to the default backend', async () => {
@@ -123,7 +127,10 @@ describe('gateway routing', () => {
   it('honours x-switchyard-force only with the right token, and counts the rest', async () => {
     const counters = async () => {
       const text = await scrape(g.admin);
-      return [metricValue(text, 'switchyard_override_rejected_total'), metricValue(text, 'switchyard_route_placements_total', { route: 'default', backend: 'pipeline', placement: 'override' })];
+      return [
+        metricValue(text, 'switchyard_override_rejected_total'),
+        metricValue(text, 'switchyard_route_placements_total', { route: 'default', backend: 'pipeline', placement: 'override' }),
+      ];
     };
     const [rejectedBefore, overriddenBefore] = await counters();
     expect(await served('/nothing', { 'x-switchyard-force': 'pipeline', 'x-switchyard-token': 'let-me-in' })).toMatchObject({ backend: 'pipeline' });

@@ -3,9 +3,9 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayYaml, tempDir } from '../helpers/gateway.js';
-import { spawnGateway, type GatewayProcess } from '../helpers/process.js';
 import { dockerfile } from '../helpers/dockerfile.js';
+import { gatewayYaml, tempDir } from '../helpers/gateway.js';
+import { type GatewayProcess, spawnGateway } from '../helpers/process.js';
 
 // What the image's HEALTHCHECK runs, with the config path it passes.
 const [, script] = (() => {

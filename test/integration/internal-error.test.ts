@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/forward/backend.js';
-import { echoBackend, json, send, type TestServer } from '../helpers/servers.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { echoBackend, json, send, type TestServer } from '../helpers/servers.js';
 
 async function metrics(g: TestGateway): Promise<string> {
   return (await send(g.admin + '/metrics')).body;

@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startDemoOrigin } from '../../scripts/demo-origin.js';
 import { generateLegacyConfig, testNginxConfig } from '../../src/legacy/legacy-layer.js';
 import { loadProducts } from '../../src/products/products-config.js';
-import { startDemoOrigin } from '../../scripts/demo-origin.js';
 import { tempDir } from '../helpers/gateway.js';
-import { freePort } from '../helpers/redis.js';
 import { CLI, runCli } from '../helpers/process.js';
+import { freePort } from '../helpers/redis.js';
 import { send } from '../helpers/servers.js';
 
 describe('legacy layer', () => {
@@ -23,9 +23,13 @@ describe('legacy layer', () => {
     const origin = await startDemoOrigin();
     const port = await freePort();
     const prefix = tempDir('switchyard-legacy-');
-    const child = spawn(process.execPath, [CLI, 'legacy', '--products', 'config/products.yaml', '--origin', origin.url, '--listen', `127.0.0.1:${port}`, '--prefix', prefix], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'legacy', '--products', 'config/products.yaml', '--origin', origin.url, '--listen', `127.0.0.1:${port}`, '--prefix', prefix],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     try {
@@ -48,7 +52,10 @@ describe('legacy layer', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'bad.yaml'), 'origin: { url: "http://x:1" }\nwaf:\n  - { id: a, field: path, pattern: "a++" }\n');
     const v = await runCli(['products', 'validate', join(dir, 'bad.yaml')]);
-    expect(v).toMatchObject({ code: 1, stderr: `${join(dir, 'bad.yaml')}:3:36: waf[0].pattern: "a++": possessive quantifiers: not portable between PCRE and RE2\n` });
+    expect(v).toMatchObject({
+      code: 1,
+      stderr: `${join(dir, 'bad.yaml')}:3:36: waf[0].pattern: "a++": possessive quantifiers: not portable between PCRE and RE2\n`,
+    });
     const l = await runCli(['legacy', '--products', join(dir, 'bad.yaml'), '--prefix', join(dir, 'p')]);
     expect(l.code).toBe(1);
     expect(l.stderr).toMatch(/bad\.yaml:3:36: waf\[0\]\.pattern/);
@@ -64,11 +71,17 @@ describe('legacy layer restarts', () => {
     const prefix = tempDir('switchyard-legacy-');
     const products = loadProducts('config/products.yaml');
     const { LegacyLayer } = await import('../../src/legacy/legacy-layer.js');
-    const first = await LegacyLayer.start({ products, origin: { host: '127.0.0.1', port: origin.port }, listen: { host: '127.0.0.1', port }, prefix }, resolve('.'));
+    const first = await LegacyLayer.start(
+      { products, origin: { host: '127.0.0.1', port: origin.port }, listen: { host: '127.0.0.1', port }, prefix },
+      resolve('.'),
+    );
     const orphanPid = Number(readFileSync(join(prefix, 'nginx.pid'), 'utf8'));
     // As if the launcher had died: forget the child, keep nginx running.
     first.child.unref();
-    const second = await LegacyLayer.start({ products, origin: { host: '127.0.0.1', port: origin.port }, listen: { host: '127.0.0.1', port }, prefix }, resolve('.'));
+    const second = await LegacyLayer.start(
+      { products, origin: { host: '127.0.0.1', port: origin.port }, listen: { host: '127.0.0.1', port }, prefix },
+      resolve('.'),
+    );
     try {
       expect(() => process.kill(orphanPid, 0)).toThrow();
       expect((await send(`http://127.0.0.1:${port}/api/catalog/1`)).status).toBe(200);

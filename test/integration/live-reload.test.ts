@@ -1,8 +1,8 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { echoBackend, send, type TestServer } from '../helpers/servers.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { metric } from '../helpers/metrics.js';
+import { echoBackend, send, type TestServer } from '../helpers/servers.js';
 
 describe('rules file live reload', () => {
   let legacy: TestServer;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/catalogue.js';
-import { defineModule, respond, CONTINUE, type PipelineModule } from '../../src/pipeline/module.js';
+import { CONTINUE, defineModule, type PipelineModule, respond } from '../../src/pipeline/module.js';
 import { STANDARD_MODULES } from '../../src/pipeline/modules/index.js';
 import { PipelineServer } from '../../src/pipeline/pipeline-server.js';
 import { parseProducts } from '../../src/products/products-config.js';
@@ -25,7 +25,10 @@ describe('module state is built per pipeline, config stays frozen', () => {
   beforeAll(async () => {
     origin = await echoBackend('origin');
     // One frozen products config, two pipelines built from it.
-    const products = parseProducts(`origin: { url: "${origin.url}" }\nrate_limits:\n  - { id: one, path: "/x", key: "header:x-client", rate: 0.001, burst: 1 }\n`, 'p.yaml');
+    const products = parseProducts(
+      `origin: { url: "${origin.url}" }\nrate_limits:\n  - { id: one, path: "/x", key: "header:x-client", rate: 0.001, burst: 1 }\n`,
+      'p.yaml',
+    );
     const start = () =>
       PipelineServer.start({
         products,

@@ -1,13 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConfigError, formatIssue } from '../../src/config/yaml-source.js';
 import { loadPipelineConfig } from '../../src/pipeline/pipeline-config.js';
-import { ConfigError, formatIssue } from '../../src/config/yaml-source.js';
 import { tempDir } from '../helpers/gateway.js';
 import { CLI } from '../helpers/process.js';
 import { rawExchange } from '../helpers/raw.js';
-import { echoBackend, send, waitFor, type TestServer } from '../helpers/servers.js';
+import { echoBackend, send, type TestServer, waitFor } from '../helpers/servers.js';
 
 describe('the pipeline service writes an access log', () => {
   let origin: TestServer;
@@ -30,7 +30,10 @@ describe('the pipeline service writes an access log', () => {
     dir = tempDir();
     writeFileSync(join(dir, 'products.yaml'), `origin: { url: "${origin.url}" }\nwaf:\n  - { id: "1004", field: "header:x-attack", pattern: "." }\n`);
     // The same log keys as the gateway's config.
-    writeFileSync(join(dir, 'pipeline.yaml'), 'listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nproducts: products.yaml\nlog: { level: info, access: true, access_sample: 1 }\n');
+    writeFileSync(
+      join(dir, 'pipeline.yaml'),
+      'listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nproducts: products.yaml\nlog: { level: info, access: true, access_sample: 1 }\n',
+    );
     child = spawn(process.execPath, [CLI, 'pipeline', '--config', join(dir, 'pipeline.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     await waitFor(() => /"listen":\d+/.test(stderr), 15_000, 'the pipeline to start');
@@ -66,7 +69,11 @@ describe('the pipeline service writes an access log', () => {
     const r = await rawExchange(port, data);
     expect(r.status).toBe(400);
     await expect.poll(() => access().filter((l) => l.error === 'bad_request')).toHaveLength(1);
-    expect(access().find((l) => l.error === 'bad_request')).toMatchObject({ status: 400, bytes_in: Buffer.byteLength(data), bytes_out: Buffer.byteLength(r.text) });
+    expect(access().find((l) => l.error === 'bad_request')).toMatchObject({
+      status: 400,
+      bytes_in: Buffer.byteLength(data),
+      bytes_out: Buffer.byteLength(r.text),
+    });
   });
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERRORS, errorFields } from '../../src/errors.js';
 import { createMetrics } from '../../src/metrics/catalogue.js';
-import { CONTINUE, defineModule, respond, type PipelineModule, type LogPhase } from '../../src/pipeline/module.js';
+import { CONTINUE, defineModule, type LogPhase, type PipelineModule, respond } from '../../src/pipeline/module.js';
 import { STANDARD_MODULES } from '../../src/pipeline/modules/index.js';
 import { PipelineServer } from '../../src/pipeline/pipeline-server.js';
 import { parseProducts } from '../../src/products/products-config.js';
@@ -114,7 +114,11 @@ describe('pipeline engine', () => {
 
   it('contains a failing module: fail-open continues, fail-closed answers 503, log runs for both', async () => {
     logs.length = 0;
-    const errors = () => Promise.all([count('switchyard_pipeline_module_errors_total', { module: 'fails-open' }), count('switchyard_pipeline_module_errors_total', { module: 'fails-closed' })]);
+    const errors = () =>
+      Promise.all([
+        count('switchyard_pipeline_module_errors_total', { module: 'fails-open' }),
+        count('switchyard_pipeline_module_errors_total', { module: 'fails-closed' }),
+      ]);
     const before = await errors();
     expect((await send(url + '/boom-open')).status).toBe(200);
     const closed = await send(url + '/boom-closed');
@@ -146,7 +150,12 @@ describe('pipeline engine', () => {
 
   it('answers 502 naming the origin when it is down, through the response phase', async () => {
     const products = parseProducts('origin: { url: "http://127.0.0.1:9" }\nheaders: { response: [ { set: x-edge, value: "1" } ] }\n', 'p.yaml');
-    const s = await PipelineServer.start({ products, listen: { host: '127.0.0.1', port: 0 }, metrics: createMetrics({ processMetrics: false }), logger: silentLogger() });
+    const s = await PipelineServer.start({
+      products,
+      listen: { host: '127.0.0.1', port: 0 },
+      metrics: createMetrics({ processMetrics: false }),
+      logger: silentLogger(),
+    });
     try {
       const r = await send(`http://127.0.0.1:${s.port}/x`);
       expect(r.status).toBe(502);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { gatewayYaml, tempDir } from '../helpers/gateway.js';
-import { spawnGateway, type GatewayProcess } from '../helpers/process.js';
+import { type GatewayProcess, spawnGateway } from '../helpers/process.js';
 
 // Node 22+ warns at run time about util._extend (DEP0060), which http-proxy calls on the first
 // WebSocket upgrade. The gateway's stderr is JSON lines: a warning must be one of them.
@@ -18,7 +18,10 @@ describe('process warnings', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'rules.yaml'), 'default: legacy\n');
     const config = join(dir, 'gateway.yaml');
-    writeFileSync(config, gatewayYaml({ backends: { legacy: `http://127.0.0.1:${(wss.address() as { port: number }).port}` }, rules: '' }, join(dir, 'rules.yaml')));
+    writeFileSync(
+      config,
+      gatewayYaml({ backends: { legacy: `http://127.0.0.1:${(wss.address() as { port: number }).port}` }, rules: '' }, join(dir, 'rules.yaml')),
+    );
     gw = await spawnGateway(config, ['--drain', '1']);
   });
 
@@ -38,7 +41,10 @@ describe('process warnings', () => {
     ws.close();
     gw.child.kill('SIGTERM');
     expect(await gw.exited).toBe(0);
-    const lines = gw.stderr().split('\n').filter((l) => l.trim() !== '');
+    const lines = gw
+      .stderr()
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     expect(lines.length).toBeGreaterThan(2);
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
   });

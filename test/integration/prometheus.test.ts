@@ -103,8 +103,10 @@ describe('a real Prometheus scraping a gateway', () => {
 
   // The pipeline's own metrics need an in-process pipeline, the rollouts' rules in Redis with a
   // rollout (test/integration/rollout.test.ts reads those from /metrics).
-  it('has scraped every metric those expressions read (the pipeline\'s own need an in-process pipeline)', async () => {
-    const names = [...new Set(allExpressions().flatMap((e) => metricNamesIn(e.expr)))].filter((n) => !n.startsWith('switchyard_pipeline_') && !n.startsWith('switchyard_rollout_'));
+  it("has scraped every metric those expressions read (the pipeline's own need an in-process pipeline)", async () => {
+    const names = [...new Set(allExpressions().flatMap((e) => metricNamesIn(e.expr)))].filter(
+      (n) => !n.startsWith('switchyard_pipeline_') && !n.startsWith('switchyard_rollout_'),
+    );
     expect(names.length).toBeGreaterThan(10);
     const missing: string[] = [];
     for (const name of names) if (!(await prom.query(name)).data?.result.length) missing.push(name);
@@ -122,9 +124,7 @@ describe('a real Prometheus scraping a gateway', () => {
 
   it('loads the alerting rules and evaluates them cleanly', async () => {
     const count = alertRules().length;
-    await expect
-      .poll(async () => (await prom.ruleGroups()).flatMap((gr) => gr.rules).filter((r) => !r.lastEvaluation.startsWith('0001-')).length)
-      .toBe(count);
+    await expect.poll(async () => (await prom.ruleGroups()).flatMap((gr) => gr.rules).filter((r) => !r.lastEvaluation.startsWith('0001-')).length).toBe(count);
     const rules = (await prom.ruleGroups()).flatMap((gr) => gr.rules.map((r) => `${gr.name}/${r.name}: ${r.health}${r.lastError ? ` (${r.lastError})` : ''}`));
     expect(rules.filter((r) => !r.endsWith(': ok'))).toEqual([]);
     expect(rules).toHaveLength(count);

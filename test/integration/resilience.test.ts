@@ -10,7 +10,7 @@ import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { KillableServer } from '../helpers/killable.js';
 import { startLoad } from '../helpers/load.js';
 import { scrape } from '../helpers/metric-value.js';
-import { json, send, startServer, waitFor, type TestServer } from '../helpers/servers.js';
+import { json, send, startServer, type TestServer, waitFor } from '../helpers/servers.js';
 
 const POLL = { timeout: 15_000, interval: 50 };
 
@@ -170,18 +170,20 @@ routes:
     expect(json(r)).toMatchObject({ backend: 'legacy', url: '/safe/a' });
     expect(r.headers['x-switchyard-fallback']).toBe('refused');
     expect(r.headers['x-switchyard-backend']).toBe('legacy');
-    await expect.poll(() => lines.find((l) => l.kind === 'access' && l.request_id === 'fb-1')).toMatchObject({
-      route: 'safe',
-      backend: 'legacy',
-      fallback: 'refused',
-      fallback_from: 'dead',
-      status: 200,
-    });
+    await expect
+      .poll(() => lines.find((l) => l.kind === 'access' && l.request_id === 'fb-1'))
+      .toMatchObject({
+        route: 'safe',
+        backend: 'legacy',
+        fallback: 'refused',
+        fallback_from: 'dead',
+        status: 200,
+      });
     expect(await scrape(g.admin, 'switchyard_fallbacks_total', { route: 'safe', from: 'dead', to: 'legacy', reason: 'refused' })).toBe(1);
     expect(await scrape(g.admin, 'switchyard_upstream_errors_total', { backend: 'dead', reason: 'refused' })).toBe(1);
   });
 
-  it('replaces a 5xx answer by the fallback\'s when the route takes 5xx, and passes it on otherwise', async () => {
+  it("replaces a 5xx answer by the fallback's when the route takes 5xx, and passes it on otherwise", async () => {
     const r = await send(g.url + '/broken/x');
     expect(r.status).toBe(200);
     expect(json(r)).toMatchObject({ backend: 'legacy', url: '/broken/x' });
@@ -246,7 +248,12 @@ describe('readiness', () => {
   it('is 503 while a backend the rules send traffic to has no healthy host; /healthz stays 200', async () => {
     await expect.poll(async () => (await send(g.admin + '/readyz')).status, POLL).toBe(503);
     const body = json(await send(g.admin + '/readyz'));
-    expect(body).toMatchObject({ ready: false, source: 'file', version: 0, backends: { legacy: { state: 'up', used: true }, gone: { state: 'down', used: true } } });
+    expect(body).toMatchObject({
+      ready: false,
+      source: 'file',
+      version: 0,
+      backends: { legacy: { state: 'up', used: true }, gone: { state: 'down', used: true } },
+    });
     expect(body.reason).toMatch(/route beta sends traffic to backend gone, which is down/);
     expect((await send(g.admin + '/healthz')).status).toBe(200);
     expect(await scrape(g.admin, 'switchyard_backend_host_healthy', { backend: 'gone', host: 'http://127.0.0.1:9' })).toBe(0);

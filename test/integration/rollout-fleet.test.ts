@@ -4,10 +4,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayYaml, tempDir } from '../helpers/gateway.js';
 import { runCli, spawnGateway } from '../helpers/process.js';
 import { TestRedis } from '../helpers/redis.js';
-import { FAST_ROLLOUTS, drive, history, itemBackend, pushRules, redisRules, rolloutGateway, rules, sendForced, status } from '../helpers/rollout.js';
+import { drive, FAST_ROLLOUTS, history, itemBackend, pushRules, redisRules, rolloutGateway, rules, sendForced, status } from '../helpers/rollout.js';
 
 async function leader(admin: string): Promise<number | undefined> {
-  const text = await fetch(`${admin}/metrics`).then((r) => r.text(), () => undefined);
+  const text = await fetch(`${admin}/metrics`).then(
+    (r) => r.text(),
+    () => undefined,
+  );
   const m = text && /^switchyard_rollout_leader (\d)$/m.exec(text);
   return m ? Number(m[1]) : undefined;
 }
@@ -23,7 +26,10 @@ describe('rollouts across a fleet', () => {
     const legacy = await itemBackend();
     const pipeline = await itemBackend();
     backends = { legacy: legacy.url, pipeline: pipeline.url };
-    cleanup.push(() => legacy.close(), () => pipeline.close());
+    cleanup.push(
+      () => legacy.close(),
+      () => pipeline.close(),
+    );
   });
   afterAll(async () => {
     for (const c of cleanup.splice(0).reverse()) await c();
@@ -62,7 +68,10 @@ describe('rollouts across a fleet', () => {
     stops.push(async () => (await import('node:fs')).rmSync(dir, { recursive: true, force: true }));
     const configFile = join(dir, 'gateway.yaml');
     writeFileSync(join(dir, 'rules.yaml'), text);
-    writeFileSync(configFile, gatewayYaml({ backends, rules: text, rulesBlock: redisRules(redis, prefix), extra: FAST_ROLLOUTS + '\nlog:\n  access: false' }, join(dir, 'rules.yaml')));
+    writeFileSync(
+      configFile,
+      gatewayYaml({ backends, rules: text, rulesBlock: redisRules(redis, prefix), extra: FAST_ROLLOUTS + '\nlog:\n  access: false' }, join(dir, 'rules.yaml')),
+    );
     const first = await spawnGateway(configFile);
     stops.push(async () => first.child.kill('SIGKILL'));
     await expect.poll(() => leader(`http://127.0.0.1:${first.adminPort}`), { timeout: 30_000, interval: 100 }).toBe(1);

@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../helpers/gateway.js';
 import { runCli } from '../helpers/process.js';
 import { TestRedis } from '../helpers/redis.js';
+import { drive, type Faults, history, itemBackend, pushRules, rolloutGateway, rules, status } from '../helpers/rollout.js';
 import type { TestServer } from '../helpers/servers.js';
-import { drive, history, itemBackend, pushRules, rolloutGateway, rules, status, type Faults } from '../helpers/rollout.js';
 
 describe('rollouts judged on evidence', () => {
   let redis: TestRedis;
@@ -25,7 +25,10 @@ describe('rollouts judged on evidence', () => {
     const prefix = `ro${++prefixN}:`;
     const legacy = await itemBackend();
     const pipeline = await itemBackend(faults);
-    cleanup.push(() => legacy.close(), () => pipeline.close());
+    cleanup.push(
+      () => legacy.close(),
+      () => pipeline.close(),
+    );
     await pushRules(redis, prefix, ruleText);
     const g = await rolloutGateway(redis, prefix, { legacy: legacy.url, pipeline: pipeline.url }, ruleText);
     cleanup.push(() => g.stop());
@@ -48,7 +51,9 @@ describe('rollouts judged on evidence', () => {
     expect(metrics).toMatch(/^switchyard_rollout_leader 1$/m);
     const moves = (await history(redis, prefix)).filter((e) => e.author === 'rollout').map((e) => e.message);
     expect(moves).toEqual([
-      expect.stringMatching(/^rollout catalog: 50% -> 100% \(gates passed; requests \d+, comparisons \d+, mismatch <= \d+\.\d\d%, errors [+-]\d+\.\d\d%, p99 \d+\.\d\dx\)$/),
+      expect.stringMatching(
+        /^rollout catalog: 50% -> 100% \(gates passed; requests \d+, comparisons \d+, mismatch <= \d+\.\d\d%, errors [+-]\d+\.\d\d%, p99 \d+\.\d\dx\)$/,
+      ),
       expect.stringMatching(/^rollout catalog: 10% -> 50% \(gates passed; requests \d+, comparisons \d+, mismatch <= /),
     ]);
     // The gateways serve the pushed split: everything goes to the candidate now.
@@ -69,7 +74,9 @@ describe('rollouts judged on evidence', () => {
     expect(last.yaml).toContain('split: { legacy: 100, pipeline: 0 }');
     // The gateway's diff report of the window has the mismatches too, from the CLI as from the API.
     const auth = { authorization: 'Bearer admin-secret' };
-    const window = (await fetch(`${g.admin}/diffs?since=10m`, { headers: auth }).then((r) => r.json())) as { routes: { route: string; results: Record<string, number> }[] };
+    const window = (await fetch(`${g.admin}/diffs?since=10m`, { headers: auth }).then((r) => r.json())) as {
+      routes: { route: string; results: Record<string, number> }[];
+    };
     expect(window.routes[0]!.route).toBe('catalog');
     expect(window.routes[0]!.results.mismatch).toBeGreaterThan(0);
     const cli = await runCli(['diffs', '--since', '10m', '--admin', g.admin, '--token', 'admin-secret']);
@@ -118,10 +125,13 @@ describe('rollouts judged on evidence', () => {
     expect(h[0]).toMatchObject({ version, author: 'bob' });
     expect(h[0]!.yaml).toBe(manual);
     // Resumed, the rollout goes on from the person's 30%: step 1 (10%) passed, next 50%.
-    const res = await fetch(`${g.admin}/rollouts/catalog/resume`, { method: 'POST', headers: { authorization: 'Bearer admin-secret', 'x-switchyard-author': 'bob' } });
+    const res = await fetch(`${g.admin}/rollouts/catalog/resume`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer admin-secret', 'x-switchyard-author': 'bob' },
+    });
     expect(res.status).toBe(200);
     expect((await res.json()) as unknown).toMatchObject({ rollout: { state: 'progressing', percent: 30, stepIndex: 0, reason: 'resumed by bob' } });
-    expect((await status(g.admin))).toMatchObject({ percent: 30, step: 1, next_percent: 50 });
+    expect(await status(g.admin)).toMatchObject({ percent: 30, step: 1, next_percent: 50 });
     expect((await history(redis, prefix))[0]!.version).toBe(version);
   });
 });

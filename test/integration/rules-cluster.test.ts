@@ -4,8 +4,8 @@
  * serve, and the node that holds the gateway's subscription going away.
  */
 import { expect, it } from 'vitest';
-import { TestRedisCluster } from '../helpers/redis.js';
 import { startLoad } from '../helpers/load.js';
+import { TestRedisCluster } from '../helpers/redis.js';
 import { activeVersion, allLegacy, backendOf, runRulesStore, toPipeline } from './run-rules-store.js';
 
 let cluster: TestRedisCluster;

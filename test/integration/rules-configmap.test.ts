@@ -1,8 +1,8 @@
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type TestGateway, tempDir } from '../helpers/gateway.js';
 import { echoBackend, send, type TestServer } from '../helpers/servers.js';
-import { startGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
 
 /**
  * A directory laid out as the kubelet lays out a mounted ConfigMap: the visible rules.yaml is a

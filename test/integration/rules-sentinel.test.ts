@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { echoBackend, send, type TestServer } from '../helpers/servers.js';
-import { startGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
-import { TestRedis, freePort } from '../helpers/redis.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuleStore } from '../../src/store/rule-store.js';
+import { startGateway, type TestGateway, tempDir } from '../helpers/gateway.js';
+import { freePort, TestRedis } from '../helpers/redis.js';
+import { echoBackend, send, type TestServer } from '../helpers/servers.js';
 
 // A real redis-sentinel in front of a real redis-server, both on ephemeral ports.
 describe('rules through Redis Sentinel', () => {
@@ -22,7 +22,10 @@ describe('rules through Redis Sentinel', () => {
     sentinelPort = await freePort();
     const dir = tempDir('switchyard-sentinel-');
     const conf = join(dir, 'sentinel.conf');
-    writeFileSync(conf, `port ${sentinelPort}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor demo 127.0.0.1 ${redis.port} 1\nsentinel down-after-milliseconds demo 2000\n`);
+    writeFileSync(
+      conf,
+      `port ${sentinelPort}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor demo 127.0.0.1 ${redis.port} 1\nsentinel down-after-milliseconds demo 2000\n`,
+    );
     sentinel = spawn('redis-sentinel', [conf], { stdio: 'ignore' });
     // Wait until the sentinel knows the master.
     const probe = new Redis(sentinelPort, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 100, maxRetriesPerRequest: 0 });

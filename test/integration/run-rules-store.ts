@@ -7,13 +7,13 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { echoBackend, json, send, type TestServer } from '../helpers/servers.js';
-import { startGateway, tempDir, writeGatewayFiles, type GatewaySetup, type TestGateway } from '../helpers/gateway.js';
-import { runCli, startGatewayProcess } from '../helpers/process.js';
+import type { RedisClient } from '../../src/store/redis-client.js';
+import { RuleStore } from '../../src/store/rule-store.js';
+import { type GatewaySetup, startGateway, type TestGateway, tempDir, writeGatewayFiles } from '../helpers/gateway.js';
 import { startLoad } from '../helpers/load.js';
 import { metric } from '../helpers/metrics.js';
-import { RuleStore } from '../../src/store/rule-store.js';
-import type { RedisClient } from '../../src/store/redis-client.js';
+import { runCli, startGatewayProcess } from '../helpers/process.js';
+import { echoBackend, json, send, type TestServer } from '../helpers/servers.js';
 
 /** What the suite needs of a Redis: TestRedis and TestRedisCluster. */
 export interface RedisUnderTest {
@@ -231,7 +231,10 @@ export function runRulesStore(name: string, suite: RulesStoreSuite): void {
 
     it('writes mismatch samples to the Redis Stream PREFIX{diffs}:samples', async () => {
       const r = rules('t10:');
-      await r.push('default: legacy\nroutes:\n  - { name: api, match: { path: "/api/**" }, backend: legacy, shadow: { percent: 100 } }\n', { author: 't', message: '' });
+      await r.push('default: legacy\nroutes:\n  - { name: api, match: { path: "/api/**" }, backend: legacy, shadow: { percent: 100 } }\n', {
+        author: 't',
+        message: '',
+      });
       const g = await gateway('t10:');
       const client = redis.client();
       // The sink connects in the background: a sample written before that is dropped, so send until one lands.
@@ -241,7 +244,9 @@ export function runRulesStore(name: string, suite: RulesStoreSuite): void {
       const sample = JSON.parse(fields[1]!);
       expect(sample).toMatchObject({ route: 'api', method: 'GET', path: '/api/sampled', legacy: { status: 200 }, pipeline: { status: 200 } });
       expect(sample.diffs).toContainEqual(expect.objectContaining({ field: '/backend', a: 'legacy', b: 'pipeline' }));
-      const report = json<{ routes: { route: string; results: { mismatch: number } }[] }>(await send(g.admin + '/diffs?route=api', { headers: { authorization: 'Bearer admin-secret' } })).routes[0];
+      const report = json<{ routes: { route: string; results: { mismatch: number } }[] }>(
+        await send(g.admin + '/diffs?route=api', { headers: { authorization: 'Bearer admin-secret' } }),
+      ).routes[0];
       expect(report!.results.mismatch).toBeGreaterThan(0);
       client.disconnect();
     });

@@ -4,8 +4,9 @@
  * primary can end (504 mid-upload, client abort mid-upload, upstream reset, shadow target reset)
  * the in-flight gauge must return to 0 and the next request must be compared again.
  */
-import { connect, type Socket } from 'node:net';
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminAuth, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { json, send, startServer, type TestServer } from '../helpers/servers.js';
@@ -100,7 +101,10 @@ describe('shadow accounting that cannot leak', () => {
 
   const metrics = async () => (await send(g.admin + '/metrics')).body;
   const inFlight = async () => Number(/^switchyard_shadow_in_flight (\d+)/m.exec(await metrics())?.[1]);
-  const results = async () => json<{ routes: { results: Record<string, number>; skipped_reasons: Record<string, number> }[] }>(await send(`${g.admin}/diffs?route=up`, { headers: adminAuth })).routes[0];
+  const results = async () =>
+    json<{ routes: { results: Record<string, number>; skipped_reasons: Record<string, number> }[] }>(
+      await send(`${g.admin}/diffs?route=up`, { headers: adminAuth }),
+    ).routes[0];
 
   /** The route is compared again: a whole POST after the incident gets a verdict, not "dropped". */
   async function stillCompared(): Promise<void> {

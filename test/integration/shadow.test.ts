@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, send, startServer, type TestServer } from '../helpers/servers.js';
 import { ADMIN_TOKEN, adminAuth, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { metric, metricValue, scrape } from '../helpers/metrics.js';
 import { runCli } from '../helpers/process.js';
+import { json, send, startServer, type TestServer } from '../helpers/servers.js';
 
 interface Seen {
   backend: string;
@@ -153,7 +153,12 @@ describe('shadow traffic and diffing', () => {
     legacy = await backend('legacy');
     pipeline = await backend('pipeline');
     // A long response timeout: /slow-primary waits on an event, and must not race a clock.
-    g = await startGateway({ backends: { legacy: legacy.url, pipeline: pipeline.url }, rules: RULES, extra: 'shadow:\n  samples: { file: samples.jsonl }', responseTimeout: '30s' });
+    g = await startGateway({
+      backends: { legacy: legacy.url, pipeline: pipeline.url },
+      rules: RULES,
+      extra: 'shadow:\n  samples: { file: samples.jsonl }',
+      responseTimeout: '30s',
+    });
   });
   afterAll(async () => {
     await g.stop();
@@ -161,18 +166,32 @@ describe('shadow traffic and diffing', () => {
     await pipeline.close();
   });
 
-  type RouteReport = { route: string; comparisons: number; results: Record<string, number>; top_fields: { field: string; count: number; sample: { values: Record<string, unknown> } }[]; noise_fields: string[]; skipped_reasons: Record<string, number> };
+  type RouteReport = {
+    route: string;
+    comparisons: number;
+    results: Record<string, number>;
+    top_fields: { field: string; count: number; sample: { values: Record<string, unknown> } }[];
+    noise_fields: string[];
+    skipped_reasons: Record<string, number>;
+  };
   const reportOf = async (route: string) => json<{ routes: RouteReport[] }>(await send(`${g.admin}/diffs?route=${route}`, { headers: adminAuth })).routes[0];
-  const settled = (route: string, n = 1) => expect.poll(async () => {
-    const r = await reportOf(route);
-    return r ? Object.values(r.results).reduce((a, b) => a + b, 0) : 0;
-  }).toBeGreaterThanOrEqual(n);
+  const settled = (route: string, n = 1) =>
+    expect
+      .poll(async () => {
+        const r = await reportOf(route);
+        return r ? Object.values(r.results).reduce((a, b) => a + b, 0) : 0;
+      })
+      .toBeGreaterThanOrEqual(n);
 
   /** The first stored mismatch sample of a route, once the sink has written it. */
   const samplesText = () => (existsSync(join(g.dir, 'samples.jsonl')) ? readFileSync(join(g.dir, 'samples.jsonl'), 'utf8') : '');
   const sampleOf = async (route: string) => {
     await expect.poll(samplesText).toContain(`"route":"${route}"`);
-    return samplesText().split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((s) => s.route === route);
+    return samplesText()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((s) => s.route === route);
   };
 
   it('finds identical answers a match, and sends the copy with the same request id', async () => {
@@ -230,7 +249,12 @@ describe('shadow traffic and diffing', () => {
     const r = await send(g.url + '/slow-primary');
     expect(r.status).toBe(200);
     expect(json(r)).toEqual({ ok: true });
-    expect(seen.filter((s) => s.url === '/slow-primary').map((s) => s.backend).sort()).toEqual(['legacy', 'pipeline']);
+    expect(
+      seen
+        .filter((s) => s.url === '/slow-primary')
+        .map((s) => s.backend)
+        .sort(),
+    ).toEqual(['legacy', 'pipeline']);
   });
 
   it('counts a shadow timeout and answers the client with the primary', async () => {
@@ -255,7 +279,12 @@ describe('shadow traffic and diffing', () => {
     expect(json(b)).toEqual({ got: 'payload-2' });
     await settled('post-optin');
     expect((await reportOf('post-optin'))!.results.match).toBe(1);
-    expect(seen.filter((s) => s.url === '/post-optin').map((s) => [s.backend, s.body]).sort()).toEqual([
+    expect(
+      seen
+        .filter((s) => s.url === '/post-optin')
+        .map((s) => [s.backend, s.body])
+        .sort(),
+    ).toEqual([
       ['legacy', 'payload-2'],
       ['pipeline', 'payload-2'],
     ]);
@@ -275,7 +304,12 @@ describe('shadow traffic and diffing', () => {
   it('shadows to legacy when the pipeline served', async () => {
     await send(g.url + '/served-by-pipeline');
     await settled('to-legacy');
-    expect(seen.filter((s) => s.url === '/served-by-pipeline').map((s) => s.backend).sort()).toEqual(['legacy', 'pipeline']);
+    expect(
+      seen
+        .filter((s) => s.url === '/served-by-pipeline')
+        .map((s) => s.backend)
+        .sort(),
+    ).toEqual(['legacy', 'pipeline']);
   });
 
   it('keeps the same sticky keys sampled', async () => {
@@ -291,7 +325,11 @@ describe('shadow traffic and diffing', () => {
       // Every primary has been answered, so every copy has been decided and started; once the
       // comparisons are in, no copy is still on its way.
       await expect.poll(comparisons).toBe(compared + SAMPLED.length);
-      return seen.slice(before).filter((s) => s.backend === 'pipeline').map((s) => s.headers['x-user-id']).sort();
+      return seen
+        .slice(before)
+        .filter((s) => s.backend === 'pipeline')
+        .map((s) => s.headers['x-user-id'])
+        .sort();
     };
     expect(await sampledUsers()).toEqual(SAMPLED);
     expect(await sampledUsers()).toEqual(SAMPLED);
@@ -303,10 +341,16 @@ describe('shadow traffic and diffing', () => {
     const rep = (await reportOf('big-id'))!;
     expect(rep.results.mismatch).toBe(1);
     expect(rep.top_fields).toEqual([
-      expect.objectContaining({ field: '/id', sample: expect.objectContaining({ values: { legacy: '12345678901234567890', pipeline: '12345678901234567891' } }) }),
+      expect.objectContaining({
+        field: '/id',
+        sample: expect.objectContaining({ values: { legacy: '12345678901234567890', pipeline: '12345678901234567891' } }),
+      }),
     ]);
     const sample = await sampleOf('big-id');
-    expect([sample.legacy.body, sample.pipeline.body]).toEqual([{ id: '12345678901234567890', name: 'w' }, { id: '12345678901234567891', name: 'w' }]);
+    expect([sample.legacy.body, sample.pipeline.body]).toEqual([
+      { id: '12345678901234567890', name: 'w' },
+      { id: '12345678901234567891', name: 'w' },
+    ]);
   });
 
   it('redacts secrets in stored samples', async () => {
@@ -382,7 +426,7 @@ describe('switchyard diffs', () => {
       const text = await runCli(['diffs', '--admin', g.admin, '--token', ADMIN_TOKEN]);
       expect(text.code).toBe(0);
       expect(text.stdout).toMatch(/^route api: 1 comparisons, match rate 0\.0%, shadow errors 0\.0%, timeouts 0\.0%\n {2}\(match 0, mismatch 1,/m);
-      expect(text.stdout).toMatch(/^\s+1  \/b    e\.g\. GET \/api\/x: legacy=2  pipeline=3$/m);
+      expect(text.stdout).toMatch(/^\s+1 {2}\/b {4}e\.g\. GET \/api\/x: legacy=2 {2}pipeline=3$/m);
       const j = JSON.parse((await runCli(['diffs', '--admin', g.admin, '--json', '--route', 'api'], { SWITCHYARD_ADMIN_TOKEN: ADMIN_TOKEN })).stdout);
       expect(j.routes[0]).toMatchObject({ route: 'api', comparisons: 1, match_rate: 0 });
     } finally {

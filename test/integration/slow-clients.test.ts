@@ -2,8 +2,9 @@
  * Issue 11 item 1: no single client can starve a backend. Raw sockets play the slow clients:
  * bodies that trickle or stall, downloads nobody reads.
  */
-import { connect, type Socket } from 'node:net';
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { json, send, startServer, type TestServer } from '../helpers/servers.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selfSignedCert } from '../helpers/certs.js';
-import { startGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, type TestGateway, tempDir } from '../helpers/gateway.js';
 import { json, send } from '../helpers/servers.js';
 
 // Upstreams stay HTTP/1.1 (issue 16), also where a TLS backend offers h2: undici 8 would

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTraceContext } from '../../src/http/trace-context.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { send, startServer, waitFor, type TestServer } from '../helpers/servers.js';
+import { send, startServer, type TestServer, waitFor } from '../helpers/servers.js';
 
 const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CLIENT_SPAN = '00f067aa0ba902b7';

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoOrigin } from '../../scripts/demo-origin.js';
 import { LegacyLayer } from '../../src/legacy/legacy-layer.js';
 import { parseProducts } from '../../src/products/products-config.js';
-import { startDemoOrigin } from '../../scripts/demo-origin.js';
 import { tempDir } from '../helpers/gateway.js';
 import { freePort } from '../helpers/redis.js';
 import { send } from '../helpers/servers.js';
@@ -27,7 +27,13 @@ describe('legacy WAF when PCRE reaches its match limit', () => {
     origin = await startDemoOrigin();
     prefix = tempDir('switchyard-legacy-');
     layer = await LegacyLayer.start(
-      { products: parseProducts(PRODUCTS, 'products.yaml'), origin: { host: '127.0.0.1', port: origin.port }, listen: { host: '127.0.0.1', port: await freePort() }, prefix, regexMatchLimit: 1000 },
+      {
+        products: parseProducts(PRODUCTS, 'products.yaml'),
+        origin: { host: '127.0.0.1', port: origin.port },
+        listen: { host: '127.0.0.1', port: await freePort() },
+        prefix,
+        regexMatchLimit: 1000,
+      },
       resolve('.'),
     );
   });

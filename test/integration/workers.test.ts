@@ -1,13 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { echoBackend, send, waitFor, type TestServer } from '../helpers/servers.js';
+import { RuleStore } from '../../src/store/rule-store.js';
 import { adminAuth, gatewayYaml, tempDir } from '../helpers/gateway.js';
 import { metric, metricValue } from '../helpers/metrics.js';
 import { CLI } from '../helpers/process.js';
 import { TestRedis } from '../helpers/redis.js';
-import { RuleStore } from '../../src/store/rule-store.js';
+import { echoBackend, send, type TestServer, waitFor } from '../helpers/servers.js';
 
 describe('gateway with --workers', () => {
   let backend: TestServer;
@@ -73,7 +73,12 @@ describe('gateway with --workers', () => {
       // ... and, once the live worker answers within the scrape budget (under load it may not,
       // every time), with its count alone: some of the 20, not all.
       const served = async () => metricValue((await send(`http://127.0.0.1:${admin}/metrics`)).body, 'switchyard_requests_total');
-      await expect.poll(async () => { const n = await served(); return n > 0 && n < 20; }).toBe(true);
+      await expect
+        .poll(async () => {
+          const n = await served();
+          return n > 0 && n < 20;
+        })
+        .toBe(true);
     } finally {
       process.kill(stuck!, 'SIGCONT');
     }
@@ -108,7 +113,13 @@ describe('--workers 2 gauges', () => {
   let legacy: TestServer;
   let pipeline: TestServer;
   const children: { child: ChildProcess; log: () => string }[] = [];
-  const GAUGES = ['switchyard_rules_version', 'switchyard_rules_source', 'switchyard_route_weight', 'switchyard_rules_redis_connected', 'switchyard_backend_host_healthy'];
+  const GAUGES = [
+    'switchyard_rules_version',
+    'switchyard_rules_source',
+    'switchyard_route_weight',
+    'switchyard_rules_redis_connected',
+    'switchyard_backend_host_healthy',
+  ];
 
   function start(config: string, args: string[]) {
     const child = spawn(process.execPath, [CLI, 'gateway', '--config', config, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -120,7 +131,10 @@ describe('--workers 2 gauges', () => {
   }
   const gauges = async (admin: number) => {
     const text = (await send(`http://127.0.0.1:${admin}/metrics`)).body;
-    return text.split('\n').filter((l) => GAUGES.some((g) => l.startsWith(g + ' ') || l.startsWith(g + '{'))).sort();
+    return text
+      .split('\n')
+      .filter((l) => GAUGES.some((g) => l.startsWith(g + ' ') || l.startsWith(g + '{')))
+      .sort();
   };
 
   beforeAll(async () => {
@@ -130,7 +144,10 @@ describe('--workers 2 gauges', () => {
     const client = redis.client();
     const store = new RuleStore(client, 'w:');
     for (let v = 1; v <= 3; v++) {
-      await store.push(`# v${v}\ndefault: legacy\nroutes:\n  - { name: ramp, match: { path: "/ramp/**" }, split: { legacy: 50, pipeline: 50 } }\n`, { author: 'test', message: `v${v}` });
+      await store.push(`# v${v}\ndefault: legacy\nroutes:\n  - { name: ramp, match: { path: "/ramp/**" }, split: { legacy: 50, pipeline: 50 } }\n`, {
+        author: 'test',
+        message: `v${v}`,
+      });
     }
     client.disconnect();
   });
@@ -176,7 +193,9 @@ describe('--workers 2 gauges', () => {
       'switchyard_route_weight{route="ramp",backend="legacy"} 50',
       'switchyard_route_weight{route="ramp",backend="pipeline"} 50',
     ];
-    await expect.poll(async () => (await gauges(singleAdmin)).filter((l) => !/ 0$/.test(l) || l.includes('host_healthy')), { timeout: 15_000 }).toEqual(expected.sort());
+    await expect
+      .poll(async () => (await gauges(singleAdmin)).filter((l) => !/ 0$/.test(l) || l.includes('host_healthy')), { timeout: 15_000 })
+      .toEqual(expected.sort());
     await expect.poll(() => gauges(multiAdmin), { timeout: 15_000 }).toEqual(await gauges(singleAdmin));
   });
 });

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AccessLog, type AccessLine } from '../../src/log/access-log.js';
 import { jsonString } from '../../src/log/access-line-json.js';
+import { type AccessLine, AccessLog } from '../../src/log/access-log.js';
 import { createLogger } from '../../src/log/logger.js';
 
 /** Strings with what JSON must escape: quotes, backslashes, control characters, lone surrogates. */
@@ -15,21 +15,21 @@ const tricky = fc.oneof(
 const fields = {
   request_id: tricky,
   trace_id: tricky,
-    method: tricky,
-    path: tricky,
-    route: tricky,
-    backend: tricky,
-    placement: tricky,
-    shadow: tricky,
-    fallback: tricky,
-    fallback_from: tricky,
-    status: fc.integer({ min: 0, max: 999 }),
-    duration_ms: fc.oneof(fc.double(), fc.constant(Number.NaN)),
-    bytes_in: fc.nat(),
-    bytes_out: fc.nat(),
-    reply: tricky,
-    error: tricky,
-    cause: tricky,
+  method: tricky,
+  path: tricky,
+  route: tricky,
+  backend: tricky,
+  placement: tricky,
+  shadow: tricky,
+  fallback: tricky,
+  fallback_from: tricky,
+  status: fc.integer({ min: 0, max: 999 }),
+  duration_ms: fc.oneof(fc.double(), fc.constant(Number.NaN)),
+  bytes_in: fc.nat(),
+  bytes_out: fc.nat(),
+  reply: tricky,
+  error: tricky,
+  cause: tricky,
 } satisfies { [K in keyof Required<AccessLine>]: fc.Arbitrary<AccessLine[K]> };
 const line: fc.Arbitrary<AccessLine> = fc.record(fields, { requiredKeys: ['status', 'bytes_in', 'bytes_out'] });
 

@@ -32,8 +32,14 @@ describe('alerting rules (config/prometheus/alerts.yaml)', () => {
     const cases = testFiles.flatMap((f) => (parse(readFileSync(f, 'utf8')) as PromtoolTests).tests.flatMap((t) => t.alert_rule_test ?? []));
     for (const { rule } of alertRules()) {
       const mine = cases.filter((c) => c.alertname === rule.alert);
-      expect(mine.some((c) => c.exp_alerts.length > 0), `${rule.alert} fires in a test`).toBe(true);
-      expect(mine.some((c) => c.exp_alerts.length === 0), `${rule.alert} stays silent in a test`).toBe(true);
+      expect(
+        mine.some((c) => c.exp_alerts.length > 0),
+        `${rule.alert} fires in a test`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => c.exp_alerts.length === 0),
+        `${rule.alert} stays silent in a test`,
+      ).toBe(true);
     }
   });
 

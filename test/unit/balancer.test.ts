@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pickLeastRequest, pickRoundRobin, type HostView } from '../../src/forward/balancer.js';
+import { type HostView, pickLeastRequest, pickRoundRobin } from '../../src/forward/balancer.js';
 
 const hosts = (...spec: [boolean, number][]): HostView[] => spec.map(([available, active]) => ({ available, active }));
 /** A random source that returns the given values in turn. */

@@ -1,14 +1,19 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createMetrics } from '../../src/metrics/catalogue.js';
 import { ERRORS } from '../../src/errors.js';
+import { createMetrics } from '../../src/metrics/catalogue.js';
 
 function tableRows(file: string): string[][] {
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('| ') && !l.startsWith('| name') && !l.startsWith('| code') && !l.startsWith('|---'))
-    .map((l) => l.split('|').slice(1, -1).map((c) => c.trim().replace(/`/g, '')));
+    .map((l) =>
+      l
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim().replace(/`/g, '')),
+    );
 }
 
 describe('metric catalogue', () => {
@@ -29,7 +34,13 @@ describe('metric catalogue', () => {
     expect(doc.sort()).toEqual(code.sort());
     // Gauges whose value is the same in every worker must not add up (issue 13).
     const agg = Object.fromEntries(code);
-    for (const name of ['switchyard_rules_version', 'switchyard_rules_source', 'switchyard_route_weight', 'switchyard_rules_redis_connected', 'switchyard_backend_host_healthy']) {
+    for (const name of [
+      'switchyard_rules_version',
+      'switchyard_rules_source',
+      'switchyard_route_weight',
+      'switchyard_rules_redis_connected',
+      'switchyard_backend_host_healthy',
+    ]) {
       expect(agg[name], name).not.toBe('sum');
     }
   });
@@ -45,7 +56,9 @@ describe('metric catalogue', () => {
 });
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 describe('error catalogue', () => {

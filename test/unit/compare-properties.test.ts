@@ -1,7 +1,7 @@
-import fc from 'fast-check';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareResponses, type CapturedResponse } from '../../src/diff/compare.js';
+import { type CapturedResponse, compareResponses } from '../../src/diff/compare.js';
 import { parseJsonExact } from '../../src/diff/exact-json.js';
 import { compileShadow } from '../../src/rules/shadow-policy.js';
 
@@ -18,7 +18,11 @@ fc.configureGlobal({ seed: process.env.FC_SEED === 'random' ? Date.now() : Numbe
 type Num = { num: true; neg: boolean; digits: string; exp: number };
 type Value = null | boolean | string | Num | Value[] | { entries: [string, Value][] };
 
-const digits = fc.oneof(fc.nat(1000).map(String), fc.bigInt({ min: 0n, max: 10n ** 40n }).map(String), fc.constantFrom('9007199254740993', '12345678901234567891'));
+const digits = fc.oneof(
+  fc.nat(1000).map(String),
+  fc.bigInt({ min: 0n, max: 10n ** 40n }).map(String),
+  fc.constantFrom('9007199254740993', '12345678901234567891'),
+);
 const num: fc.Arbitrary<Num> = fc.record({
   num: fc.constant(true as const),
   neg: fc.boolean(),
@@ -26,7 +30,13 @@ const num: fc.Arbitrary<Num> = fc.record({
   exp: fc.oneof(fc.integer({ min: -30, max: 30 }), fc.constantFrom(-400, 400)),
 });
 const text = fc
-  .array(fc.oneof(fc.string({ unit: 'binary', maxLength: 3 }), fc.constantFrom('~', '/', '~1', '"', '\\', '\u0000', '\u001f', '\u2028', '\ud800', '\udc00', '😀', 'é')), { maxLength: 4 })
+  .array(
+    fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 3 }),
+      fc.constantFrom('~', '/', '~1', '"', '\\', '\u0000', '\u001f', '\u2028', '\ud800', '\udc00', '😀', 'é'),
+    ),
+    { maxLength: 4 },
+  )
   .map((parts) => parts.join(''));
 const { value } = fc.letrec<{ value: Value }>((tie) => ({
   value: fc.oneof(
@@ -84,7 +94,9 @@ function spell(g: Gen, v: Value): string {
   if (v === null || typeof v === 'boolean') return String(v);
   if (typeof v === 'string') return spellString(g, v);
   if ('num' in v) return spellNumber(g, v);
-  const items = Array.isArray(v) ? v.map((x) => spell(g, x)) : g(fc.shuffledSubarray, v.entries, { minLength: v.entries.length }).map(([k, x]) => spellString(g, k) + space(g) + ':' + space(g) + spell(g, x));
+  const items = Array.isArray(v)
+    ? v.map((x) => spell(g, x))
+    : g(fc.shuffledSubarray, v.entries, { minLength: v.entries.length }).map(([k, x]) => spellString(g, k) + space(g) + ':' + space(g) + spell(g, x));
   const [open, close] = Array.isArray(v) ? ['[', ']'] : ['{', '}'];
   return open + space(g) + items.join(space(g) + ',' + space(g)) + space(g) + close;
 }
@@ -121,7 +133,11 @@ function changedLeaf(g: Gen, leaf: Value): Value {
   if (typeof leaf === 'string') return leaf + pick(g, ['x', '\u0301', '\ud800', '\u0000']);
   const n = leaf as Num;
   if (n.digits === '0') return { ...n, digits: '1' };
-  return pick(g, [{ ...n, digits: String(BigInt(n.digits) + 1n) }, { ...n, neg: !n.neg }, { ...n, exp: n.exp + 1 }]);
+  return pick(g, [
+    { ...n, digits: String(BigInt(n.digits) + 1n) },
+    { ...n, neg: !n.neg },
+    { ...n, exp: n.exp + 1 },
+  ]);
 }
 
 const pointer = (path: string[]) => path.map((t) => '/' + t.replaceAll('~', '~0').replaceAll('/', '~1')).join('');

@@ -1,8 +1,8 @@
-import { gzipSync, brotliCompressSync, deflateSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { compareResponses, generalizeField, type CapturedResponse } from '../../src/diff/compare.js';
-import { compileShadow } from '../../src/rules/shadow-policy.js';
+import { type CapturedResponse, compareResponses, generalizeField } from '../../src/diff/compare.js';
 import type { PointerPattern } from '../../src/diff/compare-policy.js';
+import { compileShadow } from '../../src/rules/shadow-policy.js';
 
 const ptr = (s: string): PointerPattern => s.slice(1).split('/');
 function policy(over: { ignore_headers?: string[]; ignore_json?: string[]; unordered_json?: string[]; numeric_tolerance?: number; headers?: string[] } = {}) {
@@ -51,11 +51,34 @@ describe('compareResponses', () => {
   });
 
   it('ignores configured JSON paths, with * for one level, and configured headers', () => {
-    const a = json({ items: [{ id: 1, etag: 'a' }, { id: 2, etag: 'b' }], meta: { generated_at: 1 } }, { date: 'Mon', 'cache-control': 'no-cache' });
-    const b = json({ items: [{ id: 1, etag: 'c' }, { id: 2, etag: 'd' }], meta: { generated_at: 2 } }, { date: 'Tue', 'cache-control': 'no-cache' });
+    const a = json(
+      {
+        items: [
+          { id: 1, etag: 'a' },
+          { id: 2, etag: 'b' },
+        ],
+        meta: { generated_at: 1 },
+      },
+      { date: 'Mon', 'cache-control': 'no-cache' },
+    );
+    const b = json(
+      {
+        items: [
+          { id: 1, etag: 'c' },
+          { id: 2, etag: 'd' },
+        ],
+        meta: { generated_at: 2 },
+      },
+      { date: 'Tue', 'cache-control': 'no-cache' },
+    );
     const p = policy({ ignore_json: ['/meta/generated_at', '/items/*/etag'], headers: ['date', 'cache-control'], ignore_headers: ['date'] });
     expect(compareResponses(a, b, p).result).toBe('match');
-    expect(compareResponses(a, b, policy({ headers: ['date'] })).diffs.map((d) => d.field)).toEqual(['header:date', '/items/0/etag', '/items/1/etag', '/meta/generated_at']);
+    expect(compareResponses(a, b, policy({ headers: ['date'] })).diffs.map((d) => d.field)).toEqual([
+      'header:date',
+      '/items/0/etag',
+      '/items/1/etag',
+      '/meta/generated_at',
+    ]);
   });
 
   it('compares arrays under unordered_json as multisets', () => {
@@ -88,7 +111,11 @@ describe('compareResponses', () => {
   });
 
   it('compares status and the default headers', () => {
-    const c = compareResponses(json(item, { 'content-type': 'application/json' }, 200), json(item, { 'content-type': 'application/json; charset=utf-8', location: '/x' }, 201), policy());
+    const c = compareResponses(
+      json(item, { 'content-type': 'application/json' }, 200),
+      json(item, { 'content-type': 'application/json; charset=utf-8', location: '/x' }, 201),
+      policy(),
+    );
     expect(c.diffs).toEqual([
       { field: 'status', kind: 'changed', a: 200, b: 201 },
       { field: 'header:content-type', kind: 'changed', a: 'application/json', b: 'application/json; charset=utf-8' },
@@ -102,7 +129,10 @@ describe('compareResponses', () => {
     expect(compareResponses(text('a\nb\nc'), text('a\nB\nc'), policy()).diffs).toEqual([{ field: 'body', kind: 'changed', a: 'b', b: 'B' }]);
     const bin = (b: number[]): CapturedResponse => ({ status: 200, headers: { 'content-type': 'image/png' }, body: Buffer.from(b), truncated: false });
     expect(compareResponses(bin([1, 2, 0]), bin([1, 2, 0]), policy()).result).toBe('match');
-    expect(compareResponses(bin([1, 2, 0]), bin([1, 2, 3, 0]), policy()).diffs[0]).toMatchObject({ field: 'body', a: expect.stringMatching(/^3 bytes, sha256 /) });
+    expect(compareResponses(bin([1, 2, 0]), bin([1, 2, 3, 0]), policy()).diffs[0]).toMatchObject({
+      field: 'body',
+      a: expect.stringMatching(/^3 bytes, sha256 /),
+    });
   });
 
   it('lists the first changed lines of a text body, and how many more there are', () => {
@@ -112,7 +142,12 @@ describe('compareResponses', () => {
     const c = compareResponses(text(lines.join('\n')), text(changed.join('\n')), policy());
     const removed = lines.filter((_, i) => i % 2).slice(0, 10);
     expect(c.diffs).toEqual([
-      { field: 'body', kind: 'changed', a: [...removed, '… 1490 more lines'].join('\n'), b: [...removed.map((l) => l.toUpperCase()), '… 1490 more lines'].join('\n') },
+      {
+        field: 'body',
+        kind: 'changed',
+        a: [...removed, '… 1490 more lines'].join('\n'),
+        b: [...removed.map((l) => l.toUpperCase()), '… 1490 more lines'].join('\n'),
+      },
     ]);
     // An insertion shows on one side only; lines that only moved still differ.
     expect(compareResponses(text('a\nb\nc'), text('a\nb\nx\nc'), policy()).diffs).toEqual([{ field: 'body', kind: 'changed', a: '', b: 'x' }]);

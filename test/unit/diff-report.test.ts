@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { emptyHistogram, observe, quantile } from '../../src/shadow/latency.js';
 import { DiffReport, mergeReports } from '../../src/shadow/report.js';
-import { quantile, emptyHistogram, observe } from '../../src/shadow/latency.js';
 
 const noNoise = () => [];
 const sample = (id: string) => () => ({ request_id: id, method: 'GET', path: '/x', values: {} });
@@ -10,7 +10,12 @@ describe('DiffReport', () => {
     const r = new DiffReport();
     for (let i = 0; i < 15; i++) {
       r.record('web', 'mismatch');
-      r.fields('web', `req-${i}`, Array.from({ length: 15 }, (_, f) => ({ field: `/f${f}`, kind: 'changed' as const, a: 1, b: 2 })), sample(`req-${i}`));
+      r.fields(
+        'web',
+        `req-${i}`,
+        Array.from({ length: 15 }, (_, f) => ({ field: `/f${f}`, kind: 'changed' as const, a: 1, b: 2 })),
+        sample(`req-${i}`),
+      );
     }
     r.record('web', 'mismatch');
     r.fields('web', 'req-s', [{ field: 'status', kind: 'changed', a: 403, b: 200 }], sample('req-s'));
@@ -22,7 +27,16 @@ describe('DiffReport', () => {
 
   it('gives fields that differed on the same requests the same signature', () => {
     const r = new DiffReport();
-    for (const id of ['a', 'b', 'c']) r.fields('web', id, [{ field: '/x', kind: 'changed', a: 1, b: 2 }, { field: '/y', kind: 'changed', a: 1, b: 2 }], sample(id));
+    for (const id of ['a', 'b', 'c'])
+      r.fields(
+        'web',
+        id,
+        [
+          { field: '/x', kind: 'changed', a: 1, b: 2 },
+          { field: '/y', kind: 'changed', a: 1, b: 2 },
+        ],
+        sample(id),
+      );
     r.fields('web', 'd', [{ field: '/z', kind: 'changed', a: 1, b: 2 }], sample('d'));
     const rows = r.report(noNoise, 'web')[0]!.top_fields;
     const sig = (f: string) => rows.find((x) => x.field === f)!.requests_sig;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareResponses, type CapturedResponse } from '../../src/diff/compare.js';
+import { type CapturedResponse, compareResponses } from '../../src/diff/compare.js';
 import { parseDecimal, withinTolerance } from '../../src/diff/decimal.js';
 import { ExactNumber, parseJsonExact } from '../../src/diff/exact-json.js';
 import { compileShadow } from '../../src/rules/shadow-policy.js';
@@ -15,7 +15,8 @@ const body = (text: string | Buffer, type = 'application/json'): CapturedRespons
   body: Buffer.isBuffer(text) ? text : Buffer.from(text),
   truncated: false,
 });
-const compare = (a: string | Buffer, b: string | Buffer, tolerance?: number, type?: string) => compareResponses(body(a, type), body(b, type), policy(tolerance));
+const compare = (a: string | Buffer, b: string | Buffer, tolerance?: number, type?: string) =>
+  compareResponses(body(a, type), body(b, type), policy(tolerance));
 
 describe('numbers are compared as exact decimals', () => {
   it('finds every spelling of one value equal', () => {
@@ -62,7 +63,14 @@ describe('numbers are compared as exact decimals', () => {
   });
 
   it('keeps unordered arrays exact too', () => {
-    const p = compileShadow({ percent: 100, methods: ['GET'], max_body: 1 << 20, timeout: 1000, redact_json: [], compare: { unordered_json: [['ids']] } }).compare;
+    const p = compileShadow({
+      percent: 100,
+      methods: ['GET'],
+      max_body: 1 << 20,
+      timeout: 1000,
+      redact_json: [],
+      compare: { unordered_json: [['ids']] },
+    }).compare;
     const c = (a: string, b: string) => compareResponses(body(a), body(b), p);
     expect(c('{"ids":[9007199254740993, 1, 2]}', '{"ids":[2, 1.0, 9007199254740993.0]}').result).toBe('match');
     expect(c('{"ids":[9007199254740993, 1]}', '{"ids":[1, 9007199254740992]}').diffs).toEqual([
@@ -86,7 +94,9 @@ describe('strings are compared by code points', () => {
   it('compares bodies that are not valid UTF-8 by their bytes', () => {
     // Decoding would turn both into "a\uFFFD" and call them equal.
     const [x, y] = [Buffer.from([0x5b, 0x22, 0x61, 0xff, 0x22, 0x5d]), Buffer.from([0x5b, 0x22, 0x61, 0xfe, 0x22, 0x5d])];
-    expect(compare(x, y).diffs).toEqual([{ field: 'body', kind: 'changed', a: expect.stringMatching(/^6 bytes, sha256 /), b: expect.stringMatching(/^6 bytes, sha256 /) }]);
+    expect(compare(x, y).diffs).toEqual([
+      { field: 'body', kind: 'changed', a: expect.stringMatching(/^6 bytes, sha256 /), b: expect.stringMatching(/^6 bytes, sha256 /) },
+    ]);
     expect(compare(x, y, undefined, 'text/plain').result).toBe('mismatch');
     expect(compare(x, Buffer.from(x)).result).toBe('match');
   });
@@ -103,13 +113,32 @@ describe('parseJsonExact', () => {
     ]);
     // As JSON.parse: the last duplicate key wins, and `__proto__` is an own key, not the prototype.
     const o = parseJsonExact('{"a":1,"a":2,"__proto__":3, "n": 1234567890123456789}') as Record<string, unknown>;
-    expect(Object.entries(o)).toEqual([['a', 2], ['__proto__', 3], ['n', new ExactNumber('1234567890123456789')]]);
+    expect(Object.entries(o)).toEqual([
+      ['a', 2],
+      ['__proto__', 3],
+      ['n', new ExactNumber('1234567890123456789')],
+    ]);
     expect(Object.getPrototypeOf(o)).toBe(Object.prototype);
   });
 
   it('refuses what JSON.parse refuses, on either path', () => {
     const long = '"1234567890123456"'; // digits that send a text to the tokenizer
-    for (const bad of ['[01]', '[1.]', '[.5]', '[+1]', '["\\x"]', '["a\nb"]', '[1,]', '{"a":1,}', '[1 2]', 'tru', '[] []', '{"a" 1}', '\ufeff[]', '["\\ud8"]']) {
+    for (const bad of [
+      '[01]',
+      '[1.]',
+      '[.5]',
+      '[+1]',
+      '["\\x"]',
+      '["a\nb"]',
+      '[1,]',
+      '{"a":1,}',
+      '[1 2]',
+      'tru',
+      '[] []',
+      '{"a" 1}',
+      '\ufeff[]',
+      '["\\ud8"]',
+    ]) {
       expect(() => JSON.parse(bad), bad).toThrow(SyntaxError);
       expect(() => parseJsonExact(bad), bad).toThrow(SyntaxError);
       expect(() => parseJsonExact(`[${long},${bad}]`), bad).toThrow(SyntaxError);

@@ -19,7 +19,12 @@ describe('Dockerfile', () => {
   it('copies only paths that exist in the repository', () => {
     const sources = instr('COPY')
       .filter((l) => !l.includes('--from='))
-      .flatMap((l) => l.split(/\s+/).slice(1, -1).filter((t) => !t.startsWith('--')));
+      .flatMap((l) =>
+        l
+          .split(/\s+/)
+          .slice(1, -1)
+          .filter((t) => !t.startsWith('--')),
+      );
     expect(sources.length).toBeGreaterThan(3);
     for (const s of sources) expect(existsSync(s), s).toBe(true);
   });
@@ -88,7 +93,12 @@ describe('.dockerignore', () => {
   it('keeps everything the Dockerfile copies', () => {
     const sources = instr('COPY')
       .filter((l) => !l.includes('--from='))
-      .flatMap((l) => l.split(/\s+/).slice(1, -1).filter((t) => !t.startsWith('--')));
+      .flatMap((l) =>
+        l
+          .split(/\s+/)
+          .slice(1, -1)
+          .filter((t) => !t.startsWith('--')),
+      );
     for (const p of [...sources, 'config/gateway.yaml', 'config/rules.yaml', 'config/products.yaml', 'src/cli.ts', 'src/healthcheck.ts']) {
       expect(ignored(p), p).toBe(false);
     }

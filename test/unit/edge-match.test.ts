@@ -59,7 +59,14 @@ describe('the WAF module reads decoded paths and queries', () => {
     'products.yaml',
   );
   const rules = waf.configure(products)!;
-  const view = (path: string, query = ''): RequestView => ({ method: 'GET', path, query, remoteAddress: '10.0.0.1', header: () => undefined, headerValues: () => undefined });
+  const view = (path: string, query = ''): RequestView => ({
+    method: 'GET',
+    path,
+    query,
+    remoteAddress: '10.0.0.1',
+    header: () => undefined,
+    headerValues: () => undefined,
+  });
   const verdict = (path: string, query?: string) => waf.request!({ request: view(path, query), vars: {} }, rules, undefined);
 
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseGatewayConfig, loadGatewayConfig } from '../../src/config/gateway-config.js';
-import { ConfigError, formatIssue } from '../../src/config/yaml-source.js';
+import { loadGatewayConfig, parseGatewayConfig } from '../../src/config/gateway-config.js';
+import { type ConfigError, formatIssue } from '../../src/config/yaml-source.js';
 
 const ok = `listen: "0.0.0.0:8080"
 backends:
@@ -74,7 +74,7 @@ backends:
     expect(set.backends[1]!.inprocess?.shadowListen).toEqual({ host: '127.0.0.1', port: 8085 });
   });
 
-  it('takes admin.public_listen and an in-process backend\'s shadow_listen as HOST:PORT', () => {
+  it("takes admin.public_listen and an in-process backend's shadow_listen as HOST:PORT", () => {
     const c = parseGatewayConfig(
       'admin: { public_listen: "[::]:9091" }\nbackends:\n  pipeline: { inprocess: true, shadow_listen: "127.0.0.1:8085" }\nrules: { file: r.yaml }\n',
       'gw.yaml',
@@ -82,7 +82,11 @@ backends:
     );
     expect(c.admin).toMatchObject({ listen: { host: '127.0.0.1', port: 9090 }, publicListen: { host: '::', port: 9091 } });
     expect(c.backends[0]!.inprocess?.shadowListen).toEqual({ host: '127.0.0.1', port: 8085 });
-    expect(issues('admin: { public_listen: "9091" }\nbackends:\n  legacy: { url: "http://x:1", shadow_listen: "127.0.0.1:1" }\n  pipeline: { inprocess: true, shadow_listen: 8085 }\nrules: { file: r.yaml }\n')).toEqual([
+    expect(
+      issues(
+        'admin: { public_listen: "9091" }\nbackends:\n  legacy: { url: "http://x:1", shadow_listen: "127.0.0.1:1" }\n  pipeline: { inprocess: true, shadow_listen: 8085 }\nrules: { file: r.yaml }\n',
+      ),
+    ).toEqual([
       'gw.yaml:1:25: admin.public_listen: "9091" is not HOST:PORT (e.g. "127.0.0.1:8080" or "[::1]:8080")',
       'gw.yaml:3:32: backends.legacy.shadow_listen: "shadow_listen" goes with inprocess: true',
       'gw.yaml:4:47: backends.pipeline.shadow_listen: expected a string, got number 8085',
@@ -124,7 +128,11 @@ describe('backends with several hosts', () => {
   it('defaults: one url, least_request, no active checks, ejection on, one retry on connect failures', () => {
     const b = parseGatewayConfig(withBackend('{ url: "http://10.0.0.1:8081" }'), 'gw.yaml', {}).backends[0]!;
     expect(b.urls).toHaveLength(1);
-    expect(b).toMatchObject({ balance: 'least_request', health: undefined, outlier: { consecutiveFailures: 5, ejectionTimeMs: 30_000, maxEjectedPercent: 50 } });
+    expect(b).toMatchObject({
+      balance: 'least_request',
+      health: undefined,
+      outlier: { consecutiveFailures: 5, ejectionTimeMs: 30_000, maxEjectedPercent: 50 },
+    });
     expect([...b.retries.on]).toEqual(['refused', 'connect_timeout']);
     expect(parseGatewayConfig(withBackend('{ url: "http://a:1", outlier: { consecutive_failures: 0 } }'), 'gw.yaml', {}).backends[0]!.outlier).toBeUndefined();
   });

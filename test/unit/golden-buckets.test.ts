@@ -50,7 +50,12 @@ describe('golden sticky buckets', () => {
     const doc = readFileSync('docs/rules.md', 'utf8');
     const section = doc.slice(doc.indexOf('### Test vectors'));
     const rows = [...section.matchAll(/^\| `(".*?")` \| `(".*?")(?: × (\d+))?` \| `0x([0-9a-f]{8})` \| (\d+) \|$/gm)].map(
-      ([, salt, key, times, hash, bucket]): Vector => [JSON.parse(salt!) as string, (JSON.parse(key!) as string).repeat(Number(times ?? 1)), parseInt(hash!, 16), Number(bucket)],
+      ([, salt, key, times, hash, bucket]): Vector => [
+        JSON.parse(salt!) as string,
+        (JSON.parse(key!) as string).repeat(Number(times ?? 1)),
+        parseInt(hash!, 16),
+        Number(bucket),
+      ],
     );
     expect(rows).toEqual(VECTORS);
   });

@@ -15,6 +15,7 @@ describe('Grafana dashboard', () => {
 
   it('has the panels operators watch during a cutover', () => {
     const titles = dash.panels.map((p) => p.title).join('\n');
-    for (const t of [/Configured split/, /Actual split/, /Latency per backend/, /Error rate/, /Shadow match rate/, /Top differing fields/, /Rule set version/]) expect(titles).toMatch(t);
+    for (const t of [/Configured split/, /Actual split/, /Latency per backend/, /Error rate/, /Shadow match rate/, /Top differing fields/, /Rule set version/])
+      expect(titles).toMatch(t);
   });
 });

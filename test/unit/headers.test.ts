@@ -20,7 +20,15 @@ describe('upstream request headers', () => {
       'proxy-authorization': 'Basic c2VjcmV0',
       accept: 'application/json',
     });
-    expect(Object.keys(out).sort()).toEqual(['accept', 'host', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-request-id', 'x-switchyard-route']);
+    expect(Object.keys(out).sort()).toEqual([
+      'accept',
+      'host',
+      'x-forwarded-for',
+      'x-forwarded-host',
+      'x-forwarded-proto',
+      'x-request-id',
+      'x-switchyard-route',
+    ]);
   });
 
   it('drops the headers the Connection header names, whatever their case and spacing', () => {

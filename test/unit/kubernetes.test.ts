@@ -2,16 +2,16 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AdminServer } from '../../src/admin/admin-server.js';
-import { registerAdminRoutes } from '../../src/gateway/admin-routes.js';
 import { GATEWAY_USAGE } from '../../src/cli/gateway.js';
-import { parseGatewayConfig, type GatewayConfig } from '../../src/config/gateway-config.js';
+import { type GatewayConfig, parseGatewayConfig } from '../../src/config/gateway-config.js';
+import { registerAdminRoutes } from '../../src/gateway/admin-routes.js';
 import type { GatewayRuntime } from '../../src/gateway/contracts.js';
 import { parseProducts } from '../../src/products/products-config.js';
 import { parseRuleSet } from '../../src/rules/rule-set.js';
 import type { ShadowRuntime } from '../../src/shadow/shadow-step.js';
 import { ruleContextOf } from '../../src/store/rule-source.js';
 import { dockerfile } from '../helpers/dockerfile.js';
-import { containerPort, loadManifests, only, podEnv, quantity, selects, type Manifest } from '../helpers/kubernetes.js';
+import { containerPort, loadManifests, type Manifest, only, podEnv, quantity, selects } from '../helpers/kubernetes.js';
 
 // No cluster runs on the build machines: the manifests are checked against the image (the
 // Dockerfile) and the config they carry, loaded through the real config loader.
@@ -29,7 +29,7 @@ const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 
 const configFile = flag('--config')!;
 const load = (text: string, e: Record<string, string> = env): GatewayConfig => parseGatewayConfig(text, configFile, e);
 const config = load(configMap.data!['gateway.yaml']!);
-const mount = (name: string) => container.volumeMounts?.find((m) => m.name === name);
+const _mount = (name: string) => container.volumeMounts?.find((m) => m.name === name);
 const volume = (name: string) => pod.spec.volumes?.find((v) => v.name === name);
 const mountOf = (path: string) => container.volumeMounts?.find((m) => path === m.mountPath || path.startsWith(m.mountPath + '/'));
 const configMount = container.volumeMounts!.find((m) => volume(m.name)?.configMap)!;
@@ -111,7 +111,8 @@ describe('Kubernetes manifests', () => {
       expect(Object.keys(configMap.data!), f).toContain(basename(f));
     }
     expect(() => parseRuleSet(configMap.data![basename(config.rules.file)]!, config.rules.file, ruleContextOf(config))).not.toThrow();
-    for (const b of config.backends) if (b.inprocess) expect(() => parseProducts(configMap.data![basename(b.inprocess!.products)]!, b.inprocess!.products)).not.toThrow();
+    for (const b of config.backends)
+      if (b.inprocess) expect(() => parseProducts(configMap.data![basename(b.inprocess!.products)]!, b.inprocess!.products)).not.toThrow();
   });
 
   it("keep generated state on an emptyDir at state_dir, the image's state directory, large enough for the samples", () => {

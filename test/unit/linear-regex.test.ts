@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { compileLinearRegex, type LinearRegex } from '../../src/util/linear-regex.js';
+import { formatIssue } from '../../src/config/yaml-source.js';
 import { compilePathPattern, matchPath } from '../../src/router/path-pattern.js';
 import { compileValueMatcher } from '../../src/router/route-match.js';
-import { formatIssue } from '../../src/config/yaml-source.js';
 import { validateRuleText } from '../../src/rules/rule-set.js';
+import { compileLinearRegex, type LinearRegex } from '../../src/util/linear-regex.js';
 
 const compiled = (s: string, ignoreCase = false): LinearRegex => {
   const re = compileLinearRegex(s, { ignoreCase });

@@ -36,7 +36,8 @@ function limiter(rules: string) {
   };
 }
 
-const hits = (l: ReturnType<typeof limiter>, n: number, ...args: Parameters<ReturnType<typeof limiter>['hit']>) => Array.from({ length: n }, () => l.hit(...args));
+const hits = (l: ReturnType<typeof limiter>, n: number, ...args: Parameters<ReturnType<typeof limiter>['hit']>) =>
+  Array.from({ length: n }, () => l.hit(...args));
 
 describe('rate limit token bucket', () => {
   const ONE = '  - { id: api, path: "/api/**", key: ip, rate: 2, burst: 3 }\n';

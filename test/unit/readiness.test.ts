@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseRuleSet } from '../../src/rules/rule-set.js';
 import { assessRoutes } from '../../src/gateway/readiness.js';
+import { parseRuleSet } from '../../src/rules/rule-set.js';
 
 const rc = { backends: ['legacy', 'pipeline', 'beta'] };
 const rules = parseRuleSet(
@@ -17,7 +17,10 @@ routes:
   'rules.yaml',
   rc,
 );
-const upWhen = (...up: string[]) => (b: string) => up.includes(b);
+const upWhen =
+  (...up: string[]) =>
+  (b: string) =>
+    up.includes(b);
 
 describe('readiness', () => {
   it('is ready when every backend the rules send traffic to is up; weight 0 sends none', () => {

@@ -4,13 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { FieldDiff } from '../../src/diff/compare.js';
-import { DiffReport, mergeReports, type FieldSample } from '../../src/shadow/report.js';
+import { DiffReport, type FieldSample, mergeReports } from '../../src/shadow/report.js';
 
-const sampleOf = (worker: string) => (d: FieldDiff): FieldSample => ({ request_id: `${worker}-${d.field}`, method: 'GET', path: '/x', values: { legacy: d.a, pipeline: d.b } });
+const sampleOf =
+  (worker: string) =>
+  (d: FieldDiff): FieldSample => ({ request_id: `${worker}-${d.field}`, method: 'GET', path: '/x', values: { legacy: d.a, pipeline: d.b } });
 const diff = (field: string, a: unknown = 1, b: unknown = 2): FieldDiff => ({ field, kind: 'changed', a, b });
 const noNoise = () => [];
 
-function worker(name: string, fill: (r: DiffReport) => void, noise: Record<string, string[]> = {}) {
+function worker(_name: string, fill: (r: DiffReport) => void, noise: Record<string, string[]> = {}) {
   const r = new DiffReport();
   fill(r);
   return r.report((route) => noise[route] ?? noNoise());
@@ -69,7 +71,11 @@ describe('merging the diff reports of several workers', () => {
 
   it('adds the field counts, keeps the first worker’s sample, and orders by count then name', () => {
     expect(route('catalog').top_fields).toEqual([
-      expect.objectContaining({ field: '/price', count: 2, sample: { request_id: 'a-/price', method: 'GET', path: '/x', values: { legacy: 9.99, pipeline: 10.99 } } }),
+      expect.objectContaining({
+        field: '/price',
+        count: 2,
+        sample: { request_id: 'a-/price', method: 'GET', path: '/x', values: { legacy: 9.99, pipeline: 10.99 } },
+      }),
       expect.objectContaining({ field: '/name', count: 1, sample: expect.objectContaining({ request_id: 'a-/name' }) }),
     ]);
   });
@@ -79,14 +85,29 @@ describe('merging the diff reports of several workers', () => {
   });
 
   it('keeps the top `limit` fields and the count of those past the per-worker cap', () => {
-    const many = (w: string, fields: string[]) => worker(w, (r) => r.fields('r', `${w}-1`, fields.map((f) => diff(f)), sampleOf(w)));
+    const many = (w: string, fields: string[]) =>
+      worker(w, (r) =>
+        r.fields(
+          'r',
+          `${w}-1`,
+          fields.map((f) => diff(f)),
+          sampleOf(w),
+        ),
+      );
     const m = mergeReports([many('a', ['/a', '/b', '/c']), many('b', ['/c', '/d'])], 2);
     expect(m[0]!.top_fields.map((f) => [f.field, f.count])).toEqual([
       ['/c', 2],
       ['/a', 1],
     ]);
     expect(m[0]!.more_fields).toBe(2); // /b and /d
-    const overCap = worker('a', (r) => r.fields('r', 'a-1', Array.from({ length: 105 }, (_, i) => diff(`/f${i}`)), sampleOf('a')));
+    const overCap = worker('a', (r) =>
+      r.fields(
+        'r',
+        'a-1',
+        Array.from({ length: 105 }, (_, i) => diff(`/f${i}`)),
+        sampleOf('a'),
+      ),
+    );
     expect(overCap[0]!.other_fields).toBe(5);
     expect(mergeReports([overCap, overCap])[0]!.other_fields).toBe(10);
   });

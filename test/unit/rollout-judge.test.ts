@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { formatIssue } from '../../src/config/yaml-source.js';
 import { LATENCY_BUCKETS } from '../../src/metrics/catalogue.js';
+import type { BackendEvidence, RouteEvidence } from '../../src/rollout/evidence.js';
 import { judge, quantile, wilson } from '../../src/rollout/judge.js';
 import { setShare } from '../../src/rollout/split-edit.js';
-import type { BackendEvidence, RouteEvidence } from '../../src/rollout/evidence.js';
-import { parseRuleSet, validateRuleText } from '../../src/rules/rule-set.js';
 import type { RolloutPolicy } from '../../src/rules/rollout-policy.js';
+import { parseRuleSet, validateRuleText } from '../../src/rules/rule-set.js';
 
 const rc = { backends: ['legacy', 'pipeline'] };
 
@@ -58,7 +58,12 @@ describe('quantile from fixed buckets', () => {
     const counts = new Array<number>(LATENCY_BUCKETS.length + 1).fill(0);
     counts[LATENCY_BUCKETS.indexOf(0.01)] = 100; // all in (0.005, 0.01]
     expect(quantile(0.99, counts)).toBeCloseTo(0.005 + 0.005 * 0.99, 6);
-    expect(quantile(0.99, counts.map(() => 0))).toBeNull();
+    expect(
+      quantile(
+        0.99,
+        counts.map(() => 0),
+      ),
+    ).toBeNull();
   });
 });
 
@@ -90,7 +95,11 @@ describe('judge', () => {
   });
 
   it('holds on thin data, never fails, and says what is missing', () => {
-    const v = judge({ policy, timeAtStepMs: 900_000, evidence: evidence({ to: backend(12, 0, 0.01), other: backend(900, 0, 0.01), comparisons: { match: 30 } }) });
+    const v = judge({
+      policy,
+      timeAtStepMs: 900_000,
+      evidence: evidence({ to: backend(12, 0, 0.01), other: backend(900, 0, 0.01), comparisons: { match: 30 } }),
+    });
     expect(v.action).toBe('hold');
     expect(v.missing).toContain('requests: 12 of 500 served by pipeline');
     expect(v.missing).toContain('comparisons: 30 of 200');
@@ -118,15 +127,27 @@ describe('judge', () => {
   });
 
   it('breaches on the error gate only with the minimum requests', () => {
-    const thin = judge({ policy, timeAtStepMs: 1000, evidence: evidence({ to: backend(100, 50, 0.01), other: backend(1000, 0, 0.01), comparisons: { match: 700 } }) });
+    const thin = judge({
+      policy,
+      timeAtStepMs: 1000,
+      evidence: evidence({ to: backend(100, 50, 0.01), other: backend(1000, 0, 0.01), comparisons: { match: 700 } }),
+    });
     expect(thin.action).toBe('hold');
-    const enough = judge({ policy, timeAtStepMs: 1000, evidence: evidence({ to: backend(600, 30, 0.01), other: backend(1000, 1, 0.01), comparisons: { match: 700 } }) });
+    const enough = judge({
+      policy,
+      timeAtStepMs: 1000,
+      evidence: evidence({ to: backend(600, 30, 0.01), other: backend(1000, 1, 0.01), comparisons: { match: 700 } }),
+    });
     expect(enough.action).toBe('breach');
     expect(enough.breach).toMatch(/^error_rate \+4\.90% over 0\.50%/);
   });
 
   it('breaches on the p99 ratio with the minimum requests', () => {
-    const v = judge({ policy, timeAtStepMs: 1000, evidence: evidence({ to: backend(600, 0, 0.1), other: backend(1000, 0, 0.01), comparisons: { match: 700 } }) });
+    const v = judge({
+      policy,
+      timeAtStepMs: 1000,
+      evidence: evidence({ to: backend(600, 0, 0.1), other: backend(1000, 0, 0.01), comparisons: { match: 700 } }),
+    });
     expect(v.action).toBe('breach');
     expect(v.breach).toMatch(/^p99_ratio \d+\.\d\dx over 1\.25x/);
   });

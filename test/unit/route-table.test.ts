@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseRuleSet } from '../../src/rules/rule-set.js';
 import { requestFacts } from '../../src/router/request-facts.js';
 import { matchRoute } from '../../src/router/route-match.js';
+import { parseRuleSet } from '../../src/rules/rule-set.js';
 
 // A seeded generator, so a failure reproduces.
 function rng(seed: number) {

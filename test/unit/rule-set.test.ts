@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, formatIssue } from '../../src/config/yaml-source.js';
-import { parseRuleSet, validateRuleText } from '../../src/rules/rule-set.js';
+import { compilePathPattern, matchPath, type PathPattern } from '../../src/router/path-pattern.js';
 import { requestFacts } from '../../src/router/request-facts.js';
 import { matchRoute } from '../../src/router/route-match.js';
-import { compilePathPattern, matchPath, type PathPattern } from '../../src/router/path-pattern.js';
+import { parseRuleSet, validateRuleText } from '../../src/rules/rule-set.js';
 
 const rc = { backends: ['legacy', 'pipeline'] };
 const errors = (text: string) => validateRuleText(text, 'rules.yaml', rc).map(formatIssue);
@@ -85,7 +85,15 @@ routes:
   it('parses YAML safely: no custom tags, an alias limit, a size cap, no duplicate keys', () => {
     expect(errors('default: !!js/function "x"\n').join()).toMatch(/rules\.yaml:1:10: .*tag/i);
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]']
-      .concat(Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill('*' + String.fromCharCode(97 + i)).join(',')}]`))
+      .concat(
+        Array.from(
+          { length: 8 },
+          (_, i) =>
+            `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+              .fill('*' + String.fromCharCode(97 + i))
+              .join(',')}]`,
+        ),
+      )
       .join('\n');
     expect(errors(bomb).join()).toMatch(/alias/i);
     expect(errors('default: legacy\n' + '#'.repeat(8 * 1024 * 1024 + 1)).join()).toMatch(/larger than 8388608 bytes/);
@@ -149,7 +157,7 @@ routes:
     expect([...search!.fallback!.methods]).toEqual(['GET', 'HEAD', 'OPTIONS']);
   });
 
-  it('refuses unknown failures and backends, bad budgets, and a fallback to the route\'s only backend', () => {
+  it("refuses unknown failures and backends, bad budgets, and a fallback to the route's only backend", () => {
     expect(
       errors(`default: legacy
 routes:

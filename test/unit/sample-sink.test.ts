@@ -7,7 +7,13 @@ import { tempDir } from '../helpers/gateway.js';
 
 /** A sample whose JSON line is exactly 100 bytes (with its newline). */
 const sample = (n: number) => ({ n, pad: 'x'.repeat(100 - JSON.stringify({ n, pad: '' }).length - 1) });
-const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { n: number }).n) : []);
+const lines = (file: string) =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { n: number }).n)
+    : [];
 
 describe('JSONL sample file', () => {
   let dir: string;

@@ -8,7 +8,11 @@ const BACKENDS = ['legacy', 'pipeline'];
 
 /** A route named `name` with `shadow: { ... }` as written in a rule file. */
 function route(name: string, shadow: string, extra = ''): Route & { shadow: NonNullable<Route['shadow']> } {
-  const rules = parseRuleSet(`default: legacy\nroutes:\n  - { name: ${name}, match: { path: "/x" }, backend: legacy, shadow: ${shadow}${extra} }\n`, 'rules.yaml', { backends: BACKENDS });
+  const rules = parseRuleSet(
+    `default: legacy\nroutes:\n  - { name: ${name}, match: { path: "/x" }, backend: legacy, shadow: ${shadow}${extra} }\n`,
+    'rules.yaml',
+    { backends: BACKENDS },
+  );
   const r = rules.routes[0]!;
   return r as Route & { shadow: NonNullable<Route['shadow']> };
 }
@@ -54,7 +58,11 @@ describe('shadow sampling', () => {
   });
 
   it('samples independently of the split: about half the pipeline keys of a 50/50 route at 50 %', () => {
-    const rules = parseRuleSet('default: legacy\nroutes:\n  - { name: r, match: { path: "/x" }, split: { legacy: 50, pipeline: 50 }, sticky: ip, shadow: { percent: 50 } }\n', 'rules.yaml', { backends: BACKENDS });
+    const rules = parseRuleSet(
+      'default: legacy\nroutes:\n  - { name: r, match: { path: "/x" }, split: { legacy: 50, pipeline: 50 }, sticky: ip, shadow: { percent: 50 } }\n',
+      'rules.yaml',
+      { backends: BACKENDS },
+    );
     const r = rules.routes[0]! as ReturnType<typeof route>;
     const onPipeline = keys.filter((k) => decide(rules, requestFacts('GET', '/x', {}, k), { backends: new Set(BACKENDS) }).backend === 'pipeline');
     expect(onPipeline.length).toBeGreaterThan(keys.length * 0.45);

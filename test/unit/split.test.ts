@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { decide } from '../../src/router/decide.js';
+import { murmur3 } from '../../src/router/murmur3.js';
+import { requestFacts } from '../../src/router/request-facts.js';
 import { BUCKETS, backendForBucket, bucketOf, compileSplit } from '../../src/router/split.js';
 import { parseRuleSet } from '../../src/rules/rule-set.js';
-import { murmur3 } from '../../src/router/murmur3.js';
-import { decide } from '../../src/router/decide.js';
-import { requestFacts } from '../../src/router/request-facts.js';
 
 const ORDER = ['legacy', 'pipeline'];
 
@@ -66,7 +66,11 @@ describe('sticky percentage split', () => {
   });
 
   it('keeps every key on its backend while the weights stay, across a reload that changes the rest', () => {
-    const v1 = parseRuleSet('default: legacy\nroutes:\n  - { name: catalog, match: { path: "/c/**" }, split: { legacy: 70, pipeline: 30 }, sticky: "header:x-user-id" }\n', 'v1.yaml', { backends: ORDER });
+    const v1 = parseRuleSet(
+      'default: legacy\nroutes:\n  - { name: catalog, match: { path: "/c/**" }, split: { legacy: 70, pipeline: 30 }, sticky: "header:x-user-id" }\n',
+      'v1.yaml',
+      { backends: ORDER },
+    );
     // Another route first, the split's keys in the other order, another sticky header name case.
     const v2 = parseRuleSet(
       'default: pipeline\nroutes:\n  - { name: admin, match: { path: "/admin/**" }, backend: legacy }\n  - { name: catalog, match: { path: "/c/**" }, split: { pipeline: 30, legacy: 70 }, sticky: "header:X-User-Id" }\n',

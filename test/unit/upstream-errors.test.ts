@@ -1,7 +1,7 @@
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { errors, request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { ERRORS, classifyUpstreamError, type ErrorDef } from '../../src/errors.js';
+import { classifyUpstreamError, ERRORS, type ErrorDef } from '../../src/errors.js';
 
 const withCode = (code: string) => Object.assign(new Error(code), { code });
 
@@ -38,7 +38,8 @@ describe('upstream error classification', () => {
   });
 
   it('maps anything without a code to "the request to the backend failed", never throws', () => {
-    for (const thing of [new Error('no code'), null, undefined, 'a string', 42, {}, { code: 7 }]) expect(classifyUpstreamError(thing)).toBe(ERRORS.UPSTREAM_FAILED);
+    for (const thing of [new Error('no code'), null, undefined, 'a string', 42, {}, { code: 7 }])
+      expect(classifyUpstreamError(thing)).toBe(ERRORS.UPSTREAM_FAILED);
   });
 
   // The codes above are strings: check them against the errors undici really raises.

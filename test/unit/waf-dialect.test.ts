@@ -18,6 +18,8 @@ describe('WAF regex dialect (issue 11, items 2 and 3)', () => {
 
   it('names a refused WAF pattern with FILE:LINE:COL', () => {
     const text = 'origin: { url: "http://127.0.0.1:9000" }\nwaf:\n  - { id: a, field: path, pattern: "(?<=x)y" }\n';
-    expect(validateProductsText(text, 'products.yaml').map(formatIssue)).toEqual([expect.stringMatching(/^products\.yaml:3:36: waf\[0\]\.pattern: "\(\?<=x\)y": lookbehind/)]);
+    expect(validateProductsText(text, 'products.yaml').map(formatIssue)).toEqual([
+      expect.stringMatching(/^products\.yaml:3:36: waf\[0\]\.pattern: "\(\?<=x\)y": lookbehind/),
+    ]);
   });
 });

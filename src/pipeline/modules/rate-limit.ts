@@ -4,9 +4,10 @@
  * process, in the module's state (the config stays frozen); idle ones are swept once they would
  * be full again.
  */
-import type { RateLimit } from '../../products/products-config.js';
+
 import { matchEdgePath } from '../../products/edge-match.js';
-import { CONTINUE, defineModule, respond, type RequestView } from '../module.js';
+import type { RateLimit } from '../../products/products-config.js';
+import { CONTINUE, defineModule, type RequestView, respond } from '../module.js';
 
 interface Bucket {
   tokens: number;

@@ -1,6 +1,7 @@
 /** Redirects: the first matching rule answers with its status and Location (docs/products.md, step 5). */
-import type { Redirect } from '../../products/products-config.js';
+
 import { matchEdgePath } from '../../products/edge-match.js';
+import type { Redirect } from '../../products/products-config.js';
 import { CONTINUE, defineModule, respond } from '../module.js';
 
 export const redirects = defineModule<readonly Redirect[]>({

@@ -1,7 +1,7 @@
 /** WAF: the first matching rule answers 403 naming the rule (docs/products.md, step 2). */
 import { decodeQuery, percentDecode } from '../../products/edge-match.js';
 import { compileLinearRegex, type LinearRegex } from '../../util/linear-regex.js';
-import { CONTINUE, defineModule, respond, type RequestView } from '../module.js';
+import { CONTINUE, defineModule, type RequestView, respond } from '../module.js';
 
 interface CompiledRule {
   id: string;
