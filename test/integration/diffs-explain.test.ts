@@ -67,7 +67,11 @@ routes:
     for (const path of ['/waf', '/waf', '/nosniff', '/fails'])
       expect((await send(g.url + path, { headers: { authorization: 'Bearer secret' } })).status).toBeLessThan(500);
     await until(
-      async () => json<{ routes: { comparisons: number }[] }>(await send(`${g.admin}/diffs`)).routes.reduce((a, r) => a + r.comparisons, 0) === 4,
+      async () =>
+        json<{ routes: { comparisons: number }[] }>(await send(`${g.admin}/diffs`, { headers: { authorization: 'Bearer admin-secret' } })).routes.reduce(
+          (a, r) => a + r.comparisons,
+          0,
+        ) === 4,
       '4 comparisons',
     );
   });
@@ -78,7 +82,7 @@ routes:
   });
 
   it('never hides a status difference behind body fields, folds one cause, and says how many rows were cut', async () => {
-    const r = await runCli(['diffs', '--admin', g.admin, '--route', 'waf']);
+    const r = await runCli(['diffs', '--admin', g.admin, '--token', 'admin-secret', '--route', 'waf']);
     expect(r.code).toBe(0);
     const rows = r.stdout.split('\n').filter((l) => /^\s+\d+ {2}\S/.test(l));
     expect(rows[0]).toMatch(/^\s+2 {2}status {4}e\.g\. GET \/waf: legacy=403 {2}pipeline=200$/);
@@ -89,19 +93,19 @@ routes:
   });
 
   it('shows a value missing on one side as absent there', async () => {
-    const r = await runCli(['diffs', '--admin', g.admin, '--route', 'nosniff']);
+    const r = await runCli(['diffs', '--admin', g.admin, '--token', 'admin-secret', '--route', 'nosniff']);
     expect(r.stdout).toMatch(/header:x-content-type-options {4}e\.g\. GET \/nosniff: legacy="nosniff" {2}pipeline=absent$/m);
   });
 
   it('shows failed copies beside the match rate instead of "-"', async () => {
-    const r = await runCli(['diffs', '--admin', g.admin, '--route', 'fails']);
+    const r = await runCli(['diffs', '--admin', g.admin, '--token', 'admin-secret', '--route', 'fails']);
     expect(r.stdout).toMatch(/^route fails: 1 comparisons, no answer compared \(1 of 1 copies failed\), shadow errors 100\.0%, timeouts 0\.0%$/m);
   });
 
   it('reads a window with --since and refuses a malformed one', async () => {
-    const r = await runCli(['diffs', '--admin', g.admin, '--route', 'waf', '--since', '10m']);
+    const r = await runCli(['diffs', '--admin', g.admin, '--token', 'admin-secret', '--route', 'waf', '--since', '10m']);
     expect(r.stdout).toMatch(/^route waf since \S+: 2 comparisons/m);
-    const bad = await runCli(['diffs', '--admin', g.admin, '--since', 'yesterday']);
+    const bad = await runCli(['diffs', '--admin', g.admin, '--token', 'admin-secret', '--since', 'yesterday']);
     expect(bad.code).toBe(2);
   });
 
