@@ -1,6 +1,7 @@
 /**
  * `switchyard gateway [--config FILE]`: runs the gateway until SIGTERM or SIGINT, then stops
- * gracefully (in-flight requests finish, up to --drain seconds) and exits 0.
+ * gracefully (in-flight requests finish, up to --drain seconds) and exits 0. SIGHUP reloads
+ * the TLS certificates of the listeners (workers: the primary passes it on to each).
  */
 import { parseArgs } from 'node:util';
 import { Gateway } from '../gateway/gateway.js';
@@ -42,7 +43,10 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
   // Listening for the stop signal before starting: a supervisor (or a test) that sends SIGTERM as
   // soon as it reads "gateway started" must not find Node's default action (exit by signal).
   const stop = stopSignal();
-  const gw = await Gateway.start(config, { logger });
+  // SIGHUP re-reads the TLS certificates; Node's default for it would end the process.
+  let gw: Gateway | undefined;
+  process.on('SIGHUP', () => gw?.reloadTls());
+  gw = await Gateway.start(config, { logger });
   const signal = await stop;
   logger.info({ signal, drain_ms: drainMs }, 'stopping');
   await gw.stop(drainMs).catch((err: Error) => logger.error({ err }, 'stop failed'));

@@ -24,6 +24,7 @@ import {
 } from './schema.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { listenAddress, type ListenAddress } from './listen-address.js';
+import { listeners, type ListenerConfig } from './listener-config.js';
 import { parseYamlSource } from './yaml-source.js';
 
 export interface BackendConfig {
@@ -53,7 +54,10 @@ export interface RedisConfig {
 
 export interface GatewayConfig {
   file: string;
+  /** The first listener's address (the only one in the common single-listener case). */
   listen: ListenAddress;
+  /** Every client listener, in declaration order (`listen` as one entry or a list). */
+  listeners: readonly ListenerConfig[];
   admin: { listen: ListenAddress; token: string };
   /** In declaration order: this order lays out the split's bucket ranges (see docs/rules.md). */
   backends: readonly BackendConfig[];
@@ -91,7 +95,7 @@ const hostPort = refine(string(), (value, node, ctx, path) => {
 });
 
 const schema = object({
-  listen: opt(listenAddress, { host: '0.0.0.0', port: 8080 }),
+  listen: opt(listeners, [{ address: { host: '0.0.0.0', port: 8080 }, h2c: false }]),
   admin: opt(
     section({
       listen: opt(listenAddress, { host: '127.0.0.1', port: 9090 }),
@@ -182,7 +186,8 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
   const redis = raw.rules.redis;
   const config: GatewayConfig = {
     file,
-    listen: raw.listen,
+    listen: raw.listen[0]!.address,
+    listeners: raw.listen,
     admin: raw.admin,
     backends: Object.entries(raw.backends).map(([name, b]) => ({
       name,

@@ -2,7 +2,6 @@
  * The gateway process: builds what is built once (upstream pools, metrics, the rule source),
  * opens the client and admin listeners, and shuts them down gracefully.
  */
-import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { AdminServer, type AdminReply, type AdminRequest } from '../admin/admin-server.js';
@@ -14,6 +13,7 @@ import { createMetrics, type Metrics } from '../metrics/catalogue.js';
 import { ActiveRules } from '../store/active-rules.js';
 import { startRuleSource, type RuleSource } from '../store/rule-source.js';
 import { answerClientError } from '../http/client-errors.js';
+import { Listener, type ListenerHandlers } from '../http/listener.js';
 import type { Backend } from '../forward/backend.js';
 import type { GatewayRuntime } from './contracts.js';
 import { createRequestHandler, createUpgradeHandler } from './lifecycle.js';
@@ -35,34 +35,23 @@ async function startBackends(config: GatewayConfig, metrics: Metrics, logger: Lo
 }
 
 export class Gateway {
-  private readonly server: Server;
+  private listeners: Listener[] = [];
   private readonly admin: AdminServer;
   private ruleSource: RuleSource | undefined;
-  private readonly sockets = new Set<Socket>();
   private shadow: ShadowRuntime | undefined;
 
   private constructor(readonly runtime: GatewayRuntime) {
-    const { config } = runtime;
-    this.server = createServer(
-      {
-        maxHeaderSize: config.limits.maxHeaderBytes,
-        headersTimeout: config.limits.headersTimeoutMs,
-        requestTimeout: config.limits.requestTimeoutMs,
-        keepAliveTimeout: config.limits.keepAliveTimeoutMs,
-        // Node checks headers/request timeouts on this interval (30 s by default).
-        connectionsCheckingInterval: Math.min(1000, config.limits.headersTimeoutMs),
-        // admit() refuses a missing Host itself, with the same JSON body as every other 400.
-        requireHostHeader: false,
-      },
-      createRequestHandler(runtime),
-    );
-    this.server.on('upgrade', createUpgradeHandler(runtime));
-    this.server.on('clientError', (err, socket) => answerClientError(err, socket as Socket, config.limits.maxUrlBytes, runtime.metrics));
-    this.server.on('connection', (s: Socket) => {
-      this.sockets.add(s);
-      s.once('close', () => this.sockets.delete(s));
-    });
-    this.admin = new AdminServer(config.admin.token);
+    this.admin = new AdminServer(runtime.config.admin.token);
+  }
+
+  /** The same handlers on every listener, whatever its protocol. */
+  private handlers(): ListenerHandlers {
+    const rt = this.runtime;
+    return {
+      request: createRequestHandler(rt),
+      upgrade: createUpgradeHandler(rt),
+      clientError: (err, socket) => answerClientError(err, socket as Socket, rt.config.limits.maxUrlBytes, rt.metrics),
+    };
   }
 
   static async start(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -86,24 +75,30 @@ export class Gateway {
     try {
       if (opts.adminListener !== false) await gw.admin.listen(config.admin.listen);
       gw.ruleSource = await startRuleSource(config, runtime.rules, metrics, logger);
-      await new Promise<void>((resolve, reject) => {
-        gw.server.once('error', reject);
-        gw.server.listen(config.listen.port, config.listen.host, () => {
-          gw.server.off('error', reject);
-          resolve();
-        });
-      });
+      const handlers = gw.handlers();
+      for (const l of config.listeners) gw.listeners.push(await Listener.open(l, handlers, config.limits, logger));
     } catch (err) {
       await gw.stop(0);
       throw err;
     }
-    logger.info({ listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source, exec_argv: process.execArgv }, 'gateway started');
+    const listeners = gw.listeners.map((l) => l.url + (l.config.h2c ? ' (+h2c)' : ''));
+    logger.info({ listen: gw.port, admin: gw.adminPort, listeners, source: runtime.rules.meta?.source, exec_argv: process.execArgv }, 'gateway started');
     return gw;
   }
 
+  /** The first listener's port. */
   get port(): number {
-    const a = this.server.address();
-    return typeof a === 'object' && a ? a.port : 0;
+    return this.listeners[0]?.port ?? 0;
+  }
+
+  /** Every listener's port, in `listen` order. */
+  get ports(): number[] {
+    return this.listeners.map((l) => l.port);
+  }
+
+  /** Re-reads the certificates of the TLS listeners (SIGHUP). */
+  reloadTls(): void {
+    for (const l of this.listeners) l.reloadTls('signal');
   }
 
   get adminPort(): number {
@@ -122,14 +117,12 @@ export class Gateway {
   async stop(deadlineMs = 10_000): Promise<void> {
     const rt = this.runtime;
     rt.draining = true;
-    const closed = new Promise<void>((resolve) => (this.server.listening ? this.server.close(() => resolve()) : resolve()));
     // Idle keep-alive connections close now; busy ones finish their response with
-    // `connection: close` (see the lifecycle) and then close.
-    this.server.closeIdleConnections();
+    // `connection: close` (see the lifecycle), HTTP/2 ones get GOAWAY, and then close.
+    const closed = Promise.all(this.listeners.map((l) => l.close()));
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
     await Promise.race([closed, deadline]);
-    this.server.closeAllConnections();
-    for (const s of this.sockets) s.destroy();
+    for (const l of this.listeners) l.destroy();
     await this.shadow?.close();
     await Promise.allSettled([...rt.backends.values()].map((u) => u.destroy()));
     rt.upgrades.close();

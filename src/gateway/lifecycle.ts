@@ -18,6 +18,7 @@ import { ERRORS, errorBody, rawErrorResponse, type ErrorDef } from '../errors.js
 import type { ForwardOutcome } from '../forward/backend.js';
 import { admit, toOriginForm } from '../http/admission.js';
 import { BACKEND_HEADER, REQUEST_ID, upstreamRequestHeaders } from '../http/headers.js';
+import { isHttp2Request } from '../http/http2-compat.js';
 import { decide } from '../router/decide.js';
 import { requestFacts } from '../router/request-facts.js';
 import type { RuleSet } from '../rules/rule-set.js';
@@ -50,6 +51,11 @@ function bytesInOf(socket: Socket & { [LAST_READ]?: number }): number {
   const n = total - (socket[LAST_READ] ?? 0);
   socket[LAST_READ] = total;
   return n;
+}
+
+/** "https" on a TLS listener (x-forwarded-proto), whatever the HTTP version. */
+function schemeOf(req: IncomingMessage): string {
+  return (req.socket as Socket & { encrypted?: boolean }).encrypted ? 'https' : 'http';
 }
 
 function requestIdOf(req: IncomingMessage): string {
@@ -101,6 +107,7 @@ export function createRequestHandler(rt: GatewayRuntime) {
       accessLog.info({
         request_id: ctx?.requestId ?? req.headers[REQUEST_ID],
         method: req.method,
+        protocol: `HTTP/${req.httpVersion}`,
         path: ctx?.facts.path ?? req.url,
         route,
         backend,
@@ -141,7 +148,7 @@ export function createRequestHandler(rt: GatewayRuntime) {
       const headers = upstreamRequestHeaders({
         headers: req.headers,
         remoteAddress: facts.remoteAddress,
-        protocol: 'http',
+        protocol: schemeOf(req),
         requestId,
         route: decision.routeName,
       });
@@ -157,7 +164,7 @@ export function createRequestHandler(rt: GatewayRuntime) {
       const c = ctx;
       upstream.forward(req, res, { headers, responseHeaders, tap: shadow?.tap, body: shadow?.body }, (outcome) =>
         // 5. log
-        log(c, req, res, startNs, outcome, bytesInOf(socket)),
+        log(c, req, res, startNs, outcome, isHttp2Request(req) ? req.bytesIn : bytesInOf(socket)),
       );
     } catch (err) {
       // A bug in a step must cost one request, never the process.

@@ -3,7 +3,8 @@
  * listener: /metrics aggregates every worker's registry (a worker that does not answer within
  * the scrape budget is left out, not waited for), /diffs merges the workers' reports, and the
  * other endpoints are relayed to one live worker. A worker that dies is replaced. SIGTERM or
- * SIGINT on the primary drains every worker and exits 0.
+ * SIGINT on the primary drains every worker and exits 0; SIGHUP is passed on to every worker
+ * (TLS certificate reload).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
@@ -23,7 +24,9 @@ type FromWorker = { type: 'admin-reply'; id: number; reply: AdminReply } | { typ
 /** Runs in each worker: a gateway without its own admin listener, answering the primary's relays. */
 export async function runWorker(config: GatewayConfig, logger: Logger, drainMs: number): Promise<void> {
   const metrics = createMetrics();
-  const gw = await Gateway.start(config, { logger, metrics, adminListener: false });
+  let started: Gateway | undefined;
+  process.on('SIGHUP', () => started?.reloadTls());
+  const gw = (started = await Gateway.start(config, { logger, metrics, adminListener: false }));
   process.on('message', (m: ToWorker) => {
     if (m.type === 'metrics') {
       void metrics.registry.getMetricsAsJSON().then((json) => process.send?.({ type: 'metrics-reply', id: m.id, metrics: json } satisfies FromWorker));
@@ -115,6 +118,11 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
     admin.route(method, path, (req) => relay(req));
   }
 
+  // SIGHUP (certificate reload) is for the workers, which hold the listeners; only ready ones
+  // have their handler installed (for a booting one, Node's default would end it).
+  process.on('SIGHUP', () => {
+    for (const w of live()) w.process.kill('SIGHUP');
+  });
   for (let i = 0; i < count; i++) fork();
   await admin.listen(config.admin.listen);
   logger.info({ admin: admin.port, workers: count }, 'primary started');

@@ -35,6 +35,8 @@ export const silentLogger = () =>
 
 export interface GatewaySetup {
   backends: Record<string, string>;
+  /** Replaces the default `listen: "127.0.0.1:0"` line (YAML, top level). */
+  listen?: string;
   rules: string;
   /** Extra top-level YAML appended to the gateway config. */
   extra?: string;
@@ -48,7 +50,7 @@ export function gatewayYaml(setup: GatewaySetup, rulesFile: string): string {
     .map(([name, url]) => `  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: 1s`)
     .join('\n');
   return [
-    'listen: "127.0.0.1:0"',
+    setup.listen ?? 'listen: "127.0.0.1:0"',
     'admin:\n  listen: "127.0.0.1:0"\n  token: "admin-secret"',
     `backends:\n${backends}`,
     setup.rulesBlock ? setup.rulesBlock(rulesFile) : `rules:\n  file: "${rulesFile}"`,
