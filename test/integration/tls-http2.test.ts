@@ -332,3 +332,33 @@ describe('TLS and HTTP/2 listeners', () => {
     });
   });
 });
+
+describe('graceful stop with HTTP/2 connections', () => {
+  it('sends GOAWAY, lets the open stream finish, and stops', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let held = 0;
+    const slow = await startServer((req, res) => {
+      held++;
+      req.resume();
+      void released.then(() => res.end('finished'));
+    });
+    const g = await startGateway({ backends: { legacy: slow.url }, rules: 'default: legacy\n', listen: 'listen: { address: "127.0.0.1:0", h2c: true }' });
+    const session = connect(`http://127.0.0.1:${g.gw.port}`);
+    try {
+      let goaway = false;
+      session.on('goaway', () => (goaway = true));
+      const answer = h2Request(session, { ':path': '/held' });
+      await expect.poll(() => held).toBe(1);
+      const stopped = g.gw.stop(10_000);
+      await expect.poll(() => goaway).toBe(true);
+      release();
+      expect(await answer).toMatchObject({ status: 200, body: 'finished' });
+      await stopped;
+    } finally {
+      session.destroy();
+      await g.stop();
+      await slow.close();
+    }
+  });
+});
