@@ -10,7 +10,7 @@ const layers = [
   ['src/store/', 'src/forward/', 'src/products/'],
   ['src/pipeline/', 'src/legacy/', 'src/shadow/'],
   ['src/gateway/'],
-  ['src/cli/', 'src/cli\\.ts', 'src/index\\.ts'],
+  ['src/cli/', 'src/cli\\.ts', 'src/index\\.ts', 'src/healthcheck\\.ts'],
 ];
 const group = (paths) => `^(${paths.join('|')})`;
 

@@ -7,6 +7,7 @@
  * file); drives a minute of mixed traffic with a progress bar; prints the diff report and where
  * to look next. Ctrl-C stops everything it started (--exit stops right after the report).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -102,8 +103,10 @@ async function main(): Promise<void> {
     say(`legacy layer  ${legacy.url}  (nginx + Lua, config/products.yaml)`);
 
     const redis = await redisIfReachable();
+    // /diffs (request samples) needs the admin token; `switchyard diffs --config` reads it from here.
+    const adminToken = randomBytes(16).toString('hex');
     const yaml = `listen: "127.0.0.1:${ports.gateway}"
-admin: { listen: "127.0.0.1:${ports.admin}" }
+admin: { listen: "127.0.0.1:${ports.admin}", token: "${adminToken}" }
 backends:
   legacy: { url: "${legacy.url}" }
   pipeline: { inprocess: true, products: "${productsFile}" }
@@ -158,7 +161,7 @@ debug_headers: true
     await new Promise((r) => setTimeout(r, 500)); // let the last comparisons finish
 
     const report = await new Promise<{ routes: RouteReport[] }>((done, fail) => {
-      request({ host: '127.0.0.1', port: gw.adminPort, path: '/diffs' }, (res) => {
+      request({ host: '127.0.0.1', port: gw.adminPort, path: '/diffs', headers: { authorization: `Bearer ${adminToken}` } }, (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
         res.on('end', () => done(JSON.parse(text)));
@@ -175,7 +178,7 @@ debug_headers: true
     process.stdout.write(`
 Where to look next:
   metrics      curl http://127.0.0.1:${gw.adminPort}/metrics
-  diff report  npx switchyard diffs --admin http://127.0.0.1:${gw.adminPort}
+  diff report  npx switchyard diffs --config ${configFile}
   explain      npx switchyard explain --config ${configFile} GET /api/catalog/3 -H "x-user-id: user-7"
   rules        curl http://127.0.0.1:${gw.adminPort}/rules${redis ? `\n  history      npx switchyard rules history --redis ${redis} --prefix switchyard-demo:` : ''}
   dashboard    import config/grafana/switchyard.json into Grafana

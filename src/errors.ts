@@ -91,8 +91,24 @@ export function classifyUpstreamError(err: unknown): ErrorDef {
   }
 }
 
-/** The fields of a local reply's JSON body. */
-export function errorFields(e: ErrorDef, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+type Blame = 'upstream' | 'client' | 'gateway';
+
+/** Built once, from the area each entry is filed under (UPSTREAM_*, CLIENT_*, the rest). */
+const BLAME = new Map<ErrorDef, Blame>(
+  Object.entries(ERRORS).map(([name, e]) => [e, name.startsWith('UPSTREAM_') ? 'upstream' : name.startsWith('CLIENT_') ? 'client' : 'gateway']),
+);
+
+/**
+ * Whom an error is counted against: the backend (`switchyard_upstream_errors_total`), the
+ * client (`switchyard_client_errors_total`), or the gateway itself (neither: only its status in
+ * `switchyard_requests_total`).
+ */
+export function blameOf(e: ErrorDef): Blame {
+  return BLAME.get(e) ?? 'gateway';
+}
+
+/** The fields of a local reply's JSON body (`error`, `code`, `message`, then `extra`). */
+export function errorFields(e: ErrorDef, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { error: e.reason, code: e.code, message: e.message, ...extra };
 }
 

@@ -98,7 +98,7 @@ export function startSwitchyard(name: string, cpus: string, backends: Record<str
     .join('\n');
   writeFileSync(
     join(dir, 'gateway.yaml'),
-    `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nbackends:\n${backendYaml}\nrules: { file: rules.yaml, watch: false }\nlog: { level: info, access: false }\n${extra}\n`,
+    `listen: "127.0.0.1:0"\nstate_dir: "${join(dir, 'state')}"\nadmin: { listen: "127.0.0.1:0" }\nbackends:\n${backendYaml}\nrules: { file: rules.yaml, watch: false }\nlog: { level: info, access: false }\n${extra}\n`,
   );
   // The flags the bin's shebang and the Dockerfile run it with.
   return startProc(name, rt.node, ['--max-semi-space-size=32', join(rt.root, 'dist', 'cli.js'), 'gateway', '--config', join(dir, 'gateway.yaml')], /"listen":(\d+),"admin":(\d+)/, cpus, {

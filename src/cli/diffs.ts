@@ -1,13 +1,15 @@
 /**
- * `switchyard diffs [--route NAME] [--limit N] [--json] [--admin URL] [--config FILE]`: the
- * shadow diff report of a running gateway, read from its admin listener (GET /diffs).
+ * `switchyard diffs [--route NAME] [--limit N] [--json] [--admin URL] [--token TOKEN] [--config FILE]`:
+ * the shadow diff report of a running gateway, read from its admin listener (GET /diffs, which
+ * needs the admin token: --token, else SWITCHYARD_ADMIN_TOKEN, else admin.token of the config).
  */
 import { parseArgs } from 'node:util';
-import { request } from 'undici';
 import type { RouteReport } from '../shadow/report.js';
+import { localUrl } from '../config/listen-address.js';
+import { adminGet } from './admin-client.js';
 import { defaultConfigPath, loadConfigOrExit, printJson } from './common.js';
 
-export const DIFFS_USAGE = 'switchyard diffs [--route NAME] [--limit N] [--json] [--admin URL] [--config FILE]';
+export const DIFFS_USAGE = 'switchyard diffs [--route NAME] [--limit N] [--json] [--admin URL] [--token TOKEN] [--config FILE]';
 
 function pct(x: number | null): string {
   return x === null ? '-' : `${(x * 100).toFixed(1)}%`;
@@ -26,19 +28,17 @@ export async function diffsCommand(argv: string[]): Promise<number> {
       limit: { type: 'string', default: '10' },
       json: { type: 'boolean', default: false },
       admin: { type: 'string' },
+      token: { type: 'string' },
       config: { type: 'string', short: 'c' },
     },
   });
-  let base = values.admin;
-  if (!base) {
-    const { listen } = loadConfigOrExit(defaultConfigPath(values.config)).admin;
-    base = `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host}:${listen.port}`;
-  }
-  const url = new URL('/diffs', base);
+  const token = values.token ?? (process.env.SWITCHYARD_ADMIN_TOKEN || undefined);
+  // The config is read for what the flags and the environment do not give: address or token.
+  const config = values.admin && token !== undefined && !values.config ? undefined : loadConfigOrExit(defaultConfigPath(values.config));
+  const url = new URL('/diffs', values.admin ?? localUrl(config!.admin.listen));
   if (values.route) url.searchParams.set('route', values.route);
   url.searchParams.set('limit', values.limit);
-  const res = await request(url);
-  const body = (await res.body.json()) as { routes: RouteReport[] };
+  const body = (await adminGet(url, token ?? config?.admin.token ?? '')) as { routes: RouteReport[] };
   if (values.json) {
     printJson(body);
     return 0;

@@ -11,7 +11,7 @@ import { LegacyLayer } from '../legacy/legacy-layer.js';
 import { loadProducts, validateProductsText } from '../products/products-config.js';
 import { PACKAGE_ROOT, UsageError, hostPortArg, stopSignal } from './common.js';
 
-export const LEGACY_USAGE = 'switchyard legacy [--products FILE] [--origin URL] [--listen HOST:PORT] [--prefix DIR]';
+export const LEGACY_USAGE = 'switchyard legacy [--products FILE] [--origin URL] [--listen HOST:PORT] [--prefix DIR] [--access-log]';
 export const PRODUCTS_USAGE = 'switchyard products validate FILE';
 
 
@@ -48,5 +48,7 @@ export function productsCommand(argv: string[]): number {
   if (sub !== 'validate' || !file || rest.length) throw new UsageError(`usage: ${PRODUCTS_USAGE}`);
   const issues = validateProductsText(readFileSync(file, 'utf8'), file);
   for (const i of issues) process.stderr.write(formatIssue(i) + '\n');
-  return issues.length ? 1 : 0;
+  if (issues.length) return 1;
+  process.stdout.write('ok\n');
+  return 0;
 }

@@ -14,7 +14,6 @@ import { PACKAGE_ROOT, hostPortArg, stopSignal } from './common.js';
 
 export const PIPELINE_USAGE = 'switchyard pipeline [--config FILE] [--products FILE] [--origin URL] [--listen HOST:PORT]';
 
-
 export async function pipelineCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -26,7 +25,7 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
     },
   });
   const cfg = loadPipelineConfig(values.config);
-  const logger = createLogger(cfg.logLevel);
+  const logger = createLogger(cfg.log.level);
   logProcessWarnings(logger);
   const stop = stopSignal(); // before starting, as in gateway.ts
   const server = await PipelineServer.start({
@@ -36,6 +35,7 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
     origin: values.origin ? hostPortArg(values.origin, '--origin') : undefined,
     metrics: createMetrics(),
     logger,
+    log: cfg.log,
   });
   await stop;
   await server.stop(5000);

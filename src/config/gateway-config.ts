@@ -3,7 +3,7 @@
  * Validated once at start into a frozen object; every error names file, line, column and key.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   boolean,
   dict,
@@ -11,7 +11,6 @@ import {
   list,
   number,
   object,
-  oneOf,
   opt,
   refine,
   reject,
@@ -23,16 +22,20 @@ import {
   type Check,
 } from './schema.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import { listenAddress, type ListenAddress } from './listen-address.js';
+import { listenAddress, optionalListenAddress, type ListenAddress } from './listen-address.js';
 import { listeners, type ListenerConfig } from './listener-config.js';
+import { logConfigOf, logSection, type LogConfig } from './log-config.js';
 import { parseYamlSource } from './yaml-source.js';
 
 export interface BackendConfig {
   name: string;
   /** For an in-process pipeline: the loopback address of its listener, known once it started. */
   url: URL;
-  /** Run the new pipeline inside the gateway process, with this products file. */
-  inprocess?: { products: string };
+  /**
+   * Run the new pipeline inside the gateway process, with this products file. It also listens
+   * on `shadowListen` (default a random loopback port) for the shadow copies sent to it.
+   */
+  inprocess?: { products: string; shadowListen: ListenAddress };
   connectTimeoutMs: number;
   responseTimeoutMs: number;
   /** Upper bound of keep-alive connections in this backend's pool. */
@@ -44,7 +47,7 @@ export interface RedisConfig {
   prefix: string;
   /** Re-read the active version this often, in case a change notice was lost. */
   pollMs: number;
-  /** Where the last applied rule set is written, for starts while Redis is down. */
+  /** Where the last applied rule set is written, for starts while Redis is down (default STATE_DIR/rules-snapshot.json). */
   snapshot: string;
   historyLimit: number;
   sentinels?: { host: string; port: number }[];
@@ -54,17 +57,20 @@ export interface RedisConfig {
 
 export interface GatewayConfig {
   file: string;
+  /** Absolute directory for generated state (rules snapshot, diff samples); never inside config/ by default. */
+  stateDir: string;
   /** The first listener's address (the only one in the common single-listener case). */
   listen: ListenAddress;
   /** Every client listener, in declaration order (`listen` as one entry or a list). */
   listeners: readonly ListenerConfig[];
-  admin: { listen: ListenAddress; token: string };
+  /** `publicListen`: a second address serving only /healthz, /readyz and /metrics. */
+  admin: { listen: ListenAddress; token: string; publicListen?: ListenAddress };
   /** In declaration order: this order lays out the split's bucket ranges (see docs/rules.md). */
   backends: readonly BackendConfig[];
   rules: { file: string; watch: boolean; redis?: RedisConfig };
   override: { token: string };
   debugHeaders: boolean;
-  log: { level: string; access: boolean; accessSample: number };
+  log: LogConfig;
   shadow: {
     maxConcurrent: number;
     maxPerRoute: number;
@@ -94,12 +100,20 @@ const hostPort = refine(string(), (value, node, ctx, path) => {
   return { host: m[1]!, port: Number(m[2]) };
 });
 
+/**
+ * Generated state stays out of config/, which may be a read-only mount (a ConfigMap). The image
+ * sets SWITCHYARD_STATE_DIR=/var/lib/switchyard, so configs that do not name a state_dir work there.
+ */
+export const DEFAULT_STATE_DIR = '.switchyard/state';
+
 const schema = object({
+  state_dir: opt(string({ nonEmpty: true })),
   listen: opt(listeners, [{ address: { host: '0.0.0.0', port: 8080 }, h2c: false }]),
   admin: opt(
     section({
       listen: opt(listenAddress, { host: '127.0.0.1', port: 9090 }),
       token: opt(string(), ''),
+      public_listen: opt(optionalListenAddress),
     }),
   ),
   backends: req(
@@ -108,6 +122,7 @@ const schema = object({
         url: opt(backendUrl),
         inprocess: opt(boolean(), false),
         products: opt(string({ nonEmpty: true })),
+        shadow_listen: opt(listenAddress),
         connect_timeout: opt(duration({ min: 1 }), 2000),
         response_timeout: opt(duration({ min: 1 }), 30_000),
         connections: opt(number({ integer: true, min: 1, max: 10_000 }), 256),
@@ -115,6 +130,7 @@ const schema = object({
         if (b.inprocess && b.url) return reject(ctx, node, path, 'an in-process backend has no url');
         if (!b.inprocess && !b.url) return reject(ctx, node, path, 'a backend needs a url (or inprocess: true for the built-in pipeline)');
         if (!b.inprocess && b.products) return reject(ctx, node, path, '"products" goes with inprocess: true');
+        if (!b.inprocess && b.shadow_listen) return reject(ctx, node, path, '"shadow_listen" goes with inprocess: true');
         return b;
       }),
       { key: NAME, keyHint: 'a backend name (lowercase letters, digits, - and _)', min: 1 },
@@ -129,7 +145,7 @@ const schema = object({
           url: opt(string()),
           prefix: opt(string({ pattern: /^[A-Za-z0-9:_.-]*$/, patternHint: 'a key prefix of letters, digits and :_.-' }), 'switchyard:'),
           poll_interval: opt(duration({ min: 100 }), 1000),
-          snapshot: opt(string({ nonEmpty: true }), '.switchyard/rules-snapshot.json'),
+          snapshot: opt(string({ nonEmpty: true })),
           history: opt(number({ integer: true, min: 1, max: 10_000 }), 50),
           sentinels: opt(list(hostPort, { min: 1 })),
           sentinel_name: opt(string({ nonEmpty: true })),
@@ -140,13 +156,7 @@ const schema = object({
   ),
   override: opt(section({ token: opt(string(), '') })),
   debug_headers: opt(boolean(), false),
-  log: opt(
-    section({
-      level: opt(oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info'),
-      access: opt(boolean(), true),
-      access_sample: opt(number({ min: 0, max: 1 }), 1),
-    }),
-  ),
+  log: opt(logSection),
   shadow: opt(
     section({
       max_concurrent: opt(number({ integer: true, min: 1, max: 100_000 }), 64),
@@ -154,7 +164,7 @@ const schema = object({
       queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 256),
       samples: opt(
         section({
-          file: opt(string({ nonEmpty: true }), '.switchyard/diff-samples.jsonl'),
+          file: opt(string({ nonEmpty: true })),
           max_bytes: opt(size(), 10 * 1024 * 1024),
           stream_maxlen: opt(number({ integer: true, min: 1 }), 1000),
         }),
@@ -184,16 +194,22 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
   const base = dirname(resolve(file));
   const limits = raw.limits;
   const redis = raw.rules.redis;
+  // Unlike the other paths, a relative state_dir is relative to the working directory: state
+  // belongs to the running process, not to the (possibly read-only, shared) config directory.
+  const stateDir = resolve(raw.state_dir ?? (env.SWITCHYARD_STATE_DIR || DEFAULT_STATE_DIR));
   const config: GatewayConfig = {
     file,
+    stateDir,
     listen: raw.listen[0]!.address,
     listeners: raw.listen,
-    admin: raw.admin,
+    admin: { listen: raw.admin.listen, token: raw.admin.token, publicListen: raw.admin.public_listen },
     backends: Object.entries(raw.backends).map(([name, b]) => ({
       name,
       // Replaced by the in-process pipeline's loopback address when it starts.
       url: b.url ?? new URL('http://127.0.0.1:0'),
-      inprocess: b.inprocess ? { products: resolve(base, b.products ?? 'products.yaml') } : undefined,
+      inprocess: b.inprocess
+        ? { products: resolve(base, b.products ?? 'products.yaml'), shadowListen: b.shadow_listen ?? { host: '127.0.0.1', port: 0 } }
+        : undefined,
       connectTimeoutMs: b.connect_timeout,
       responseTimeoutMs: b.response_timeout,
       connections: b.connections,
@@ -205,7 +221,7 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
         url: redis.url || undefined,
         prefix: redis.prefix,
         pollMs: redis.poll_interval,
-        snapshot: resolve(base, redis.snapshot),
+        snapshot: redis.snapshot ? resolve(base, redis.snapshot) : join(stateDir, 'rules-snapshot.json'),
         historyLimit: redis.history,
         sentinels: redis.sentinels,
         sentinelName: redis.sentinel_name,
@@ -214,13 +230,13 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
     },
     override: raw.override,
     debugHeaders: raw.debug_headers,
-    log: { level: raw.log.level, access: raw.log.access, accessSample: raw.log.access_sample },
+    log: logConfigOf(raw.log),
     shadow: {
       maxConcurrent: raw.shadow.max_concurrent,
       maxPerRoute: raw.shadow.max_concurrent_per_route,
       queue: raw.shadow.queue,
       samples: {
-        file: resolve(base, raw.shadow.samples.file),
+        file: raw.shadow.samples.file ? resolve(base, raw.shadow.samples.file) : join(stateDir, 'diff-samples.jsonl'),
         maxBytes: raw.shadow.samples.max_bytes,
         streamMaxLen: raw.shadow.samples.stream_maxlen,
       },

@@ -12,7 +12,7 @@ export type Invalid = typeof INVALID;
 
 export interface CheckContext {
   src: YamlSource;
-  /** Environment for `${VAR}` interpolation; absent = no interpolation (rules, products). */
+  /** Environment for `${VAR}` interpolation (gateway, pipeline and products configs); absent = none (rules). */
   env?: Record<string, string | undefined>;
   report(node: unknown, path: string, message: string): void;
 }

@@ -2,13 +2,17 @@
  * The comparer: a pure function from two captured responses and a route's policy to a verdict.
  * Status, the compared headers, and the bodies: JSON structurally, text by lines, anything else
  * by length and hash; gzip, br and deflate are decoded first. Fields known to be noise for the
- * route are reported as noise and kept out of the mismatch.
+ * route are reported as noise and kept out of the mismatch. It never calls two different bodies
+ * equal: JSON numbers are exact decimals, and a body that is not valid UTF-8 is compared by its
+ * bytes, since decoding would turn different bytes into the same U+FFFD.
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import type { ComparePolicy } from './compare-policy.js';
+import { parseJsonExact } from './exact-json.js';
 import { diffJson, type FieldDiff } from './json-diff.js';
-import { diffLines } from './line-diff.js';
+import { lineChanges } from './line-diff.js';
 
 export type { FieldDiff };
 
@@ -34,6 +38,8 @@ export interface Comparison {
 
 const MAX_DIFFS = 50;
 const MAX_DECODED = 16 * 1024 * 1024;
+/** Changed lines of a text body shown per side. */
+const MAX_LINES = 10;
 
 /** The field name used for noise and metrics: JSON array indices become `*`. */
 export function generalizeField(field: string): string {
@@ -65,7 +71,7 @@ export function decodeBody(body: Buffer, encoding: string | undefined, maxBytes 
   return undefined;
 }
 
-type Parsed = { kind: 'json'; value: unknown } | { kind: 'text'; lines: string[] } | { kind: 'binary'; body: Buffer };
+type Parsed = { kind: 'json'; value: unknown } | { kind: 'text'; text: string } | { kind: 'binary' };
 
 function isJsonType(ct: string): boolean {
   return /[/+]json\b/i.test(ct);
@@ -75,17 +81,22 @@ function isTextType(ct: string): boolean {
   return /^text\/|[/+](xml|javascript|x-www-form-urlencoded|html)\b/i.test(ct);
 }
 
-function parse(r: CapturedResponse, body: Buffer): Parsed {
-  const ct = headerText(r.headers['content-type']) ?? '';
+function parse(ct: string, body: Buffer): Parsed {
+  if (!isUtf8(body)) return { kind: 'binary' };
   if (isJsonType(ct) || (!ct && /^\s*[[{]/.test(body.subarray(0, 64).toString('latin1')))) {
     try {
-      return { kind: 'json', value: JSON.parse(body.toString('utf8')) };
+      return { kind: 'json', value: parseJsonExact(body.toString('utf8')) };
     } catch {
       /* not JSON after all: compare as text */
     }
   }
-  if (isTextType(ct) || isJsonType(ct) || (!ct && !body.includes(0))) return { kind: 'text', lines: body.toString('utf8').split('\n') };
-  return { kind: 'binary', body };
+  if (isTextType(ct) || isJsonType(ct) || (!ct && !body.includes(0))) return { kind: 'text', text: body.toString('utf8') };
+  return { kind: 'binary' };
+}
+
+/** The changed lines of one side, with a last line saying how many more there are. */
+function shownLines(lines: string[], count: number): string {
+  return count > lines.length ? [...lines, `… ${count - lines.length} more lines`].join('\n') : lines.join('\n');
 }
 
 function digest(b: Buffer): string {
@@ -96,8 +107,12 @@ function diffBodies(a: CapturedResponse, b: CapturedResponse, policy: ComparePol
   const da = decodeBody(a.body, headerText(a.headers['content-encoding']));
   const db = decodeBody(b.body, headerText(b.headers['content-encoding']));
   if (!da || !db) return 'undecodable_body';
-  const pa = parse(a, da);
-  const pb = parse(b, db);
+  const cta = headerText(a.headers['content-type']) ?? '';
+  const ctb = headerText(b.headers['content-type']) ?? '';
+  // The same bytes read the same way are the same value: most shadowed answers stop here.
+  if (cta === ctb && da.equals(db)) return [];
+  const pa = parse(cta, da);
+  const pb = parse(ctb, db);
   if (pa.kind === 'json' && pb.kind === 'json') {
     return diffJson(pa.value, pb.value, {
       ignore: policy.ignoreJson,
@@ -107,13 +122,8 @@ function diffBodies(a: CapturedResponse, b: CapturedResponse, policy: ComparePol
     });
   }
   if (pa.kind === 'text' && pb.kind === 'text') {
-    const edits = diffLines(pa.lines, pb.lines, 2000);
-    if (!edits) return [{ field: 'body', kind: 'changed', a: `${pa.lines.length} lines`, b: `${pb.lines.length} lines (too different to list)` }];
-    const changed = edits.filter((e) => e.op !== ' ');
-    if (changed.length === 0) return [];
-    const removed = changed.filter((e) => e.op === '-').map((e) => e.line);
-    const added = changed.filter((e) => e.op === '+').map((e) => e.line);
-    return [{ field: 'body', kind: 'changed', a: removed.slice(0, 10).join('\n'), b: added.slice(0, 10).join('\n') }];
+    const c = lineChanges(pa.text, pb.text, MAX_LINES);
+    return c ? [{ field: 'body', kind: 'changed', a: shownLines(c.removed, c.removedCount), b: shownLines(c.added, c.addedCount) }] : [];
   }
   if (pa.kind !== pb.kind) return [{ field: 'body', kind: 'type', a: pa.kind, b: pb.kind }];
   if (da.equals(db)) return [];

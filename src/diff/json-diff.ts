@@ -1,12 +1,19 @@
 /**
  * Structural JSON diff: the JSON Pointer (RFC 6901) of every added, removed and changed value,
- * type changes included. Pure; the comparer feeds it parsed bodies and the route's policy.
+ * type changes included. Pure; the comparer feeds it bodies parsed by parseJsonExact and the
+ * route's policy. Numbers are compared as exact decimals, strings by code points (UTF-16 code
+ * unit equality is code point equality); see docs/shadow.md.
  */
 import type { PointerPattern } from './compare-policy.js';
+import { decimalKey, parseDecimal, withinTolerance, type Decimal } from './decimal.js';
+import { ExactNumber, toPlainJson, type JsonNumber } from './exact-json.js';
 
 export type DiffKind = 'changed' | 'added' | 'removed' | 'type';
 
-/** One differing field. `a` is the serving backend's value, `b` the shadow's. */
+/**
+ * One differing field. `a` is the serving backend's value, `b` the shadow's, as plain JSON
+ * values: a number a JS number cannot hold exactly is given as a string of its digits.
+ */
 export interface FieldDiff {
   field: string;
   kind: DiffKind;
@@ -38,18 +45,28 @@ export function matchesPointer(pattern: PointerPattern, path: readonly string[])
 }
 
 function typeOf(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : v instanceof ExactNumber ? 'number' : typeof v;
 }
 
-function numbersClose(a: number, b: number, tolerance: number): boolean {
-  if (a === b) return true;
-  const d = Math.abs(a - b);
-  return d <= tolerance || d <= tolerance * Math.max(Math.abs(a), Math.abs(b));
+function decimalOf(n: JsonNumber): Decimal {
+  return typeof n === 'number' ? parseDecimal(String(n)) : n.decimal;
+}
+
+/**
+ * Exact: a JS number from parseJsonExact spells its decimal exactly, so two of them are equal
+ * exactly when `===` says so (and `-0 === 0`, as the decimals are); an ExactNumber never equals
+ * a JS number, and two of them are equal when their decimals are.
+ */
+function numbersEqual(x: JsonNumber, y: JsonNumber, tolerance: Decimal | undefined): boolean {
+  if (typeof x === 'number' && typeof y === 'number' && (x === y || !tolerance)) return x === y;
+  return tolerance ? withinTolerance(decimalOf(x), decimalOf(y), tolerance) : decimalKey(decimalOf(x)) === decimalKey(decimalOf(y));
 }
 
 /** A stable text form of a value, without ignored fields, for multiset comparison. */
 function canonical(v: unknown, path: string[], o: JsonDiffOptions): string {
   if (Array.isArray(v)) return '[' + v.map((x, i) => canonical(x, [...path, String(i)], o)).join(',') + ']';
+  // An ExactNumber's key cannot collide with JSON text: nothing there starts with '#' outside a string.
+  if (v instanceof ExactNumber) return '#' + decimalKey(v.decimal);
   if (v && typeof v === 'object') {
     const keys = Object.keys(v).sort();
     const parts: string[] = [];
@@ -65,13 +82,15 @@ function canonical(v: unknown, path: string[], o: JsonDiffOptions): string {
 
 export function diffJson(a: unknown, b: unknown, o: JsonDiffOptions): FieldDiff[] {
   const out: FieldDiff[] = [];
+  // The policy's tolerance as the decimal it was written as (YAML `0.001` prints back as 0.001).
+  const tolerance = o.numericTolerance > 0 ? parseDecimal(String(o.numericTolerance)) : undefined;
   const walk = (x: unknown, y: unknown, path: string[]): void => {
     if (out.length >= o.limit) return;
     if (path.length && o.ignore.some((p) => matchesPointer(p, path))) return;
     const tx = typeOf(x);
     const ty = typeOf(y);
     if (tx !== ty) {
-      out.push({ field: pointer(path), kind: 'type', a: x, b: y });
+      out.push({ field: pointer(path), kind: 'type', a: toPlainJson(x), b: toPlainJson(y) });
       return;
     }
     if (tx === 'array') {
@@ -84,8 +103,8 @@ export function diffJson(a: unknown, b: unknown, o: JsonDiffOptions): FieldDiff[
       const n = Math.max(xa.length, ya.length);
       for (let i = 0; i < n; i++) {
         const p = [...path, String(i)];
-        if (i >= ya.length) out.push({ field: pointer(p), kind: 'removed', a: xa[i] });
-        else if (i >= xa.length) out.push({ field: pointer(p), kind: 'added', b: ya[i] });
+        if (i >= ya.length) out.push({ field: pointer(p), kind: 'removed', a: toPlainJson(xa[i]) });
+        else if (i >= xa.length) out.push({ field: pointer(p), kind: 'added', b: toPlainJson(ya[i]) });
         else walk(xa[i], ya[i], p);
         if (out.length >= o.limit) return;
       }
@@ -97,20 +116,20 @@ export function diffJson(a: unknown, b: unknown, o: JsonDiffOptions): FieldDiff[
       for (const k of Object.keys(xo)) {
         const p = [...path, k];
         if (!Object.hasOwn(yo, k)) {
-          if (!o.ignore.some((pat) => matchesPointer(pat, p))) out.push({ field: pointer(p), kind: 'removed', a: xo[k] });
+          if (!o.ignore.some((pat) => matchesPointer(pat, p))) out.push({ field: pointer(p), kind: 'removed', a: toPlainJson(xo[k]) });
         } else walk(xo[k], yo[k], p);
         if (out.length >= o.limit) return;
       }
       for (const k of Object.keys(yo)) {
         if (Object.hasOwn(xo, k)) continue;
         const p = [...path, k];
-        if (!o.ignore.some((pat) => matchesPointer(pat, p))) out.push({ field: pointer(p), kind: 'added', b: yo[k] });
+        if (!o.ignore.some((pat) => matchesPointer(pat, p))) out.push({ field: pointer(p), kind: 'added', b: toPlainJson(yo[k]) });
         if (out.length >= o.limit) return;
       }
       return;
     }
-    if (tx === 'number' ? !numbersClose(x as number, y as number, o.numericTolerance) : x !== y) {
-      out.push({ field: pointer(path), kind: 'changed', a: x, b: y });
+    if (tx === 'number' ? !numbersEqual(x as JsonNumber, y as JsonNumber, tolerance) : x !== y) {
+      out.push({ field: pointer(path), kind: 'changed', a: toPlainJson(x), b: toPlainJson(y) });
     }
   };
   const multiset = (xa: unknown[], ya: unknown[], path: string[]): void => {
@@ -129,8 +148,8 @@ export function diffJson(a: unknown, b: unknown, o: JsonDiffOptions): FieldDiff[
       else added.push(v);
     });
     const field = pointer([...path, '*']);
-    for (const c of counts.values()) for (let i = 0; i < c.n && out.length < o.limit; i++) out.push({ field, kind: 'removed', a: c.value });
-    for (const v of added) if (out.length < o.limit) out.push({ field, kind: 'added', b: v });
+    for (const c of counts.values()) for (let i = 0; i < c.n && out.length < o.limit; i++) out.push({ field, kind: 'removed', a: toPlainJson(c.value) });
+    for (const v of added) if (out.length < o.limit) out.push({ field, kind: 'added', b: toPlainJson(v) });
   };
   walk(a, b, []);
   return out;

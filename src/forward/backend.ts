@@ -30,6 +30,11 @@ export interface ForwardOutcome {
   /** Set when the upstream failed or the client went away. */
   error?: ErrorDef;
   cause?: Error;
+  /**
+   * Set when the backend answered locally instead of asking its origin, with its reason
+   * (`waf:1001`, `rate_limited:api`, …): the in-process pipeline reports it for the access log.
+   */
+  reply?: string;
 }
 
 export interface ForwardOptions {

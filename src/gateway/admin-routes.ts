@@ -1,5 +1,6 @@
 /**
- * The admin endpoints of a gateway: /healthz, /readyz, /metrics, GET and PUT /rules, /diffs.
+ * The admin endpoints of a gateway: /healthz, /readyz, /metrics (public: also on
+ * admin.public_listen), GET and PUT /rules, /diffs (request samples: needs the admin token).
  */
 import { ConfigError } from '../config/yaml-source.js';
 import type { GatewayRuntime } from './contracts.js';
@@ -7,40 +8,42 @@ import { parseRuleSet } from '../rules/rule-set.js';
 import { RedisRuleSource } from '../store/redis-rule-source.js';
 import { VersionConflictError } from '../store/rule-store.js';
 import { ruleContextOf, type RuleSource } from '../store/rule-source.js';
-import type { AdminServer } from '../admin/admin-server.js';
+import { adminError, type AdminServer } from '../admin/admin-server.js';
+import { ERRORS } from '../errors.js';
 import type { ShadowRuntime } from '../shadow/shadow-step.js';
 
 export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, source: () => RuleSource | undefined, shadow: ShadowRuntime): void {
-  admin.route('GET', '/healthz', () => ({ status: 200, body: { status: 'ok' } }));
+  const open = { public: true };
+  admin.route('GET', '/healthz', () => ({ status: 200, body: { status: 'ok' } }), open);
 
   admin.route('GET', '/readyz', () => {
     const meta = rt.rules.meta;
     if (!meta) return { status: 503, body: { ready: false, reason: 'no rule set loaded yet' } };
     return { status: 200, body: { ready: true, source: meta.source, version: meta.version, applied_at: meta.appliedAt.toISOString(), note: meta.note } };
-  });
+  }, open);
 
   admin.route('GET', '/metrics', async () => ({
     status: 200,
     body: await rt.metrics.registry.metrics(),
     contentType: rt.metrics.registry.contentType,
-  }));
+  }), open);
 
   admin.route('GET', '/rules', () => {
     const meta = rt.rules.meta;
     const rules = rt.rules.rules;
-    if (!meta || !rules) return { status: 503, body: { error: 'no rule set loaded yet' } };
+    if (!meta || !rules) return adminError(ERRORS.NOT_READY);
     return { status: 200, body: { version: meta.version, source: meta.source, applied_at: meta.appliedAt.toISOString(), yaml: rules.text } };
   });
 
   // Does what `switchyard rules push` does: same validation, same errors (as JSON).
   admin.route('PUT', '/rules', async (req, url, body) => {
-    if (!admin.authorized(req)) return { status: 401, body: { error: 'a valid "Authorization: Bearer <admin.token>" is required' } };
+    if (!admin.authorized(req)) return adminError(ERRORS.ADMIN_UNAUTHORIZED);
     const src = source();
-    if (!(src instanceof RedisRuleSource)) return { status: 409, body: { error: 'rules are read from a file; PUT /rules needs rules.redis in the gateway config' } };
+    if (!(src instanceof RedisRuleSource)) return adminError(ERRORS.RULES_NOT_IN_REDIS);
     try {
       parseRuleSet(body, 'request-body', ruleContextOf(rt.config));
     } catch (err) {
-      if (err instanceof ConfigError) return { status: 400, body: { error: 'invalid rules', errors: err.issues } };
+      if (err instanceof ConfigError) return adminError(ERRORS.CONFIG_INVALID, { errors: err.issues });
       throw err;
     }
     const ifMatch = req.headers['if-match'];
@@ -53,8 +56,8 @@ export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, sour
       });
       return { status: 200, body: { version } };
     } catch (err) {
-      if (err instanceof VersionConflictError) return { status: 409, body: { error: err.message, active_version: err.actual } };
-      return { status: 503, body: { error: `redis: ${(err as Error).message}` } };
+      if (err instanceof VersionConflictError) return adminError(ERRORS.RULES_VERSION_CONFLICT, { message: err.message, active_version: err.actual });
+      return adminError(ERRORS.RULES_STORE_UNAVAILABLE, { cause: (err as Error).message });
     }
   });
 
@@ -63,5 +66,5 @@ export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, sour
     const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
     const route = url.searchParams.get('route') ?? undefined;
     return { status: 200, body: { routes: shadow.report.report((r) => shadow.noise.fields(r), route, limit) } };
-  });
+  }, { auth: true });
 }

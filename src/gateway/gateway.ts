@@ -2,7 +2,7 @@
  * The gateway process: builds what is built once (upstream pools, metrics, the rule source),
  * opens the client and admin listeners, and shuts them down gracefully.
  */
-import type { Socket } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { AdminServer, type AdminReply, type AdminRequest } from '../admin/admin-server.js';
 import { digestToken } from '../router/decide.js';
@@ -17,6 +17,7 @@ import { Listener, type ListenerHandlers } from '../http/listener.js';
 import type { Backend } from '../forward/backend.js';
 import type { GatewayRuntime } from './contracts.js';
 import { createRequestHandler, createUpgradeHandler } from './lifecycle.js';
+import { createLogStep } from './log-step.js';
 import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from './admin-routes.js';
@@ -44,19 +45,30 @@ export class Gateway {
     this.admin = new AdminServer(runtime.config.admin.token);
   }
 
-  /** The same handlers on every listener, whatever its protocol. */
+  /** The same handlers on every listener, whatever its protocol, ending in one log step. */
   private handlers(): ListenerHandlers {
     const rt = this.runtime;
+    const logStep = createLogStep(rt);
     return {
-      request: createRequestHandler(rt),
-      upgrade: createUpgradeHandler(rt),
-      clientError: (err, socket) => answerClientError(err, socket as Socket, rt.config.limits.maxUrlBytes, rt.metrics),
+      request: createRequestHandler(rt, logStep),
+      upgrade: createUpgradeHandler(rt, logStep),
+      clientError: (err, socket) => {
+        const refused = answerClientError(err, socket, rt.config.limits.maxUrlBytes);
+        if (refused) logStep.refused(refused);
+      },
     };
   }
 
   static async start(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
     const logger = opts.logger ?? createLogger(config.log.level);
     const metrics = opts.metrics ?? createMetrics();
+    // Here rather than at config load (explain and rules validate read the config too). Samples
+    // hold request data: owner only. A failure is not fatal: the writers log their own errors.
+    try {
+      mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      logger.warn({ state_dir: config.stateDir, err: (err as Error).message }, 'cannot create state_dir; the rules snapshot and diff samples will not be written');
+    }
     const runtime: GatewayRuntime = {
       config,
       rules: new ActiveRules(metrics),
@@ -73,7 +85,10 @@ export class Gateway {
     runtime.shadow = gw.shadow;
     registerAdminRoutes(gw.admin, runtime, () => gw.ruleSource, gw.shadow);
     try {
-      if (opts.adminListener !== false) await gw.admin.listen(config.admin.listen);
+      if (opts.adminListener !== false) {
+        await gw.admin.listen(config.admin.listen);
+        if (config.admin.publicListen) await gw.admin.listenPublic(config.admin.publicListen);
+      }
       gw.ruleSource = await startRuleSource(config, runtime.rules, metrics, logger);
       const handlers = gw.handlers();
       for (const l of config.listeners) gw.listeners.push(await Listener.open(l, handlers, config.limits, logger));
@@ -82,7 +97,7 @@ export class Gateway {
       throw err;
     }
     const listeners = gw.listeners.map((l) => l.url + (l.config.h2c ? ' (+h2c)' : ''));
-    logger.info({ listen: gw.port, admin: gw.adminPort, listeners, source: runtime.rules.meta?.source, exec_argv: process.execArgv }, 'gateway started');
+    logger.info({ listen: gw.port, admin: gw.adminPort, listeners, source: runtime.rules.meta?.source, exec_argv: process.execArgv, public_admin: gw.admin.publicPort }, 'gateway started');
     return gw;
   }
 
@@ -103,6 +118,11 @@ export class Gateway {
 
   get adminPort(): number {
     return this.admin.port;
+  }
+
+  /** The port of admin.public_listen (/healthz, /readyz, /metrics only); undefined when not configured. */
+  get publicAdminPort(): number | undefined {
+    return this.admin.publicPort;
   }
 
   /** Answers an admin request without the listener (a worker relaying for the primary). */

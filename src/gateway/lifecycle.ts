@@ -5,7 +5,10 @@
  *   2. decide    match a route, pick the backend (override, sticky bucket, random)
  *   3. shadow    start the copy to the other backend, if the route samples this one
  *   4. forward   stream the request to the backend and its answer to the client   → 502/504
- *   5. log       metrics and the access log line; always runs, also after errors
+ *   5. log       metrics and the access line (log-step.ts); always runs, also after errors
+ *
+ * WebSocket upgrades run 1 and 2, then the upgrade proxy carries both sockets until one closes,
+ * and end in the same log step; so do requests Node's parser refused (gateway.ts).
  *
  * Each step is a plain function call below; everything built once (rule table, pools, metric
  * objects) lives in GatewayRuntime, and a request only allocates its small RequestContext.
@@ -16,6 +19,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERRORS, errorBody, rawErrorResponse, type ErrorDef } from '../errors.js';
 import type { ForwardOutcome } from '../forward/backend.js';
+import { bytesInOf } from '../http/bytes-in.js';
 import { admit, toOriginForm } from '../http/admission.js';
 import { BACKEND_HEADER, REQUEST_ID, upstreamRequestHeaders } from '../http/headers.js';
 import { isHttp2Request } from '../http/http2-compat.js';
@@ -23,6 +27,7 @@ import { decide } from '../router/decide.js';
 import { requestFacts } from '../router/request-facts.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { GatewayRuntime, RequestContext } from './contracts.js';
+import type { LogStep, UpgradeExchange } from './log-step.js';
 
 function localReply(res: ServerResponse, e: ErrorDef, requestId: string, close: boolean): void {
   const body = errorBody(e, { request_id: requestId });
@@ -38,19 +43,6 @@ function localReply(res: ServerResponse, e: ErrorDef, requestId: string, close: 
 
 function remoteAddressOf(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? '';
-}
-
-const LAST_READ = Symbol('bytes read at the end of the previous request');
-
-/**
- * Bytes of this request on its connection (request line, headers and body, like nginx's
- * $request_length): what the socket read since the previous request on it ended.
- */
-function bytesInOf(socket: Socket & { [LAST_READ]?: number }): number {
-  const total = socket.bytesRead;
-  const n = total - (socket[LAST_READ] ?? 0);
-  socket[LAST_READ] = total;
-  return n;
 }
 
 /** "https" on a TLS listener (x-forwarded-proto), whatever the HTTP version. */
@@ -69,67 +61,28 @@ function createRouter(rt: GatewayRuntime) {
   const options = { backends: rt.backendNames, overrideTokenDigest: rt.overrideTokenDigest };
   return (req: IncomingMessage, rules: RuleSet) => {
     const facts = requestFacts(req.method ?? 'GET', req.url ?? '/', req.headers, remoteAddressOf(req));
-    const decision = decide(rules, facts, options);
-    rt.metrics.placements.inc(decision.routeName, decision.backend, decision.placement);
-    if (decision.overrideRejected) rt.metrics.overrideRejected.inc();
-    return { facts, decision };
+    return { facts, decision: decide(rules, facts, options) };
   };
 }
 
-export function createRequestHandler(rt: GatewayRuntime) {
-  const { metrics } = rt;
+export function createRequestHandler(rt: GatewayRuntime, logStep: LogStep) {
   const route = createRouter(rt);
-  const accessLog = rt.config.log.access ? rt.logger.child({ kind: 'access' }) : undefined;
-  const sample = rt.config.log.accessSample;
-
-  function log(ctx: RequestContext | undefined, req: IncomingMessage, res: ServerResponse, startNs: bigint, outcome: ForwardOutcome, bytesIn = 0): void {
-    try {
-      record(ctx, req, res, startNs, outcome, bytesIn);
-    } catch (err) {
-      // The log step must never turn into an unhandled rejection.
-      rt.logger.error({ err }, 'log step failed');
-    }
-  }
-
-  function record(ctx: RequestContext | undefined, req: IncomingMessage, res: ServerResponse, startNs: bigint, outcome: ForwardOutcome, bytesIn: number): void {
-    const seconds = Number(process.hrtime.bigint() - startNs) / 1e9;
-    const route = ctx?.decision.routeName ?? '-';
-    const backend = ctx?.decision.backend ?? '-';
-    const code = String(outcome.status || res.statusCode);
-    metrics.requests.inc(route, backend, code);
-    metrics.requestDuration.observe(seconds, route, backend);
-    metrics.inFlight.dec();
-    if (outcome.error) {
-      if (outcome.error === ERRORS.CLIENT_ABORTED || outcome.error.status < 500) metrics.clientErrors.inc({ reason: outcome.error.reason });
-      else metrics.upstreamErrors.inc({ backend, reason: outcome.error.reason });
-    }
-    if (accessLog && (sample >= 1 || Math.random() < sample)) {
-      accessLog.info({
-        request_id: ctx?.requestId ?? req.headers[REQUEST_ID],
-        method: req.method,
-        protocol: `HTTP/${req.httpVersion}`,
-        path: ctx?.facts.path ?? req.url,
-        route,
-        backend,
-        placement: ctx?.decision.placement,
-        shadow: ctx?.shadow ?? 'none',
-        status: Number(code),
-        duration_ms: Math.round(seconds * 1e6) / 1e3,
-        bytes_in: bytesIn,
-        bytes_out: outcome.bytesOut,
-        error: outcome.error?.reason,
-        cause: outcome.cause?.message,
-      });
-    }
-  }
 
   return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const startNs = process.hrtime.bigint();
-    // The socket is detached from `req` once the response ends, so keep it for the byte count.
-    const socket = req.socket as Socket & { [LAST_READ]?: number };
-    metrics.inFlight.inc();
+    // The socket is detached from `res` once the response ends, so keep it for the byte count.
+    const socket = req.socket;
+    logStep.begin();
     const requestId = requestIdOf(req);
     let ctx: RequestContext | undefined;
+    // Whatever happens below, the log step runs exactly once.
+    let logged = false;
+    const log = (outcome: ForwardOutcome) => {
+      if (logged) return;
+      logged = true;
+      // HTTP/2 streams share their socket: the stream counts its own bytes (http2-compat.ts).
+      logStep.request(req, res, requestId, startNs, ctx, outcome, isHttp2Request(req) ? req.bytesIn : bytesInOf(socket));
+    };
     try {
       // 1. admit
       if (rt.draining) res.setHeader('connection', 'close');
@@ -138,7 +91,7 @@ export function createRequestHandler(rt: GatewayRuntime) {
       if (refused || !rules) {
         const e = refused ?? ERRORS.NOT_READY;
         localReply(res, e, requestId, e.status < 500);
-        log(undefined, req, res, startNs, { status: e.status, bytesOut: 0, error: e });
+        log({ status: e.status, bytesOut: 0, error: e });
         return;
       }
 
@@ -157,41 +110,58 @@ export function createRequestHandler(rt: GatewayRuntime) {
       // 3. shadow
       const shadow = rt.shadow?.begin(ctx);
 
-      // 4. forward
-      const upstream = rt.backends.get(decision.backend)!;
+      // 4. forward, then 5. log
+      const backend = rt.backends.get(decision.backend)!;
       const responseHeaders: Record<string, string> = { [REQUEST_ID]: requestId };
       if (rt.config.debugHeaders) responseHeaders[BACKEND_HEADER] = decision.backend;
-      const c = ctx;
-      upstream.forward(req, res, { headers, responseHeaders, tap: shadow?.tap, body: shadow?.body }, (outcome) =>
-        // 5. log
-        log(c, req, res, startNs, outcome, isHttp2Request(req) ? req.bytesIn : bytesInOf(socket)),
-      );
+      backend.forward(req, res, { headers, responseHeaders, tap: shadow?.tap, body: shadow?.body }, log);
     } catch (err) {
-      // A bug in a step must cost one request, never the process.
+      // A bug in a step must cost one request, never the process. It is the gateway's error:
+      // counted as a 500, never against a backend.
       rt.logger.error({ err, request_id: requestId }, 'request handler failed');
-      if (!res.headersSent) localReply(res, ERRORS.INTERNAL, requestId, true);
+      const sent = res.headersSent;
+      if (!sent) localReply(res, ERRORS.INTERNAL, requestId, true);
       else res.destroy();
-      log(ctx, req, res, startNs, { status: ERRORS.INTERNAL.status, bytesOut: 0, error: ERRORS.INTERNAL, cause: err as Error });
+      log({ status: sent ? res.statusCode : ERRORS.INTERNAL.status, bytesOut: 0, error: ERRORS.INTERNAL, cause: err as Error });
     }
   };
 }
 
-/** WebSocket upgrades: decide like any request, then hand both sockets to the upgrade proxy. */
-export function createUpgradeHandler(rt: GatewayRuntime) {
+/**
+ * WebSocket upgrades: admit and decide like any request, then hand both sockets to the upgrade
+ * proxy; the log step runs when the tunnel closes (or the handshake failed).
+ */
+export function createUpgradeHandler(rt: GatewayRuntime, logStep: LogStep) {
   const route = createRouter(rt);
   return function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const rules = rt.rules.rules;
-    const refused = rt.draining ? ERRORS.SHUTTING_DOWN : admit(req, rt.config.limits);
-    if (!rules || refused) {
-      socket.end(rawErrorResponse(refused ?? ERRORS.NOT_READY));
-      return;
+    const x: UpgradeExchange = {
+      req,
+      socket,
+      requestId: requestIdOf(req),
+      startNs: process.hrtime.bigint(),
+      writtenBefore: (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? 0,
+    };
+    try {
+      const rules = rt.rules.rules;
+      const refused = rt.draining ? ERRORS.SHUTTING_DOWN : admit(req, rt.config.limits);
+      if (!rules || refused) {
+        const e = refused ?? ERRORS.NOT_READY;
+        socket.end(rawErrorResponse(e));
+        logStep.upgrade(x, e.status, e);
+        return;
+      }
+      const { facts, decision } = route(req, rules);
+      x.facts = facts;
+      x.decision = decision;
+      const backend = rt.backends.get(decision.backend)!;
+      rt.upgrades.upgrade(req, socket, head, backend.config.url, { [REQUEST_ID]: x.requestId, 'x-switchyard-route': decision.routeName }, (status, error) =>
+        logStep.upgrade(x, status, error),
+      );
+    } catch (err) {
+      rt.logger.error({ err, request_id: x.requestId }, 'upgrade handler failed');
+      if (socket.writable) socket.end(rawErrorResponse(ERRORS.INTERNAL));
+      else socket.destroy();
+      logStep.upgrade(x, ERRORS.INTERNAL.status, ERRORS.INTERNAL);
     }
-    const requestId = requestIdOf(req);
-    const { decision } = route(req, rules);
-    const upstream = rt.backends.get(decision.backend)!;
-    rt.upgrades.upgrade(req, socket, head, upstream.config.url, { [REQUEST_ID]: requestId, 'x-switchyard-route': decision.routeName }, (error) => {
-      rt.metrics.requests.inc(decision.routeName, decision.backend, error ? String(error.status) : '101');
-      if (error) rt.metrics.upstreamErrors.inc({ backend: decision.backend, reason: error.reason });
-    });
   };
 }

@@ -8,7 +8,8 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
-import { AdminServer, type AdminReply, type AdminRequest } from '../admin/admin-server.js';
+import { AdminServer, adminError, type AdminReply, type AdminRequest } from '../admin/admin-server.js';
+import { ERRORS } from '../errors.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { Logger } from '../log/logger.js';
 import { createMetrics } from '../metrics/catalogue.js';
@@ -95,23 +96,23 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
       const r = await ask(w, { type: 'admin', id: nextId++, req });
       if (r?.type === 'admin-reply') return r.reply;
     }
-    return { status: 503, body: { error: 'no worker answered' } };
+    return adminError(ERRORS.ADMIN_NO_WORKER);
   };
-  admin.route('GET', '/healthz', () => ({ status: live().length ? 200 : 503, body: { status: live().length ? 'ok' : 'no live worker', workers: live().length } }));
+  admin.route('GET', '/healthz', () => ({ status: live().length ? 200 : 503, body: { status: live().length ? 'ok' : 'no live worker', workers: live().length } }), { public: true });
   admin.route('GET', '/metrics', async () => {
     const answers = await Promise.all(live().map((w) => ask(w, { type: 'metrics', id: nextId++ })));
     const parts = answers.filter((a): a is Extract<FromWorker, { type: 'metrics-reply' }> => a?.type === 'metrics-reply').map((a) => a.metrics);
     const registry = AggregatorRegistry.aggregate(parts);
     return { status: 200, body: await registry.metrics(), contentType: registry.contentType };
-  });
+  }, { public: true });
   admin.route('GET', '/diffs', async (req, url) => {
     const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
     const answers = await Promise.all(live().map((w) => ask(w, { type: 'admin', id: nextId++, req })));
     const lists = answers.filter((a) => a?.type === 'admin-reply' && a.reply.status === 200).map((a) => ((a as Extract<FromWorker, { type: 'admin-reply' }>).reply.body as { routes: RouteReport[] }).routes);
     return { status: 200, body: { routes: mergeReports(lists, limit), workers: lists.length } };
-  });
+  }, { auth: true });
+  admin.route('GET', '/readyz', (req) => relay(req), { public: true });
   for (const [method, path] of [
-    ['GET', '/readyz'],
     ['GET', '/rules'],
     ['PUT', '/rules'],
   ] as const) {
@@ -125,7 +126,8 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
   });
   for (let i = 0; i < count; i++) fork();
   await admin.listen(config.admin.listen);
-  logger.info({ admin: admin.port, workers: count }, 'primary started');
+  if (config.admin.publicListen) await admin.listenPublic(config.admin.publicListen);
+  logger.info({ admin: admin.port, workers: count, public_admin: admin.publicPort }, 'primary started');
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

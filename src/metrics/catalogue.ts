@@ -14,8 +14,9 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
   const metrics = {
     registry,
 
-    // Gateway: requests. Updated on every request, hence hot-path implementations (hot-metrics.ts).
-    requests: new HotCounter('switchyard_requests_total', 'Requests answered by the gateway, by route, serving backend and status code.', [
+    // Gateway: requests, written only by the log step (gateway/log-step.ts). Updated on every
+    // request, hence hot-path implementations (hot-metrics.ts).
+    requests: new HotCounter('switchyard_requests_total', 'Requests answered by the gateway (WebSocket upgrades and parser-refused requests included), by route, serving backend and status code.', [
       'route',
       'backend',
       'code',
@@ -28,7 +29,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     ).register(registry),
     inFlight: new Gauge({
       name: 'switchyard_requests_in_flight',
-      help: 'Requests received whose response has not finished yet.',
+      help: 'Requests received whose response has not finished yet (open WebSocket tunnels not included).',
       registers,
     }),
     upstreamErrors: new Counter({
@@ -112,7 +113,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     // The new pipeline (switchyard pipeline, or in-process behind the gateway).
     pipelineRequests: new Counter({
       name: 'switchyard_pipeline_requests_total',
-      help: 'Requests answered by the pipeline, by the module that answered ("origin" when the origin did) and status code.',
+      help: 'Requests answered by the pipeline, by the module that answered ("origin" when the origin did, "pipeline" when the pipeline itself did) and status code.',
       labelNames: ['answered_by', 'code'] as const,
       registers,
     }),

@@ -4,18 +4,22 @@
  *
  *   admit → filter → request → upstream_request → origin → upstream_response → response → log
  *
- * Built once: each module's config, the module list, the origin pool, metric objects. Per
- * request: one Context object (which is also the RequestView and every phase's context) and
- * the list of modules whose filter matched. A module that does not concern a request costs one
- * filter call.
+ * Built once: each module's config (deep-frozen) and state, the module list, the origin pool,
+ * metric objects. Per request: one Context object (which is also the RequestView and every
+ * phase's context) and the list of modules whose filter matched. A module that does not concern
+ * a request costs one filter call.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { ERRORS, errorFields } from '../errors.js';
-import { withoutHopByHop } from '../http/headers.js';
 import type { ForwardOutcome, ResponseTap } from '../forward/backend.js';
 import { HttpBackend } from '../forward/http-backend.js';
-import type { Readable } from 'node:stream';
+import { bytesInOf } from '../http/bytes-in.js';
+import type { RefusedRequest } from '../http/client-errors.js';
+import { REQUEST_ID, withoutHopByHop } from '../http/headers.js';
+import { AccessLog, durationMs } from '../log/access-log.js';
+import { deepFreeze } from '../util/deep-freeze.js';
+import type { Duplex, Readable } from 'node:stream';
 import { admit } from '../http/admission.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
@@ -25,8 +29,11 @@ import type { Verdict, LogPhase, Phase, PipelineModule, RequestPhase, RequestVie
 import { STANDARD_MODULES } from './modules/index.js';
 
 interface Loaded {
-  module: PipelineModule<unknown>;
+  module: PipelineModule<unknown, unknown>;
+  /** Frozen: built once from products.yaml. */
   config: unknown;
+  /** What the module changes while requests run (createState), one per pipeline. */
+  state: unknown;
 }
 
 /** The edge's limit on the request target, the same as the legacy layer's 8 KiB request line. */
@@ -52,8 +59,12 @@ class Context implements RequestView, RequestPhase, UpstreamRequestPhase, Upstre
   /** [module, phase, seconds] of the handlers that ran, observed in the log step. */
   timings: [string, Phase, number][] = [];
 
+  /** Kept for the byte count: the socket is detached once the response ends. */
+  readonly socket: Duplex;
+
   constructor(readonly req: IncomingMessage) {
     const url = req.url ?? '/';
+    this.socket = req.socket;
     const q = url.indexOf('?');
     this.method = req.method ?? 'GET';
     this.path = q === -1 ? url : url.slice(0, q);
@@ -88,6 +99,11 @@ export interface PipelineOptions {
   modules?: readonly PipelineModule<never>[];
   /** Overrides the origin of products.yaml. */
   origin?: { host: string; port: number };
+  /**
+   * Write an access line per request (the pipeline as its own service). Off inside the gateway,
+   * whose log step writes the line, with the pipeline's reason for a local reply.
+   */
+  access?: AccessLog;
 }
 
 export class Pipeline {
@@ -95,15 +111,20 @@ export class Pipeline {
   private readonly upstream: HttpBackend;
   private readonly metrics: Metrics;
   private readonly logger: Logger;
+  private readonly access: AccessLog | undefined;
 
   constructor(products: ProductsConfig, opts: PipelineOptions) {
     this.metrics = opts.metrics;
     this.logger = opts.logger;
+    this.access = opts.access;
     const loaded: Loaded[] = [];
     for (const m of opts.modules ?? STANDARD_MODULES) {
-      const module = m as unknown as PipelineModule<unknown>;
+      const module = m as unknown as PipelineModule<unknown, unknown>;
       const config = module.configure(products);
-      if (config !== undefined) loaded.push({ module, config });
+      if (config === undefined) continue;
+      // Config is shared by every request and never changes; what does change is the state.
+      deepFreeze(config);
+      loaded.push({ module, config, state: module.createState?.(config) });
     }
     this.modules = loaded;
     const peers = loaded.filter((l) => l.module.peer);
@@ -133,7 +154,8 @@ export class Pipeline {
     const ctx = new Context(req);
     const done = (outcome?: ForwardOutcome) => {
       this.log(ctx, res, start, outcome);
-      h?.done?.(outcome ?? { status: ctx.status, bytesOut: ctx.bytesOut });
+      // No outcome: the pipeline answered locally, and its reason goes to the gateway's access line.
+      h?.done?.(outcome ?? { status: ctx.status, bytesOut: ctx.bytesOut, reply: ctx.reason });
     };
 
     const refused = admit(req, ADMISSION);
@@ -144,17 +166,18 @@ export class Pipeline {
 
     // filter: which modules concern this request.
     const active: Loaded[] = [];
-    for (const l of this.modules) if (!l.module.filter || l.module.filter(ctx, l.config as never)) active.push(l);
+    for (const l of this.modules) if (!l.module.filter || l.module.filter(ctx, l.config, l.state)) active.push(l);
 
     // request: a module may answer early.
     for (const l of active) {
       if (!l.module.request) continue;
-      const d = this.run<Verdict>(ctx, l, 'request', () => l.module.request!(ctx, l.config));
+      const d = this.run<Verdict>(ctx, l, 'request', () => l.module.request!(ctx, l.config, l.state));
       if (d instanceof Error) {
         if (l.module.failure === 'closed') {
           ctx.answeredBy = l.module.name;
           ctx.error = d;
-          return this.reply(ctx, res, { kind: 'respond', status: 503, reason: 'module_failed', body: { error: 'module_failed', module: l.module.name } }, active, done, h);
+          const e = ERRORS.PIPELINE_MODULE_FAILED;
+          return this.reply(ctx, res, { kind: 'respond', status: e.status, reason: `${e.reason}:${l.module.name}`, body: errorFields(e, { module: l.module.name }) }, active, done, h);
         }
         continue;
       }
@@ -170,7 +193,7 @@ export class Pipeline {
     headers['x-forwarded-for'] = xff ? `${xff}, ${ctx.remoteAddress}` : ctx.remoteAddress;
     ctx.upstreamHeaders = new HeaderMap(headers, 'upstream request headers');
     ctx.upstreamHeaders.writable = true;
-    for (const l of active) if (l.module.upstreamRequest) this.run(ctx, l, 'upstream_request', () => l.module.upstreamRequest!(ctx, l.config));
+    for (const l of active) if (l.module.upstreamRequest) this.run(ctx, l, 'upstream_request', () => l.module.upstreamRequest!(ctx, l.config, l.state));
     ctx.upstreamHeaders.writable = false;
 
     // origin → upstream_response → response, then the body streams to the client.
@@ -186,7 +209,7 @@ export class Pipeline {
           ctx.status = status;
           if (origin) {
             ctx.originHeaders = { get: (n) => ((v) => (Array.isArray(v) ? v.join(', ') : v))(origin[n]) };
-            for (const l of active) if (l.module.upstreamResponse) this.run(ctx, l, 'upstream_response', () => l.module.upstreamResponse!(ctx, l.config));
+            for (const l of active) if (l.module.upstreamResponse) this.run(ctx, l, 'upstream_response', () => l.module.upstreamResponse!(ctx, l.config, l.state));
           }
           this.responsePhase(ctx, out, active);
         },
@@ -198,7 +221,7 @@ export class Pipeline {
   private responsePhase(ctx: Context, out: OutgoingHttpHeaders, active: readonly Loaded[]): void {
     ctx.responseHeaders = new HeaderMap(out as Record<string, string | string[] | number | undefined>, 'response headers');
     ctx.responseHeaders.writable = true;
-    for (const l of active) if (l.module.response) this.run(ctx, l, 'response', () => l.module.response!(ctx, l.config));
+    for (const l of active) if (l.module.response) this.run(ctx, l, 'response', () => l.module.response!(ctx, l.config, l.state));
     ctx.responseHeaders.writable = false;
   }
 
@@ -222,30 +245,64 @@ export class Pipeline {
     done();
   }
 
-  /** log: always runs; the one place where metrics are written. */
+  /** log: always runs; the one place where metrics and the access line are written. */
   private log(ctx: Context, res: ServerResponse, start: number, outcome?: ForwardOutcome): void {
     try {
       ctx.durationSeconds = (performance.now() - start) / 1000;
-      if (outcome?.error) {
+      // Set only by a local reply (a module's, or admission's) until here.
+      const reply = ctx.reason;
+      const error = outcome?.error;
+      if (error) {
         ctx.error = outcome.cause;
-        ctx.reason ??= outcome.error.reason;
-        ctx.status = outcome.status || ctx.status;
+        ctx.reason ??= error.reason;
+        ctx.status = outcome.status || error.status;
       }
+      const status = ctx.status || res.statusCode;
       const m = this.metrics;
-      m.pipelineRequests.inc({ answered_by: ctx.answeredBy ?? (outcome?.error && outcome.error !== ERRORS.CLIENT_ABORTED ? 'pipeline' : 'origin'), code: String(ctx.status || res.statusCode) });
+      const answeredBy = ctx.answeredBy ?? (reply !== undefined || (error && error !== ERRORS.CLIENT_ABORTED) ? 'pipeline' : 'origin');
+      m.pipelineRequests.inc({ answered_by: answeredBy, code: String(status) });
       m.pipelineDuration.observe(ctx.durationSeconds);
       for (const [module, phase, seconds] of ctx.timings) m.moduleDuration.observe({ module, phase }, seconds);
       for (const l of this.modules) {
         if (!l.module.log) continue;
         const t0 = performance.now();
         try {
-          l.module.log(ctx, l.config);
+          l.module.log(ctx, l.config, l.state);
         } catch (err) {
           m.moduleErrors.inc({ module: l.module.name });
           this.logger.error({ err, module: l.module.name, phase: 'log' }, 'pipeline module failed');
         }
         m.moduleDuration.observe({ module: l.module.name, phase: 'log' }, (performance.now() - t0) / 1000);
       }
+      if (this.access) {
+        // Every request takes its bytes, sampled or not, so that the next one counts from here.
+        const bytesIn = bytesInOf(ctx.socket);
+        if (this.access.sampled()) {
+          this.access.write({
+            request_id: ctx.header(REQUEST_ID),
+            method: ctx.method,
+            path: ctx.path,
+            status,
+            duration_ms: durationMs(ctx.durationSeconds),
+            bytes_in: bytesIn,
+            bytes_out: outcome ? outcome.bytesOut : ctx.bytesOut,
+            reply,
+            error: error?.reason,
+            cause: outcome?.cause?.message,
+          });
+        }
+      }
+    } catch (err) {
+      this.logger.error({ err }, 'pipeline log step failed');
+    }
+  }
+
+  /** The log step of a request Node's parser refused on the pipeline's own listener. */
+  logRefused(r: RefusedRequest): void {
+    try {
+      this.metrics.pipelineRequests.inc({ answered_by: 'pipeline', code: String(r.error.status) });
+      this.metrics.clientErrors.inc({ reason: r.error.reason });
+      if (this.access?.sampled()) this.access.write({ status: r.error.status, bytes_in: r.bytesIn, bytes_out: r.bytesOut, error: r.error.reason });
     } catch (err) {
       this.logger.error({ err }, 'pipeline log step failed');
     }

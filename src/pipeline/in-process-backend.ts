@@ -1,11 +1,12 @@
 /**
  * The new pipeline as a backend inside the gateway process (`backends.NAME.inprocess: true`).
  * Primary requests are handed to the pipeline directly, with no second HTTP hop; the pipeline
- * also listens on a loopback port so that shadow copies (which need a connection pool of their
- * own) and anything else that wants a URL can reach it.
+ * also listens (`shadow_listen`, default a random loopback port) so that shadow copies (which
+ * need a connection pool of their own) and anything else that wants a URL can reach it.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { BackendConfig } from '../config/gateway-config.js';
+import { localUrl } from '../config/listen-address.js';
 import type { Backend, ForwardOptions, ForwardOutcome } from '../forward/backend.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
@@ -23,9 +24,9 @@ export class InProcessBackend implements Backend {
   }
 
   static async start(cfg: BackendConfig, metrics: Metrics, logger: Logger): Promise<InProcessBackend> {
-    const products = loadProducts(cfg.inprocess!.products);
-    const server = await PipelineServer.start({ products, listen: { host: '127.0.0.1', port: 0 }, metrics, logger: logger.child({ backend: cfg.name }) });
-    return new InProcessBackend(Object.freeze({ ...cfg, url: new URL(`http://127.0.0.1:${server.port}`) }), server);
+    const { products: file, shadowListen } = cfg.inprocess!;
+    const server = await PipelineServer.start({ products: loadProducts(file), listen: shadowListen, metrics, logger: logger.child({ backend: cfg.name }) });
+    return new InProcessBackend(Object.freeze({ ...cfg, url: new URL(localUrl(shadowListen, server.port)) }), server);
   }
 
   forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions, done: (o: ForwardOutcome) => void): void {

@@ -2,8 +2,9 @@
  * The module contract of the new pipeline (docs/modules.md, docs/lifecycle.md).
  *
  * A module declares its name, how it builds its config from config/products.yaml (once, when
- * config loads, never per request), a cheap filter saying whether it concerns a request, and
- * handlers for the phases it runs in. Each phase hands the handler a context that exposes only
+ * config loads, never per request; the engine deep-freezes it), optionally the mutable state it
+ * keeps while requests run (built from the config once per pipeline, handed to every handler),
+ * a cheap filter saying whether it concerns a request, and handlers for the phases it runs in. Each phase hands the handler a context that exposes only
  * what that phase may read and change: request headers for the origin are writable only in
  * `upstream_request`, response headers only in `response`. The types enforce this; the header
  * maps enforce it again at run time (a write outside its phase throws, and counts as an error of
@@ -31,7 +32,10 @@ export interface RequestView {
 /** Per-request scratch space shared by the modules (pingora's CTX); namespace keys by module. */
 export type Vars = Record<string, unknown>;
 
-/** A local reply: the module answers instead of the origin. `reason` goes to the log. */
+/**
+ * A local reply: the module answers instead of the origin. `reason` (bounded: a word, or
+ * `kind:rule-id` such as `waf:1001`) goes to the log phase and to the access line's `reply`.
+ */
 export interface Respond {
   kind: 'respond';
   status: number;
@@ -97,24 +101,30 @@ export interface Peer {
   readTimeoutMs: number;
 }
 
-export interface PipelineModule<C = unknown> {
+export interface PipelineModule<C = unknown, S = undefined> {
   name: string;
-  /** Builds the module's config from products.yaml, once; undefined turns the module off. */
+  /** Builds the module's config from products.yaml, once; undefined turns the module off. The engine deep-freezes it. */
   configure(products: ProductsConfig): C | undefined;
+  /**
+   * Builds what the module changes while requests run (counters, token buckets, caches), once
+   * per pipeline, from its frozen config; every handler gets it as its last argument. Two
+   * pipelines built from the same config get two states. Absent = no state (undefined).
+   */
+  createState?(config: C): S;
   /** Cheap: does this module concern this request? Absent = always. Runs once per request. */
-  filter?(request: RequestView, config: C): boolean;
+  filter?(request: RequestView, config: C, state: S): boolean;
   /** What happens to the request when a handler throws: continue (open) or 503 (closed). */
   failure: 'open' | 'closed';
-  request?(ctx: RequestPhase, config: C): Verdict;
-  upstreamRequest?(ctx: UpstreamRequestPhase, config: C): void;
-  upstreamResponse?(ctx: UpstreamResponsePhase, config: C): void;
-  response?(ctx: ResponsePhase, config: C): void;
-  log?(ctx: LogPhase, config: C): void;
+  request?(ctx: RequestPhase, config: C, state: S): Verdict;
+  upstreamRequest?(ctx: UpstreamRequestPhase, config: C, state: S): void;
+  upstreamResponse?(ctx: UpstreamResponsePhase, config: C, state: S): void;
+  response?(ctx: ResponsePhase, config: C, state: S): void;
+  log?(ctx: LogPhase, config: C, state: S): void;
   /** The origin module answers this; exactly one configured module must. */
   peer?(config: C): Peer;
 }
 
-/** Identity helper that keeps the config type of a module definition. */
-export function defineModule<C>(m: PipelineModule<C>): PipelineModule<C> {
+/** Identity helper that keeps the config and state types of a module definition. */
+export function defineModule<C, S = undefined>(m: PipelineModule<C, S>): PipelineModule<C, S> {
   return m;
 }

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { listenAddress, type ListenAddress } from '../config/listen-address.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import { object, oneOf, opt, req, section, string, validateDocument } from '../config/schema.js';
+import { logConfigOf, logSection, type LogConfig } from '../config/log-config.js';
+import { object, opt, req, section, string, validateDocument } from '../config/schema.js';
 import { parseYamlSource } from '../config/yaml-source.js';
 
 export interface PipelineConfig {
@@ -13,18 +14,18 @@ export interface PipelineConfig {
   admin: ListenAddress;
   /** Absolute path of the products file. */
   products: string;
-  logLevel: string;
+  log: LogConfig;
 }
 
 const schema = object({
   listen: opt(listenAddress, { host: '127.0.0.1', port: 8082 }),
   admin: opt(section({ listen: opt(listenAddress, { host: '127.0.0.1', port: 9092 }) })),
   products: req(string({ nonEmpty: true })),
-  log: opt(section({ level: opt(oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info') })),
+  log: opt(logSection),
 });
 
 export function loadPipelineConfig(file: string, env: Record<string, string | undefined> = process.env): PipelineConfig {
   const src = parseYamlSource(readFileSync(file, 'utf8'), file);
   const raw = validateDocument(src, schema, env);
-  return deepFreeze({ listen: raw.listen, admin: raw.admin.listen, products: resolve(dirname(resolve(file)), raw.products), logLevel: raw.log.level });
+  return deepFreeze({ listen: raw.listen, admin: raw.admin.listen, products: resolve(dirname(resolve(file)), raw.products), log: logConfigOf(raw.log) });
 }

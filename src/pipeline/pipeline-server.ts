@@ -1,6 +1,7 @@
 /**
  * The pipeline as its own HTTP service: the client listener (the same edge limits as the legacy
- * layer: 8 KiB request line and header block) and an admin listener with /healthz, /readyz and
+ * layer: 8 KiB request line and header block), an access line per request when `log` asks for
+ * one (the same line as the gateway's), and an admin listener with /healthz, /readyz and
  * /metrics.
  */
 import { createServer, type Server } from 'node:http';
@@ -8,6 +9,7 @@ import type { Socket } from 'node:net';
 import { AdminServer } from '../admin/admin-server.js';
 import type { ListenAddress } from '../config/listen-address.js';
 import { answerClientError } from '../http/client-errors.js';
+import { AccessLog, type AccessLogConfig } from '../log/access-log.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { ProductsConfig } from '../products/products-config.js';
@@ -22,6 +24,8 @@ export interface PipelineServerOptions {
   logger: Logger;
   origin?: { host: string; port: number };
   modules?: readonly PipelineModule<never>[];
+  /** `log.access` and `log.access_sample`; no access line without it (the in-process pipeline). */
+  log?: AccessLogConfig;
 }
 
 export class PipelineServer {
@@ -32,9 +36,13 @@ export class PipelineServer {
   ) {}
 
   static async start(o: PipelineServerOptions): Promise<PipelineServer> {
-    const pipeline = new Pipeline(o.products, { metrics: o.metrics, logger: o.logger, origin: o.origin, modules: o.modules });
+    const access = o.log && AccessLog.of(o.logger, o.log);
+    const pipeline = new Pipeline(o.products, { metrics: o.metrics, logger: o.logger, origin: o.origin, modules: o.modules, access });
     const server = createServer({ maxHeaderSize: PIPELINE_MAX_URL, requireHostHeader: false, keepAliveTimeout: 65_000 }, pipeline.handle);
-    server.on('clientError', (err, socket) => answerClientError(err, socket as Socket, PIPELINE_MAX_URL, o.metrics));
+    server.on('clientError', (err, socket: Socket) => {
+      const refused = answerClientError(err, socket, PIPELINE_MAX_URL);
+      if (refused) pipeline.logRefused(refused);
+    });
     let admin: AdminServer | undefined;
     if (o.admin) {
       admin = new AdminServer('');

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { deepFreeze } from '../util/deep-freeze.js';
 import {
   boolean,
-
   list,
   number,
   object,
@@ -224,9 +223,14 @@ const schema = object({
   ),
 });
 
-export function parseProducts(text: string, file: string): ProductsConfig {
+/**
+ * Parses products YAML; `${VAR}` and `${VAR:-default}` in string values are replaced from `env`
+ * the same way as in the gateway config (the schema's string check does it), and an unset
+ * variable without a default is a FILE:LINE:COL error.
+ */
+export function parseProducts(text: string, file: string, env: Record<string, string | undefined> = process.env): ProductsConfig {
   const src = parseYamlSource(text, file);
-  const raw = validateDocument(src, schema);
+  const raw = validateDocument(src, schema, env);
   const config: ProductsConfig = {
     origin: { ...raw.origin.url, connectTimeoutMs: raw.origin.connect_timeout * 1000, readTimeoutMs: raw.origin.read_timeout * 1000 },
     redirects: raw.redirects,
@@ -246,13 +250,13 @@ export function parseProducts(text: string, file: string): ProductsConfig {
   return deepFreeze(config);
 }
 
-export function loadProducts(file: string): ProductsConfig {
-  return parseProducts(readFileSync(file, 'utf8'), file);
+export function loadProducts(file: string, env: Record<string, string | undefined> = process.env): ProductsConfig {
+  return parseProducts(readFileSync(file, 'utf8'), file, env);
 }
 
-export function validateProductsText(text: string, file: string): readonly ConfigIssue[] {
+export function validateProductsText(text: string, file: string, env: Record<string, string | undefined> = process.env): readonly ConfigIssue[] {
   try {
-    parseProducts(text, file);
+    parseProducts(text, file, env);
     return [];
   } catch (err) {
     if (err instanceof ConfigError) return err.issues;

@@ -1,8 +1,11 @@
 /**
- * The end of a shadow copy's exchange: compares the two answers off the request path, and is the
- * one place that writes the copy's metrics, the diff report and the stored mismatch samples.
+ * The copy's log step: the end of a shadow copy's exchange, whether it was sent, skipped or
+ * dropped. It compares the two answers off the request path, and is the one place that writes
+ * the copy's metrics (switchyard_shadow_*), the diff report and the stored mismatch samples.
  */
 import { compareResponses, generalizeField, type CapturedResponse, type Comparison, type FieldDiff } from '../diff/compare.js';
+import { ERRORS } from '../errors.js';
+import { parseJsonExact, toPlainJson } from '../diff/exact-json.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { ShadowPolicy } from '../rules/shadow-policy.js';
 import type { NoiseLearner } from './noise.js';
@@ -47,7 +50,31 @@ export class ShadowJudge {
     this.report.record(route, outcome, reason);
   }
 
-  judge(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error): void {
+  /** The shadow step decided not to send a copy (same backend, method, body, target down). */
+  skipped(route: string, target: string, reason: string): void {
+    this.metrics.shadowRequests.inc({ route, target, outcome: 'skipped' });
+    this.finish(route, 'skipped', reason);
+  }
+
+  /** The limiter had no room for the copy. */
+  dropped(route: string, target: string): void {
+    this.metrics.shadowRequests.inc({ route, target, outcome: 'dropped' });
+    this.report.dropped(route);
+  }
+
+  /** A copy leaves; it is in flight until `settle`. */
+  sent(): void {
+    this.metrics.shadowInFlight.inc();
+  }
+
+  /** Both answers are in (or failed): the end of the copy's exchange. */
+  settle(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error): void {
+    this.metrics.shadowInFlight.dec();
+    if (copy instanceof Error && (copy as { code?: string }).code === ERRORS.SHADOW_NO_BODY.code) this.finish(r.route, 'skipped', 'body_too_large');
+    else this.judge(r, policy, primary, copy, second);
+  }
+
+  private judge(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error): void {
     const { route, served, target } = r;
     if (copy instanceof Error) this.targets.breaker(target).failure();
     else this.targets.breaker(target).success();
@@ -101,7 +128,8 @@ export class ShadowJudge {
 function sampleBody(r: CapturedResponse, policy: ShadowPolicy): unknown {
   const text = r.body.subarray(0, SAMPLE_BODY_BYTES).toString('utf8');
   try {
-    return redactJson(JSON.parse(r.body.toString('utf8')), policy.redactJson);
+    // Exact, as in the comparison: a sample must not show two different IDs as one number.
+    return redactJson(toPlainJson(parseJsonExact(r.body.toString('utf8'))), policy.redactJson);
   } catch {
     return r.body.length > SAMPLE_BODY_BYTES ? text + '…' : text;
   }

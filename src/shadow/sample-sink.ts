@@ -40,7 +40,7 @@ export class JsonlFileSink implements SampleSink {
 
   private open(): WriteStream {
     if (!this.stream) {
-      mkdirSync(dirname(this.file), { recursive: true });
+      mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
       try {
         this.size = statSync(this.file).size;
       } catch {

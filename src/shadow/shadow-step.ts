@@ -92,8 +92,7 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
     const served = ctx.decision.backend;
     const target = shadowTarget(policy, served, backendOrder);
     const skip = (reason: string): undefined => {
-      metrics.shadowRequests.inc({ route: name, target: target ?? '-', outcome: 'skipped' });
-      judge.finish(name, 'skipped', reason);
+      judge.skipped(name, target ?? '-', reason);
       ctx.shadow = `skipped:${reason}`;
       return undefined;
     };
@@ -104,8 +103,7 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
 
     if (!targets.breaker(target).allow()) return skip('target_down');
     if (!limiter.canAccept(name)) {
-      metrics.shadowRequests.inc({ route: name, target, outcome: 'dropped' });
-      report.dropped(name);
+      judge.dropped(name, target);
       ctx.shadow = 'dropped';
       return undefined;
     }
@@ -124,7 +122,7 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
       headers: ctx.req.headers,
     };
     limiter.submit(name, () => {
-      metrics.shadowInFlight.inc();
+      judge.sent();
       const copy = new ResponseCapture(policy.maxBodyBytes);
       const second = learn ? new ResponseCapture(policy.maxBodyBytes) : undefined;
       const headers = { ...ctx.upstreamHeaders, [SHADOW_HEADER]: '1' };
@@ -141,10 +139,8 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
       });
       void Promise.all([primary.done, copy.done, second?.done]).then(([p, c, s]) => {
         limiter.release(name);
-        metrics.shadowInFlight.dec();
         try {
-          if (c instanceof Error && (c as { code?: string }).code === ERRORS.SHADOW_NO_BODY.code) judge.finish(name, 'skipped', 'body_too_large');
-          else judge.judge(copied, policy, p, c, s);
+          judge.settle(copied, policy, p, c, s);
         } catch (err) {
           rt.logger.error({ err, route: name }, 'shadow comparison failed');
         }

@@ -6,8 +6,13 @@
  * Redis is never in the request path: while it is down the gateway serves the rules it has.
  * Unreachable at start → the last-known-good snapshot on disk, else `rules.file`. A version that
  * fails validation (written behind the CLI's back) is counted and logged, never applied.
+ *
+ * Each read is also recorded in `PREFIX{rules}:readers` (at most every READ_MARK_MS, never
+ * awaited by anything), so that `switchyard rules push` can warn when no gateway reads the
+ * prefix it pushed to.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { GatewayConfig, RedisConfig } from '../config/gateway-config.js';
 import { ConfigError, formatIssue } from '../config/yaml-source.js';
@@ -15,11 +20,13 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { ActiveRules } from './active-rules.js';
 import { parseRuleSet, type RuleContext, type RuleSet } from '../rules/rule-set.js';
-import { createRedisClient, type RedisClient } from './redis-client.js';
+import { connectWithin, createRedisClient, createSubscriber, type RedisClient } from './redis-client.js';
 import { readRuleFile } from './rule-file.js';
 import { RuleStore } from './rule-store.js';
 
 const START_TIMEOUT_MS = 2000;
+/** How often a gateway records that it read the prefix; well under the CLI's one-minute window. */
+const READ_MARK_MS = 10_000;
 
 interface Snapshot {
   version: number;
@@ -36,6 +43,8 @@ export class RedisRuleSource {
   private again = false;
   private lastInvalid = 0;
   private stopped = false;
+  private lastMark = 0;
+  private readonly readerId = `${hostname()}:${process.pid}`;
 
   private constructor(
     private readonly cfg: RedisConfig,
@@ -46,7 +55,7 @@ export class RedisRuleSource {
     readonly client: RedisClient,
   ) {
     this.store = new RuleStore(client, cfg.prefix, cfg.historyLimit);
-    this.subscriber = createRedisClient(cfg, { failFast: true });
+    this.subscriber = createSubscriber(cfg, { failFast: true });
   }
 
   get ruleStore(): RuleStore {
@@ -57,7 +66,7 @@ export class RedisRuleSource {
     const client = createRedisClient(cfg, { failFast: true });
     const src = new RedisRuleSource(cfg, rc, active, metrics, logger, client);
     src.wire();
-    const connected = await src.connectWithin(START_TIMEOUT_MS);
+    const connected = await connectWithin(client, START_TIMEOUT_MS);
     if (connected) await src.refresh();
     if (!active.rules) src.fallBack(config, connected ? 'Redis holds no valid rules yet' : 'Redis was unreachable at start');
     src.poll = setInterval(() => void src.refresh(), cfg.pollMs);
@@ -81,19 +90,6 @@ export class RedisRuleSource {
     this.subscriber.on('ready', () => void this.subscriber.subscribe(this.store.keys.channel).catch(() => undefined));
     this.subscriber.on('message', () => void this.refresh());
     void this.subscriber.connect().catch(() => undefined);
-  }
-
-  private connectWithin(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
-      this.client.connect().then(
-        () => {
-          clearTimeout(timer);
-          resolve(true);
-        },
-        () => undefined, // ioredis keeps retrying; the timer decides
-      );
-    });
   }
 
   private fallBack(config: GatewayConfig, why: string): void {
@@ -140,6 +136,7 @@ export class RedisRuleSource {
       this.logger.warn({ err: (err as Error).message }, 'reading rules from redis failed; keeping the active rules');
       return;
     }
+    this.markRead();
     const meta = this.active.meta;
     if (!entry || (meta?.source === 'redis' && meta.version === entry.version) || entry.version === this.lastInvalid) return;
     let rules: RuleSet;
@@ -162,6 +159,16 @@ export class RedisRuleSource {
     }
   }
 
+  private markRead(): void {
+    const now = Date.now();
+    if (now - this.lastMark < READ_MARK_MS) return;
+    this.lastMark = now;
+    this.store.markRead(this.readerId).catch((err: Error) => {
+      this.lastMark = 0;
+      this.logger.debug({ err: err.message }, 'could not record the read in redis');
+    });
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.poll);
@@ -182,7 +189,7 @@ function readSnapshot(file: string): Snapshot | undefined {
 
 /** Written to a temporary file and renamed, so a crash never leaves half a snapshot. */
 function writeSnapshot(file: string, snap: Snapshot): void {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(snap));
   renameSync(tmp, file);

@@ -1,7 +1,10 @@
 /**
  * Rules from a file (`rules.file`), and a watcher that applies valid edits without a restart.
  * The directory is watched rather than the file, because editors and `mv` replace the file
- * (a new inode) and a watch on the old one would go silent.
+ * (a new inode) and a watch on the old one would go silent. A mounted Kubernetes ConfigMap
+ * never touches the file's own name: the kubelet swaps the `..data` symlink it points through
+ * (https://github.com/kubernetes/kubernetes/blob/master/pkg/volume/util/atomic_writer.go), so
+ * that name triggers a reload too; an unchanged text is a no-op.
  */
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
@@ -35,7 +38,7 @@ export class RuleFileWatcher {
     this.lastText = initialText;
     const name = basename(this.file);
     this.watcher = watch(dirname(this.file), { persistent: false }, (_event, changed) => {
-      if (changed && changed.toString() !== name) return;
+      if (changed && changed.toString() !== name && changed.toString() !== '..data') return;
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.reload(), this.debounceMs);
     });

@@ -6,6 +6,8 @@
  *   PREFIX{rules}:versions   hash: version → JSON {version, yaml, author, time, message}
  *   PREFIX{rules}:history    list of retained versions, newest first (bounded)
  *   PREFIX{rules}:changed    pub/sub channel; the message is the new version
+ *   PREFIX{rules}:readers    hash: gateway id → when it last read the active version (ms, by
+ *                            Redis's clock), so that a push can tell whether anyone reads PREFIX
  *
  * Every write is one Lua script: it checks the expected version, stores the new one, trims the
  * history and publishes the notice atomically, so two pushes expecting the same version cannot
@@ -54,16 +56,51 @@ if not v then return {0, false} end
 return {tonumber(v), redis.call('HGET', KEYS[2], v)}
 `;
 
+// TIME, not the caller's clock: the gateways and the CLI compare against one clock.
+const MARK_READ = `
+local t = redis.call('TIME')
+redis.call('HSET', KEYS[1], ARGV[1], t[1] * 1000 + math.floor(t[2] / 1000))
+return 1
+`;
+
+// Returns Redis's time and the readers seen since ARGV[1] ms ago; forgets those not seen for
+// ARGV[2] ms (gateway ids change with every restart, so the hash would otherwise only grow).
+const READERS = `
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local all = redis.call('HGETALL', KEYS[1])
+local recent = {}
+for i = 1, #all, 2 do
+  local at = tonumber(all[i + 1]) or 0
+  if now - at > tonumber(ARGV[2]) then redis.call('HDEL', KEYS[1], all[i])
+  elseif now - at <= tonumber(ARGV[1]) then table.insert(recent, all[i]) end
+end
+return recent
+`;
+
+/** Readers not seen for a day are removed from the readers hash. */
+const FORGET_READERS_MS = 24 * 3600 * 1000;
+
 export class RuleStore {
-  readonly keys: { version: string; versions: string; history: string; channel: string };
+  readonly keys: { version: string; versions: string; history: string; channel: string; readers: string };
 
   constructor(
     readonly redis: RedisClient,
-    prefix = 'switchyard:',
+    readonly prefix = 'switchyard:',
     private readonly historyLimit = 50,
   ) {
     const base = `${prefix}{rules}`;
-    this.keys = { version: `${base}:version`, versions: `${base}:versions`, history: `${base}:history`, channel: `${base}:changed` };
+    this.keys = { version: `${base}:version`, versions: `${base}:versions`, history: `${base}:history`, channel: `${base}:changed`, readers: `${base}:readers` };
+  }
+
+  /** Records that the reader `id` (a gateway) has just read this prefix. */
+  async markRead(id: string): Promise<void> {
+    await this.redis.eval(MARK_READ, 1, this.keys.readers, id);
+  }
+
+  /** Ids of the readers that read this prefix within the last `withinMs`. */
+  async recentReaders(withinMs: number): Promise<string[]> {
+    return (await this.redis.eval(READERS, 1, this.keys.readers, String(withinMs), String(FORGET_READERS_MS))) as string[];
   }
 
   /** Writes a new version; with `expectVersion`, only if the active version is still that one. */

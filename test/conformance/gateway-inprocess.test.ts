@@ -16,6 +16,7 @@ runConformance(
     writeFileSync(join(dir, 'products.yaml'), products);
     writeFileSync(join(dir, 'rules.yaml'), 'default: pipeline\n');
     const text = `listen: "127.0.0.1:0"
+state_dir: "${join(dir, 'state')}"
 admin: { listen: "127.0.0.1:0" }
 backends:
   pipeline: { inprocess: true, products: products.yaml }

@@ -4,7 +4,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseGatewayConfig } from '../../src/config/gateway-config.js';
 import { Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
@@ -33,10 +33,16 @@ export const silentLogger = () =>
     }),
   );
 
+/** The admin token of every test gateway, and the header that sends it (GET /diffs needs it). */
+export const ADMIN_TOKEN = 'admin-secret';
+export const adminAuth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
 export interface GatewaySetup {
   backends: Record<string, string>;
   /** Replaces the default `listen: "127.0.0.1:0"` line (YAML, top level). */
   listen?: string;
+  /** Extra YAML lines under `admin:` (e.g. `public_listen: "127.0.0.1:0"`). */
+  admin?: string;
   rules: string;
   /** Extra top-level YAML appended to the gateway config. */
   extra?: string;
@@ -51,22 +57,30 @@ export function gatewayYaml(setup: GatewaySetup, rulesFile: string): string {
     .join('\n');
   return [
     setup.listen ?? 'listen: "127.0.0.1:0"',
-    'admin:\n  listen: "127.0.0.1:0"\n  token: "admin-secret"',
+    `admin:\n  listen: "127.0.0.1:0"\n  token: "${ADMIN_TOKEN}"${setup.admin ? `\n  ${setup.admin}` : ''}`,
     `backends:\n${backends}`,
     setup.rulesBlock ? setup.rulesBlock(rulesFile) : `rules:\n  file: "${rulesFile}"`,
     'override:\n  token: "let-me-in"',
     'debug_headers: true',
+    // Generated state in the test's own directory, not the default under the working directory.
+    `state_dir: "${join(dirname(rulesFile), 'state')}"`,
     setup.extra ?? '',
   ].join('\n');
 }
 
-export async function startGateway(setup: GatewaySetup): Promise<TestGateway> {
+/** Writes the rules file and the gateway config to a new temporary directory. */
+export function writeGatewayFiles(setup: GatewaySetup): { dir: string; rulesFile: string; configFile: string; text: string } {
   const dir = tempDir();
   const rulesFile = join(dir, 'rules.yaml');
   writeFileSync(rulesFile, setup.rules);
   const configFile = join(dir, 'gateway.yaml');
   const text = gatewayYaml(setup, rulesFile);
   writeFileSync(configFile, text);
+  return { dir, rulesFile, configFile, text };
+}
+
+export async function startGateway(setup: GatewaySetup): Promise<TestGateway> {
+  const { dir, rulesFile, configFile, text } = writeGatewayFiles(setup);
   const config = parseGatewayConfig(text, configFile, {});
   const gw = await Gateway.start(config, { logger: silentLogger(), ...setup.options });
   return {

@@ -3,8 +3,9 @@
  * (memory, signals, exit codes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { writeGatewayFiles, type GatewaySetup, type TestGateway } from './gateway.js';
 
 export const CLI = resolve('dist/cli.js');
 
@@ -68,4 +69,26 @@ export function runCli(args: string[], env: Record<string, string> = {}, input?:
     child.stdin.end(input);
     child.once('exit', (code) => resolvePromise({ code, stdout, stderr }));
   });
+}
+
+/** As startGateway(), but `switchyard gateway` in its own process; stop() is SIGTERM and a wait. */
+export async function startGatewayProcess(setup: GatewaySetup): Promise<Omit<TestGateway, 'gw'> & { proc: GatewayProcess; stderr(): string }> {
+  const { dir, rulesFile, configFile } = writeGatewayFiles(setup);
+  const proc = await spawnGateway(configFile, ['--drain', '1']);
+  return {
+    proc,
+    stderr: proc.stderr,
+    url: `http://127.0.0.1:${proc.port}`,
+    admin: `http://127.0.0.1:${proc.adminPort}`,
+    dir,
+    rulesFile,
+    async stop() {
+      if (proc.child.exitCode === null && proc.child.signalCode === null) {
+        const exited = new Promise((r) => proc.child.once('exit', r));
+        proc.child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

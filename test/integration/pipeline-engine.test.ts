@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERRORS, errorFields } from '../../src/errors.js';
 import { createMetrics } from '../../src/metrics/catalogue.js';
 import { CONTINUE, defineModule, respond, type PipelineModule, type LogPhase } from '../../src/pipeline/module.js';
 import { STANDARD_MODULES } from '../../src/pipeline/modules/index.js';
@@ -113,7 +114,8 @@ describe('pipeline engine', () => {
     expect((await send(url + '/boom-open')).status).toBe(200);
     const closed = await send(url + '/boom-closed');
     expect(closed.status).toBe(503);
-    expect(json(closed)).toEqual({ error: 'module_failed', module: 'fails-closed' });
+    expect(json(closed)).toEqual({ ...errorFields(ERRORS.PIPELINE_MODULE_FAILED), module: 'fails-closed' });
+    expect(json(closed)).toMatchObject({ code: 'SWY_ERR_PIPELINE_MODULE_FAILED' });
     expect(logs.map((l) => [l.status, l.answeredBy, l.error?.message])).toEqual([
       [200, undefined, undefined],
       [503, 'fails-closed', 'bug in fails-closed'],

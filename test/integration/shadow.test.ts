@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, send, startServer, type TestServer } from '../helpers/servers.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { ADMIN_TOKEN, adminAuth, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { runCli } from '../helpers/process.js';
 
 interface Seen {
@@ -53,6 +53,10 @@ function backend(name: 'legacy' | 'pipeline') {
           return reply({ got: body });
         case '/random':
           return reply({ id: 1, nonce: Math.random(), stable: 'x' });
+        case '/big-id':
+          // JSON.stringify cannot write these: both are 12345678901234567000 as doubles.
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return res.end(`{"id":${p ? '12345678901234567891' : '12345678901234567890'},"name":"w"}`);
         case '/secret':
           return reply({ user: { name: 'ann', token: p ? 'pipeline-secret' : 'legacy-secret' } });
         default:
@@ -105,6 +109,10 @@ routes:
     match: { path: "/random" }
     backend: legacy
     shadow: { learn_noise_percent: 100 }
+  - name: big-id
+    match: { path: "/big-id" }
+    backend: legacy
+    shadow: {}
   - name: secret
     match: { path: "/secret" }
     backend: legacy
@@ -137,11 +145,18 @@ describe('shadow traffic and diffing', () => {
   });
 
   type RouteReport = { route: string; comparisons: number; results: Record<string, number>; top_fields: { field: string; count: number; sample: { values: Record<string, unknown> } }[]; noise_fields: string[]; skipped_reasons: Record<string, number> };
-  const reportOf = async (route: string) => json<{ routes: RouteReport[] }>(await send(`${g.admin}/diffs?route=${route}`)).routes[0];
+  const reportOf = async (route: string) => json<{ routes: RouteReport[] }>(await send(`${g.admin}/diffs?route=${route}`, { headers: adminAuth })).routes[0];
   const settled = (route: string, n = 1) => expect.poll(async () => {
     const r = await reportOf(route);
     return r ? Object.values(r.results).reduce((a, b) => a + b, 0) : 0;
   }, { timeout: 5000 }).toBeGreaterThanOrEqual(n);
+
+  /** The first stored mismatch sample of a route, once the sink has written it. */
+  const samplesText = () => (existsSync(join(g.dir, 'samples.jsonl')) ? readFileSync(join(g.dir, 'samples.jsonl'), 'utf8') : '');
+  const sampleOf = async (route: string) => {
+    await expect.poll(samplesText).toContain(`"route":"${route}"`);
+    return samplesText().split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((s) => s.route === route);
+  };
 
   it('finds identical answers a match, and sends the copy with the same request id', async () => {
     const r = await send(g.url + '/same', { headers: { 'x-request-id': 'req-same-1' } });
@@ -252,20 +267,25 @@ describe('shadow traffic and diffing', () => {
     expect(await sampledUsers()).toEqual(first);
   });
 
+  it('tells apart integers past 2^53, in the report and in the stored sample', async () => {
+    await send(g.url + '/big-id');
+    await settled('big-id');
+    const rep = (await reportOf('big-id'))!;
+    expect(rep.results.mismatch).toBe(1);
+    expect(rep.top_fields).toEqual([
+      expect.objectContaining({ field: '/id', sample: expect.objectContaining({ values: { legacy: '12345678901234567890', pipeline: '12345678901234567891' } }) }),
+    ]);
+    const sample = await sampleOf('big-id');
+    expect([sample.legacy.body, sample.pipeline.body]).toEqual([{ id: '12345678901234567890', name: 'w' }, { id: '12345678901234567891', name: 'w' }]);
+  });
+
   it('redacts secrets in stored samples', async () => {
     await send(g.url + '/secret', { headers: { authorization: 'Bearer hunter2', cookie: 'session=abc' } });
     await settled('secret');
     const rep = (await reportOf('secret'))!;
     expect(rep.top_fields[0]).toMatchObject({ field: '/user/token', sample: { values: { legacy: '[redacted]', pipeline: '[redacted]' } } });
-    await expect.poll(() => {
-      try {
-        return readFileSync(join(g.dir, 'samples.jsonl'), 'utf8');
-      } catch {
-        return '';
-      }
-    }).toContain('"route":"secret"');
+    const sample = await sampleOf('secret');
     const text = readFileSync(join(g.dir, 'samples.jsonl'), 'utf8');
-    const sample = text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((s) => s.route === 'secret');
     expect(text).not.toMatch(/hunter2|session=abc|legacy-secret|pipeline-secret/);
     expect(sample.request_headers).toMatchObject({ authorization: '[redacted]', cookie: '[redacted]' });
     expect(sample.legacy.body).toEqual({ user: { name: 'ann', token: '[redacted]' } });
@@ -309,7 +329,7 @@ describe('shadow isolation', () => {
     // 2 running (per-route limit) + 3 queued; the other 15 dropped.
     expect(metrics).toMatch(/switchyard_shadow_requests_total\{route="all",target="pipeline",outcome="dropped"\} 15/);
     expect(metrics).toMatch(/^switchyard_shadow_in_flight 2$/m);
-    const rep = json<{ routes: { dropped: number }[] }>(await send(g.admin + '/diffs?route=all')).routes[0]!;
+    const rep = json<{ routes: { dropped: number }[] }>(await send(g.admin + '/diffs?route=all', { headers: adminAuth })).routes[0]!;
     expect(rep.dropped).toBe(15);
   });
 });
@@ -325,12 +345,12 @@ describe('switchyard diffs', () => {
     });
     try {
       await send(g.url + '/api/x');
-      await expect.poll(async () => json<{ routes: unknown[] }>(await send(g.admin + '/diffs')).routes.length).toBe(1);
-      const text = await runCli(['diffs', '--admin', g.admin]);
+      await expect.poll(async () => json<{ routes: unknown[] }>(await send(g.admin + '/diffs', { headers: adminAuth })).routes.length).toBe(1);
+      const text = await runCli(['diffs', '--admin', g.admin, '--token', ADMIN_TOKEN]);
       expect(text.code).toBe(0);
       expect(text.stdout).toMatch(/^route api: 1 comparisons, match rate 0\.0% \(match 0, mismatch 1,/m);
       expect(text.stdout).toMatch(/^\s+1  \/b    e\.g\. GET \/api\/x: legacy=2  pipeline=3$/m);
-      const j = JSON.parse((await runCli(['diffs', '--admin', g.admin, '--json', '--route', 'api'])).stdout);
+      const j = JSON.parse((await runCli(['diffs', '--admin', g.admin, '--json', '--route', 'api'], { SWITCHYARD_ADMIN_TOKEN: ADMIN_TOKEN })).stdout);
       expect(j.routes[0]).toMatchObject({ route: 'api', comparisons: 1, match_rate: 0 });
     } finally {
       await g.stop();

@@ -105,6 +105,20 @@ describe('compareResponses', () => {
     expect(compareResponses(bin([1, 2, 0]), bin([1, 2, 3, 0]), policy()).diffs[0]).toMatchObject({ field: 'body', a: expect.stringMatching(/^3 bytes, sha256 /) });
   });
 
+  it('lists the first changed lines of a text body, and how many more there are', () => {
+    const text = (s: string): CapturedResponse => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from(s), truncated: false });
+    const lines = Array.from({ length: 3000 }, (_, i) => `line ${i}`);
+    const changed = lines.map((l, i) => (i % 2 ? l.toUpperCase() : l));
+    const c = compareResponses(text(lines.join('\n')), text(changed.join('\n')), policy());
+    const removed = lines.filter((_, i) => i % 2).slice(0, 10);
+    expect(c.diffs).toEqual([
+      { field: 'body', kind: 'changed', a: [...removed, '… 1490 more lines'].join('\n'), b: [...removed.map((l) => l.toUpperCase()), '… 1490 more lines'].join('\n') },
+    ]);
+    // An insertion shows on one side only; lines that only moved still differ.
+    expect(compareResponses(text('a\nb\nc'), text('a\nb\nx\nc'), policy()).diffs).toEqual([{ field: 'body', kind: 'changed', a: '', b: 'x' }]);
+    expect(compareResponses(text('h\na\nb\nt'), text('h\nb\na\nt'), policy()).diffs).toEqual([{ field: 'body', kind: 'changed', a: 'a\nb', b: 'b\na' }]);
+  });
+
   it('skips, with a reason, bodies over max_body', () => {
     expect(compareResponses({ ...json(item), truncated: true }, json(item), policy())).toMatchObject({ result: 'skipped', reason: 'body_too_large' });
   });

@@ -52,7 +52,7 @@ backends:
       'gw.yaml:1:1: rules: is required',
       'gw.yaml:1:9: listen: expected a string, got number 8080',
       'gw.yaml:2:18: admin.listen: "localhost:99999" is not HOST:PORT (e.g. "127.0.0.1:8080" or "[::1]:8080")',
-      'gw.yaml:2:37: admin.tokn: unknown key (expected one of: listen, token)',
+      'gw.yaml:2:37: admin.tokn: unknown key (expected one of: listen, token, public_listen)',
       'gw.yaml:4:18: backends.legacy.url: only http:// and https:// backends are supported',
       'gw.yaml:5:3: backends: key "Bad" is not a backend name (lowercase letters, digits, - and _)',
       'gw.yaml:6:20: backends.pipeline.url: a backend URL is an origin (scheme, host, port) without a path',
@@ -64,6 +64,29 @@ backends:
     const c = loadGatewayConfig('config/gateway.yaml', {});
     expect(c.backends.map((b) => b.name)).toEqual(['legacy', 'pipeline']);
     expect(c.backends[1]!.inprocess?.products).toMatch(/config\/products\.yaml$/);
+    // The admin listener (rules, request samples) stays on loopback unless told otherwise.
+    expect(c.admin.listen.host).toBe('127.0.0.1');
+    expect(c.admin.publicListen).toBeUndefined();
+    expect(c.backends[1]!.inprocess?.shadowListen).toEqual({ host: '127.0.0.1', port: 0 });
+    const env = { SWITCHYARD_ADMIN_PUBLIC_LISTEN: '0.0.0.0:9091', SWITCHYARD_PIPELINE_SHADOW_LISTEN: '127.0.0.1:8085' };
+    const set = loadGatewayConfig('config/gateway.yaml', env);
+    expect(set.admin.publicListen).toEqual({ host: '0.0.0.0', port: 9091 });
+    expect(set.backends[1]!.inprocess?.shadowListen).toEqual({ host: '127.0.0.1', port: 8085 });
+  });
+
+  it('takes admin.public_listen and an in-process backend\'s shadow_listen as HOST:PORT', () => {
+    const c = parseGatewayConfig(
+      'admin: { public_listen: "[::]:9091" }\nbackends:\n  pipeline: { inprocess: true, shadow_listen: "127.0.0.1:8085" }\nrules: { file: r.yaml }\n',
+      'gw.yaml',
+      {},
+    );
+    expect(c.admin).toMatchObject({ listen: { host: '127.0.0.1', port: 9090 }, publicListen: { host: '::', port: 9091 } });
+    expect(c.backends[0]!.inprocess?.shadowListen).toEqual({ host: '127.0.0.1', port: 8085 });
+    expect(issues('admin: { public_listen: "9091" }\nbackends:\n  legacy: { url: "http://x:1", shadow_listen: "127.0.0.1:1" }\n  pipeline: { inprocess: true, shadow_listen: 8085 }\nrules: { file: r.yaml }\n')).toEqual([
+      'gw.yaml:1:25: admin.public_listen: "9091" is not HOST:PORT (e.g. "127.0.0.1:8080" or "[::1]:8080")',
+      'gw.yaml:3:11: backends.legacy: "shadow_listen" goes with inprocess: true',
+      'gw.yaml:4:47: backends.pipeline.shadow_listen: expected a string, got number 8085',
+    ]);
   });
 
   it('wants exactly one of url and inprocess', () => {

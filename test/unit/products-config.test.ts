@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatIssue } from '../../src/config/yaml-source.js';
-import { checkPortableRegex, loadProducts, validateProductsText } from '../../src/products/products-config.js';
+import { checkPortableRegex, loadProducts, parseProducts, validateProductsText } from '../../src/products/products-config.js';
 
 const errors = (text: string) => validateProductsText(text, 'products.yaml').map(formatIssue);
 const ORIGIN = 'origin: { url: "http://127.0.0.1:9000" }\n';
@@ -63,5 +63,33 @@ cors: { origins: ["*"], credentials: true }
 
   it.each(['\\.\\./', '^(?:sqlmap|nikto)', '[a-z0-9_-]{3,}$', '(?:union|select)\\s+', 'a.*?b', '^/api/v[0-9]+/'])('accepts the portable regex %s', (re) => {
     expect(checkPortableRegex(re)).toBeUndefined();
+  });
+
+  it('replaces ${VAR} and ${VAR:-default} from the environment, as in gateway.yaml', () => {
+    const text = `origin: { url: "http://\${ORIGIN_HOST:-127.0.0.1}:\${ORIGIN_PORT}" }
+headers:
+  response:
+    - { set: x-edge-region, value: "\${REGION:-eu}" }
+waf:
+  - { id: w1, field: path, pattern: "^/admin$" }
+`;
+    const p = parseProducts(text, 'products.yaml', { ORIGIN_PORT: '9123', REGION: 'us-east' });
+    expect(p.origin).toMatchObject({ url: 'http://127.0.0.1:9123', host: '127.0.0.1', port: 9123 });
+    expect(p.responseHeaders).toEqual([{ op: 'set', name: 'x-edge-region', value: 'us-east' }]);
+    expect(p.waf[0]!.pattern).toBe('^/admin$');
+    // An empty variable counts as unset, as in gateway.yaml: the default applies.
+    expect(parseProducts(text, 'products.yaml', { ORIGIN_PORT: '9123', REGION: '' }).responseHeaders[0]).toMatchObject({ value: 'eu' });
+  });
+
+  it('names FILE:LINE:COL and the key for an unset variable without a default', () => {
+    const text = `origin: { url: "http://127.0.0.1:9000" }
+headers:
+  request:
+    - { set: x-api-key, value: "\${EDGE_API_KEY}" }
+`;
+    expect(validateProductsText(text, 'products.yaml', {}).map(formatIssue)).toEqual([
+      'products.yaml:4:32: headers.request[0].value: environment variable EDGE_API_KEY is not set (use ${EDGE_API_KEY:-default} for a default)',
+    ]);
+    expect(validateProductsText(text, 'products.yaml', { EDGE_API_KEY: 'k' })).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Rate limits: a token bucket per rule and key, `burst` tokens refilled at `rate` per second;
  * an empty bucket answers 429 with Retry-After (docs/products.md, step 3). Buckets live in this
- * process; idle ones are swept once they would be full again.
+ * process, in the module's state (the config stays frozen); idle ones are swept once they would
+ * be full again.
  */
 import type { RateLimit } from '../../products/products-config.js';
 import { matchEdgePath } from '../../products/edge-match.js';
@@ -13,18 +14,23 @@ interface Bucket {
 }
 
 interface Config {
-  limits: RateLimit[];
+  limits: readonly RateLimit[];
+}
+
+/** What changes while requests run: one per pipeline. */
+export interface RateLimitState {
   buckets: Map<string, Bucket>;
-  now: () => number;
   inserts: number;
+  /** Seconds; a clock of its own so that a test can drive it. */
+  now: () => number;
 }
 
 const SWEEP_EVERY = 10_000;
 
-function sweep(c: Config, now: number): void {
-  for (const [k, b] of c.buckets) {
+function sweep(c: Config, s: RateLimitState, now: number): void {
+  for (const [k, b] of s.buckets) {
     const rl = c.limits.find((l) => k.startsWith(l.id + '\0'));
-    if (!rl || now - b.at > rl.burst / rl.rate + 1) c.buckets.delete(k);
+    if (!rl || now - b.at > rl.burst / rl.rate + 1) s.buckets.delete(k);
   }
 }
 
@@ -33,12 +39,13 @@ function keyOf(rl: RateLimit, r: RequestView): string | undefined {
   return v === '' ? undefined : v;
 }
 
-export const rateLimit = defineModule<Config>({
+export const rateLimit = defineModule<Config, RateLimitState>({
   name: 'rate-limit',
   failure: 'open',
-  configure: (p) => (p.rateLimits.length ? { limits: [...p.rateLimits], buckets: new Map(), now: () => Date.now() / 1000, inserts: 0 } : undefined),
+  configure: (p) => (p.rateLimits.length ? { limits: p.rateLimits } : undefined),
+  createState: () => ({ buckets: new Map(), inserts: 0, now: () => Date.now() / 1000 }),
   filter: (r, c) => c.limits.some((rl) => !rl.path || matchEdgePath(rl.path, r.path) !== undefined),
-  request(ctx, c) {
+  request(ctx, c, s) {
     for (const rl of c.limits) {
       if (rl.path && !matchEdgePath(rl.path, ctx.request.path)) continue;
       const key = keyOf(rl, ctx.request);
@@ -46,9 +53,9 @@ export const rateLimit = defineModule<Config>({
         if (rl.missingKey === 'reject') return respond(400, `rate_limit_key:${rl.id}`, { error: 'missing_rate_limit_key', rule: rl.id });
         continue;
       }
-      const now = c.now();
+      const now = s.now();
       const k = `${rl.id}\0${key}`;
-      const b = c.buckets.get(k);
+      const b = s.buckets.get(k);
       const tokens = Math.min(rl.burst, b ? b.tokens + (now - b.at) * rl.rate : rl.burst);
       if (tokens < 1) {
         const retry = Math.max(1, Math.ceil((1 - tokens) / rl.rate));
@@ -58,8 +65,8 @@ export const rateLimit = defineModule<Config>({
         b.tokens = tokens - 1;
         b.at = now;
       } else {
-        c.buckets.set(k, { tokens: tokens - 1, at: now });
-        if (++c.inserts % SWEEP_EVERY === 0) sweep(c, now);
+        s.buckets.set(k, { tokens: tokens - 1, at: now });
+        if (++s.inserts % SWEEP_EVERY === 0) sweep(c, s, now);
       }
     }
     return CONTINUE;
