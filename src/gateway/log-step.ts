@@ -84,6 +84,7 @@ export function createLogStep(rt: GatewayRuntime): LogStep {
         access.write({
           request_id: requestId,
           method: req.method,
+          protocol: `HTTP/${req.httpVersion}`,
           path: ctx?.facts.path ?? req.url,
           route,
           backend,
@@ -117,6 +118,7 @@ export function createLogStep(rt: GatewayRuntime): LogStep {
         access.write({
           request_id: x.requestId,
           method: x.req.method,
+          protocol: `HTTP/${x.req.httpVersion}`,
           path: x.facts?.path ?? x.req.url,
           route,
           backend,

@@ -15,6 +15,8 @@ export interface AccessLogConfig {
 export interface AccessLine {
   request_id?: string;
   method?: string;
+  /** "HTTP/1.1", "HTTP/1.0" or "HTTP/2.0": what the client spoke (the gateway only). */
+  protocol?: string;
   path?: string;
   /** The gateway only: the matched route and the backend that served ("-" when refused before deciding). */
   route?: string;

@@ -3,7 +3,7 @@
  * on SIGHUP through a real gateway process, also with workers), and a bad new pair is refused
  * with the old one kept. The served certificate is read from real handshakes.
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { connect } from 'node:tls';
@@ -97,6 +97,31 @@ describe('certificate reload', () => {
       replace(join(dir, 'tls.key'), certs[2]!.key);
       await expect.poll(() => servedSerial(g.gw.port, ca), { timeout: 10_000 }).toBe(certs[2]!.serial);
     });
+  });
+
+  // A Secret mounted in a Kubernetes pod: tls.crt -> ..data/tls.crt, ..data -> ..TIMESTAMP; the
+  // kubelet writes a new timestamped directory and renames a new ..data symlink over the old.
+  it('follows the symlink swap of a Kubernetes Secret volume', async () => {
+    const dir = tempDir('switchyard-secret-');
+    const version = (name: string, pair: { cert: string; key: string }) => {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'tls.crt'), pair.cert);
+      writeFileSync(join(dir, name, 'tls.key'), pair.key);
+    };
+    version('..2026_01', certs[0]!);
+    symlinkSync('..2026_01', join(dir, '..data'));
+    symlinkSync('..data/tls.crt', join(dir, 'tls.crt'));
+    symlinkSync('..data/tls.key', join(dir, 'tls.key'));
+    const g = await startGateway({ backends: { legacy: backend.url }, rules: 'default: legacy\n', listen: tlsListen(dir, true) });
+    try {
+      expect(await servedSerial(g.gw.port, ca)).toBe(certs[0]!.serial);
+      version('..2026_02', certs[2]!);
+      symlinkSync('..2026_02', join(dir, '..data_tmp'));
+      renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+      await expect.poll(() => servedSerial(g.gw.port, ca), { timeout: 10_000 }).toBe(certs[2]!.serial);
+    } finally {
+      await g.stop();
+    }
   });
 
   describe('SIGHUP (gateway process, files not watched)', () => {
