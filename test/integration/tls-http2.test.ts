@@ -4,8 +4,8 @@
  * HTTP/1.1 whatever the client spoke.
  */
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { constants, connect, type ClientHttp2Session, type IncomingHttpHeaders as H2Headers } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, type AddressInfo } from 'node:net';
@@ -14,9 +14,11 @@ import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseGatewayConfig } from '../../src/config/gateway-config.js';
+import { Gateway } from '../../src/gateway/gateway.js';
 import { createLogger } from '../../src/log/logger.js';
 import { serverCert, testCa, type TestCa } from '../helpers/certs.js';
-import { startGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import { silentLogger, startGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
 import { send, startServer, type TestServer } from '../helpers/servers.js';
 
 const run = promisify(execFile);
@@ -359,6 +361,58 @@ describe('graceful stop with HTTP/2 connections', () => {
       session.destroy();
       await g.stop();
       await slow.close();
+    }
+  });
+});
+
+describe('HTTP/2 into the in-process pipeline', () => {
+  it('runs the pipeline: origin requests without pseudo-headers, response rules, local replies', async () => {
+    const origin = await backend('origin');
+    const dir = tempDir();
+    const products = readFileSync('test/conformance/products.yaml', 'utf8').replace('http://127.0.0.1:9', origin.url);
+    writeFileSync(join(dir, 'products.yaml'), products);
+    writeFileSync(join(dir, 'rules.yaml'), 'default: pipeline\n');
+    const text = [
+      'listen: { address: "127.0.0.1:0", h2c: true }',
+      `state_dir: "${join(dir, 'state')}"`,
+      'admin: { listen: "127.0.0.1:0" }',
+      'backends:\n  pipeline: { inprocess: true, products: products.yaml }',
+      'rules: { file: rules.yaml }',
+    ].join('\n');
+    const file = join(dir, 'gateway.yaml');
+    writeFileSync(file, text);
+    const gw = await Gateway.start(parseGatewayConfig(text, file, {}), { logger: silentLogger() });
+    const session = connect(`http://127.0.0.1:${gw.port}`);
+    try {
+      const r = await h2Request(session, { ':path': '/api/h2-pipeline', ':method': 'POST' }, ['through ', 'the pipeline']);
+      expect(r.status).toBe(200);
+      expect(r.headers['x-frame-options']).toBe('DENY'); // a response header rule ran
+      const s = seen.filter((x) => x.url === '/api/h2-pipeline').at(-1)!;
+      expect(s).toMatchObject({ backend: 'origin', version: '1.1', body: 'through the pipeline' });
+      expect(s.headers['x-edge']).toBe('switchyard'); // a request header rule ran
+      expect(s.headers.host).toBe(`127.0.0.1:${gw.port}`);
+      expect(Object.keys(s.headers).filter((k) => k.startsWith(':'))).toEqual([]);
+      // The same over HTTP/1.1 with a chunked body (a body of unknown length either way).
+      const h1 = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest(`http://127.0.0.1:${gw.port}/api/h1-pipeline`, { method: 'POST', agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        });
+        req.on('error', reject);
+        req.write('chunked ');
+        req.end('over h1');
+      });
+      expect(h1).toBe(200);
+      expect(seen.filter((x) => x.url === '/api/h1-pipeline').at(-1)).toMatchObject({ body: 'chunked over h1' });
+      // Local replies of the pipeline's modules: a redirect and a WAF block.
+      const redirect = await h2Request(session, { ':path': '/find' });
+      expect(redirect.status).toBe(308);
+      expect(redirect.headers.location).toBe('/api/search');
+      expect((await h2Request(session, { ':path': '/api/x', 'x-attack': '1' })).status).toBe(403);
+    } finally {
+      session.close();
+      await gw.stop(500);
+      await origin.close();
     }
   });
 });
