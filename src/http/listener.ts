@@ -53,13 +53,16 @@ function isWebSocket(req: IncomingMessage): boolean {
  */
 function sniffPreface(socket: Socket, timeoutMs: number, choose: (h2: boolean) => void): void {
   let seen: Buffer | undefined;
-  socket.setTimeout(timeoutMs, () => socket.destroy());
+  // A connection that sends nothing is dropped after headers_timeout, as node:http would.
+  const onTimeout = () => socket.destroy();
+  socket.setTimeout(timeoutMs, onTimeout);
   const onData = (chunk: Buffer) => {
     seen = seen ? Buffer.concat([seen, chunk]) : chunk;
     const n = Math.min(seen.length, PREFACE.length);
     const h2 = seen.compare(PREFACE, 0, n, 0, n) === 0;
     if (h2 && seen.length < PREFACE.length) return;
     socket.removeListener('data', onData);
+    socket.removeListener('timeout', onTimeout);
     socket.setTimeout(0);
     socket.pause();
     socket.unshift(seen);
@@ -102,7 +105,9 @@ export class Listener {
       Http2ServerResponse: EdgeHttp2Response,
       // node:http2 resets a stream (ENHANCE_YOUR_CALM) whose header list passes the advertised
       // size; admit() answers 431 past max_header_size, as on HTTP/1.1, up to there.
-      settings: { maxHeaderListSize: 2 * limits.maxHeaderBytes },
+      // At most 128 streams at a time per connection, nginx's default: node:http2 would allow
+      // 2^32-1, and each open stream holds an upstream request.
+      settings: { maxHeaderListSize: 2 * limits.maxHeaderBytes, maxConcurrentStreams: 128 },
     };
     // An idle HTTP/2 connection closes after keep_alive_timeout, as an HTTP/1.1 one does;
     // close() is graceful (GOAWAY), so streams still open finish first.
@@ -115,7 +120,11 @@ export class Listener {
     if (config.tls) {
       const files = config.tls;
       tls = new TlsReloader(files, (options) => (server as Http2SecureServer).setSecureContext(options), log);
-      const secure = createSecureServer({ ...http2, ...tls.initial(), allowHTTP1: true, http1Options: http1 as object }, handlers.request as never);
+      const secure = createSecureServer(
+        // A client that has not finished the handshake within headers_timeout is dropped (Node's default is 120 s).
+        { ...http2, ...tls.initial(), allowHTTP1: true, handshakeTimeout: limits.headersTimeoutMs, http1Options: http1 as object },
+        handlers.request as never,
+      );
       // The constructor sets its own upgrade rule; ours serves non-WebSocket upgrades.
       (secure as unknown as { shouldUpgradeCallback: ServerOptions['shouldUpgradeCallback'] }).shouldUpgradeCallback = http1.shouldUpgradeCallback;
       // With allowHTTP1 the secure server is also node:http's Server for HTTP/1.1 connections

@@ -5,13 +5,13 @@
  */
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
 import { serverCert, testCa, type ServerCert, type TestCa } from '../helpers/certs.js';
 import { gatewayYaml, startGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
 import { spawnGateway, type GatewayProcess } from '../helpers/process.js';
+import { jsonLines } from '../helpers/http2.js';
 import { echoBackend, type TestServer } from '../helpers/servers.js';
 
 /** The serial number of the certificate a new TLS connection to `port` is shown. */
@@ -56,18 +56,12 @@ describe('certificate reload', () => {
   describe('watched files (in-process gateway)', () => {
     let g: TestGateway;
     let dir: string;
-    const lines: Record<string, unknown>[] = [];
+    const { sink, lines } = jsonLines();
     const failures = () => lines.filter((l) => l.msg === 'tls certificate reload failed; keeping the previous one').length;
 
     beforeAll(async () => {
       dir = tempDir('switchyard-tls-');
       install(dir, certs[0]!);
-      const sink = new Writable({
-        write(chunk: Buffer, _e, cb) {
-          for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
-          cb();
-        },
-      });
       g = await startGateway({ backends: { legacy: backend.url }, rules: 'default: legacy\n', listen: tlsListen(dir, true), options: { logger: createLogger('info', sink) } });
     });
     afterAll(async () => {
