@@ -8,7 +8,8 @@ const layers = [
   ['src/http/', 'src/admin/', 'src/diff/', 'src/router/'],
   ['src/rules/'],
   ['src/store/', 'src/forward/', 'src/products/'],
-  ['src/pipeline/', 'src/legacy/', 'src/shadow/'],
+  ['src/pipeline/', 'src/legacy/', 'src/shadow/', 'src/rollout/'],
+  ['src/console/'],
   ['src/gateway/'],
   ['src/cli/', 'src/cli\\.ts', 'src/index\\.ts', 'src/healthcheck\\.ts'],
 ];

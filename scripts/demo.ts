@@ -1,11 +1,16 @@
 /**
- * `npm run demo [-- --duration SECONDS] [--base-port N] [--exit]`: the first five minutes.
+ * `npm run demo [-- --duration SECONDS] [--base-port N] [--exit] [--rollout clean|bad]`: the first five minutes.
  *
  * Starts the demo origin, the legacy layer (nginx + Lua), and the gateway with the new pipeline
  * in-process, on rules that split and shadow (config/rules.yaml: in Redis when one answers at
  * SWITCHYARD_REDIS_URL or 127.0.0.1:6379, under the prefix "switchyard-demo:", otherwise from the
  * file); drives a minute of mixed traffic with a progress bar; prints the diff report and where
  * to look next. Ctrl-C stops everything it started (--exit stops right after the report).
+ *
+ * `--rollout clean|bad` (needs Redis) adds a fast rollout to the catalog route (docs/rollouts.md)
+ * and drives traffic until it is complete or rolled back, then prints how long that took. With
+ * `bad`, the pipeline's origin is reached through a proxy that changes the price in one catalog
+ * item of four, from the first request on.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +18,7 @@ import { Agent, request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
 import { Writable } from 'node:stream';
 import { parseGatewayConfig } from '../dist/config/gateway-config.js';
 import { Gateway } from '../dist/gateway/gateway.js';
@@ -26,17 +32,75 @@ import { startDemoOrigin } from './demo-origin.js';
 const ROOT = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
-    duration: { type: 'string', default: '60' },
+    duration: { type: 'string' },
     'base-port': { type: 'string', default: '8080' },
     exit: { type: 'boolean', default: false },
+    rollout: { type: 'string' },
   },
 });
-const seconds = Math.max(1, Number(values.duration) || 60);
+const rollout = values.rollout as 'clean' | 'bad' | undefined;
+if (rollout !== undefined && rollout !== 'clean' && rollout !== 'bad') {
+  process.stderr.write('--rollout expects clean or bad\n');
+  process.exit(2);
+}
+const seconds = Math.max(1, Number(values.duration) || (rollout ? 180 : 60));
 const base = Number(values['base-port']);
 const ports = { gateway: base, legacy: base + 1, admin: base + 10, origin: base + 920 };
 const dir = join(ROOT, '.switchyard', 'demo');
 mkdirSync(dir, { recursive: true });
 const say = (s: string) => process.stderr.write(s + '\n');
+
+/** config/rules.yaml, with a rollout on the catalog route when asked for. */
+function demoRules(): string {
+  const text = readFileSync(join(ROOT, 'config', 'rules.yaml'), 'utf8');
+  if (!rollout) return text;
+  const doc = parseDocument(text);
+  const routes = doc.get('routes') as YAMLSeq<YAMLMap>;
+  const i = routes.items.findIndex((r) => r.get('name') === 'catalog');
+  doc.setIn(
+    ['routes', i, 'rollout'],
+    doc.createNode({
+      to: 'pipeline',
+      steps: [30, 60, 100],
+      interval: '5s',
+      min_requests: 20,
+      min_comparisons: 60,
+      gates: { mismatch_rate: '5%', error_rate: '1%', p99_ratio: 5 },
+      on_breach: 'rollback',
+    }),
+  );
+  return doc.toString();
+}
+
+/** A proxy to the origin that changes the price of one catalog item in four (the "bad" candidate). */
+async function driftingProxy(originUrl: string, onFirstBad: () => void) {
+  const { createServer, request: httpRequest } = await import('node:http');
+  let n = 0;
+  const server = createServer((req, res) => {
+    const up = httpRequest(new URL(req.url ?? '/', originUrl), { method: req.method, headers: req.headers }, (ur) => {
+      const chunks: Buffer[] = [];
+      ur.on('data', (c: Buffer) => chunks.push(c));
+      ur.on('end', () => {
+        let body = Buffer.concat(chunks);
+        if (/^\/api\/catalog\/\d+$/.test(req.url ?? '') && ur.statusCode === 200 && ++n % 4 === 0) {
+          const item = JSON.parse(body.toString()) as { price: number };
+          item.price = Math.round((item.price + 0.01) * 100) / 100;
+          body = Buffer.from(JSON.stringify(item));
+          if (n === 4) onFirstBad();
+        }
+        const headers = { ...ur.headers, 'content-length': String(body.length) };
+        delete headers['transfer-encoding'];
+        res.writeHead(ur.statusCode ?? 502, headers);
+        res.end(body);
+      });
+    });
+    up.on('error', () => res.writeHead(502).end());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
 
 async function redisIfReachable(): Promise<string | undefined> {
   const url = process.env.SWITCHYARD_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -46,7 +110,9 @@ async function redisIfReachable(): Promise<string | undefined> {
     await c.connect();
     await c.ping();
     const store = new RuleStore(c, 'switchyard-demo:');
-    await store.push(readFileSync(join(ROOT, 'config', 'rules.yaml'), 'utf8'), { author: 'demo', message: 'npm run demo' });
+    // Each demo run starts its rollout afresh, whatever an earlier run left in this prefix.
+    await c.del('switchyard-demo:{rules}:rollout:state');
+    await store.push(demoRules(), { author: 'demo', message: rollout ? `npm run demo -- --rollout ${rollout}` : 'npm run demo' });
     return url;
   } catch {
     return undefined;
@@ -102,14 +168,26 @@ async function main(): Promise<void> {
     stoppers.push(() => legacy.stop());
     say(`legacy layer  ${legacy.url}  (nginx + Lua, config/products.yaml)`);
 
+    // The pipeline's own products file: the same origin, or the drifting proxy for a bad rollout.
+    let firstBad: number | undefined;
+    let pipelineProducts = productsFile;
+    if (rollout === 'bad') {
+      const proxy = await driftingProxy(origin.url, () => (firstBad = Date.now()));
+      stoppers.push(proxy.close);
+      pipelineProducts = join(dir, 'products-pipeline.yaml');
+      writeFileSync(pipelineProducts, readFileSync(productsFile, 'utf8').replace(origin.url, proxy.url));
+      say(`drifting     ${proxy.url}  (the pipeline's origin: one catalog price in four changed)`);
+    }
+
     const redis = await redisIfReachable();
+    if (rollout && !redis) throw new Error('--rollout needs Redis: start one and set SWITCHYARD_REDIS_URL');
     // /diffs (request samples) needs the admin token; `switchyard diffs --config` reads it from here.
     const adminToken = randomBytes(16).toString('hex');
     const yaml = `listen: "127.0.0.1:${ports.gateway}"
 admin: { listen: "127.0.0.1:${ports.admin}", token: "${adminToken}" }
 backends:
   legacy: { url: "${legacy.url}" }
-  pipeline: { inprocess: true, products: "${productsFile}" }
+  pipeline: { inprocess: true, products: "${pipelineProducts}" }
 rules:
   file: "${join(ROOT, 'config', 'rules.yaml')}"
 ${redis ? `  redis: { url: "${redis}", prefix: "switchyard-demo:", snapshot: "${join(dir, 'rules-snapshot.json')}" }` : ''}
@@ -117,12 +195,14 @@ shadow:
   samples: { file: "${join(dir, 'diff-samples.jsonl')}" }
 log: { level: warn, access: false }
 debug_headers: true
+${rollout ? 'rollouts: { tick: 250ms, lease: 2s, bucket: 1s, flush: 250ms }' : ''}
 `;
     const configFile = join(dir, 'gateway.yaml');
     writeFileSync(configFile, yaml);
     const quiet = createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() }));
     const gw = await Gateway.start(parseGatewayConfig(yaml, configFile, process.env), { logger: quiet });
     stoppers.push(() => gw.stop(1000));
+    const gatewayStarted = Date.now();
     say(`gateway       http://127.0.0.1:${gw.port}  admin http://127.0.0.1:${gw.adminPort}  rules from ${redis ? `Redis (${redis}, prefix switchyard-demo:)` : 'config/rules.yaml'}`);
     say('');
 
@@ -132,7 +212,11 @@ debug_headers: true
     let sent = 0;
     const started = Date.now();
     const end = started + seconds * 1000;
-    while (Date.now() < end) {
+    let rolloutState = '';
+    let rolloutPercent = 0;
+    let rolloutDone: number | undefined;
+    let lastPoll = 0;
+    while (Date.now() < end && rolloutDone === undefined) {
       const batch = MIX.map((f, k) => f(sent + k));
       await Promise.all(
         batch.map(
@@ -152,12 +236,30 @@ debug_headers: true
       sent += batch.length;
       const elapsed = (Date.now() - started) / 1000;
       const shares = [...counts.entries()].map(([k, v]) => `${k} ${Math.round((v / sent) * 100)}%`).join('  ');
-      process.stderr.write(`\r${bar(Math.min(elapsed, seconds), seconds)} ${Math.min(seconds, Math.round(elapsed))}/${seconds}s  ${sent} requests  ${shares}   `);
+      if (rollout && Date.now() - lastPoll > 200) {
+        lastPoll = Date.now();
+        const st = await getJson<{ rollouts: { state: string; percent: number }[] }>(gw.adminPort, '/rollouts?route=catalog').catch(() => undefined);
+        const r = st?.rollouts?.[0];
+        if (r) {
+          rolloutState = r.state;
+          rolloutPercent = r.percent;
+          if (r.state === 'complete' || r.state === 'rolled_back') rolloutDone = Date.now();
+        }
+      }
+      const ro = rollout ? `  rollout catalog: ${rolloutState} pipeline ${rolloutPercent}%` : '';
+      process.stderr.write(`\r${bar(Math.min(elapsed, seconds), seconds)} ${Math.min(seconds, Math.round(elapsed))}/${seconds}s  ${sent} requests  ${shares}${ro}   `);
       await new Promise((r) => setTimeout(r, 150));
     }
     agent.destroy();
     const shares = [...counts.entries()].map(([k, v]) => `${k} ${Math.round((v / sent) * 100)}%`).join('  ');
     process.stderr.write(`\r${bar(seconds, seconds)} ${seconds}/${seconds}s  ${sent} requests  ${shares}   \n\n`);
+    if (rollout) {
+      const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+      if (rolloutDone === undefined) process.stdout.write(`Rollout of catalog: still ${rolloutState} at ${rolloutPercent}% after ${seconds} s\n`);
+      else if (rollout === 'clean') process.stdout.write(`Rollout of catalog (clean candidate): ${rolloutState} at ${rolloutPercent}% ${secs(rolloutDone - gatewayStarted)} after the gateway started\n`);
+      else process.stdout.write(`Rollout of catalog (bad candidate): ${rolloutState} at ${rolloutPercent}% ${secs(rolloutDone - (firstBad ?? gatewayStarted))} after the first bad answer (${secs((firstBad ?? gatewayStarted) - gatewayStarted)} after the start)\n`);
+      process.stdout.write(`  history: npx switchyard rules history --redis ${redis} --prefix switchyard-demo:\n\n`);
+    }
     await new Promise((r) => setTimeout(r, 500)); // let the last comparisons finish
 
     const report = await new Promise<{ routes: RouteReport[] }>((done, fail) => {
@@ -194,6 +296,24 @@ Where to look next:
     await stopAll();
     throw err;
   }
+}
+
+function getJson<T>(port: number, path: string): Promise<T> {
+  return new Promise((done, fail) => {
+    request({ host: '127.0.0.1', port, path }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => {
+        try {
+          done(JSON.parse(text) as T);
+        } catch (err) {
+          fail(err);
+        }
+      });
+    })
+      .on('error', fail)
+      .end();
+  });
 }
 
 main().catch((err) => {

@@ -13,6 +13,7 @@ import { GATEWAY_USAGE, gatewayCommand } from './cli/gateway.js';
 import { LEGACY_USAGE, PRODUCTS_USAGE, legacyCommand, productsCommand } from './cli/legacy.js';
 import { PIPELINE_USAGE, pipelineCommand } from './cli/pipeline.js';
 import { RULES_USAGE, rulesCommand } from './cli/rules.js';
+import { ROLLOUT_USAGE, rolloutCommand } from './cli/rollout.js';
 import { applyRuntimeTuning } from './cli/runtime-tuning.js';
 
 interface Command {
@@ -25,6 +26,7 @@ interface Command {
 const commands: Record<string, Command> = {
   gateway: { run: gatewayCommand, usage: GATEWAY_USAGE, what: 'runs the gateway until SIGTERM or SIGINT, then drains and exits 0' },
   rules: { run: rulesCommand, usage: RULES_USAGE, what: 'validates a rules file; pushes, shows, lists, diffs and rolls back the rules in Redis' },
+  rollout: { run: rolloutCommand, usage: ROLLOUT_USAGE, what: 'shows a rollout (state, step, gates, what is missing) and pauses, resumes, promotes or aborts it' },
   explain: { run: explainCommand, usage: EXPLAIN_USAGE, what: 'prints the route, sticky key, bucket and backend the gateway would choose for a request' },
   diffs: { run: diffsCommand, usage: DIFFS_USAGE, what: 'prints the shadow diff report of a running gateway (needs the admin token)' },
   legacy: { run: legacyCommand, usage: LEGACY_USAGE, what: 'runs the legacy layer (nginx + Lua) in the foreground' },

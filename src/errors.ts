@@ -24,6 +24,7 @@ export const ERRORS = Object.freeze({
   UPSTREAM_CONNECT_TIMEOUT: def('SWY_ERR_UPSTREAM_CONNECT_TIMEOUT', 504, 'connect_timeout', 'the backend did not accept the connection in time'),
   UPSTREAM_RESPONSE_TIMEOUT: def('SWY_ERR_UPSTREAM_RESPONSE_TIMEOUT', 504, 'response_timeout', 'the backend did not answer in time'),
   UPSTREAM_BAD_RESPONSE: def('SWY_ERR_UPSTREAM_BAD_RESPONSE', 502, 'bad_response', 'the backend sent an invalid response'),
+  UPSTREAM_BUSY: def('SWY_ERR_UPSTREAM_BUSY', 503, 'busy', 'every connection to the backend is taken and its wait queue is full'),
   UPSTREAM_FAILED: def('SWY_ERR_UPSTREAM_FAILED', 502, 'error', 'the request to the backend failed'),
   // Downstream (client) side.
   CLIENT_BAD_REQUEST: def('SWY_ERR_CLIENT_BAD_REQUEST', 400, 'bad_request', 'the request is malformed'),
@@ -46,9 +47,11 @@ export const ERRORS = Object.freeze({
   RULES_VERSION_CONFLICT: def('SWY_ERR_RULES_VERSION_CONFLICT', 409, 'version_conflict', 'the active rules version is not the expected one'),
   RULES_NOT_IN_REDIS: def('SWY_ERR_RULES_NOT_IN_REDIS', 409, 'rules_from_file', 'rules are read from a file; this needs rules.redis in the gateway config'),
   RULES_STORE_UNAVAILABLE: def('SWY_ERR_RULES_STORE_UNAVAILABLE', 503, 'store_unavailable', 'the rules store (Redis) did not answer'),
+  ROLLOUT_REFUSED: def('SWY_ERR_ROLLOUT_REFUSED', 409, 'rollout_refused', 'the rollout cannot take this action now'),
   ADMIN_UNAUTHORIZED: def('SWY_ERR_ADMIN_UNAUTHORIZED', 401, 'unauthorized', 'a valid "Authorization: Bearer <admin.token>" is required'),
   ADMIN_NOT_FOUND: def('SWY_ERR_ADMIN_NOT_FOUND', 404, 'not_found', 'no such admin endpoint'),
   ADMIN_METHOD_NOT_ALLOWED: def('SWY_ERR_ADMIN_METHOD_NOT_ALLOWED', 405, 'method_not_allowed', 'the admin endpoint does not take this method'),
+  ADMIN_BAD_REQUEST: def('SWY_ERR_ADMIN_BAD_REQUEST', 400, 'bad_request', 'the admin request has an invalid parameter'),
   ADMIN_BODY_TOO_LARGE: def('SWY_ERR_ADMIN_BODY_TOO_LARGE', 413, 'body_too_large', 'the admin request body is over 1 MiB'),
   ADMIN_NO_WORKER: def('SWY_ERR_ADMIN_NO_WORKER', 503, 'no_worker', 'no worker answered'),
 });
@@ -79,6 +82,12 @@ export function classifyUpstreamError(err: unknown): ErrorDef {
     case 'UND_ERR_ABORTED':
     case 'ABORT_ERR':
       return ERRORS.CLIENT_ABORTED;
+    // Raised by the gateway itself on the upstream request's path (forward/http-backend.ts,
+    // http/body-guard.ts): the client, not the backend, is why it failed.
+    case ERRORS.CLIENT_TIMEOUT.code:
+      return ERRORS.CLIENT_TIMEOUT;
+    case ERRORS.UPSTREAM_BUSY.code:
+      return ERRORS.UPSTREAM_BUSY;
     case 'HPE_INVALID_CONSTANT':
     case 'HPE_INVALID_STATUS':
     case 'HPE_INVALID_HEADER_TOKEN':

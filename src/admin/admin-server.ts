@@ -14,6 +14,8 @@ export interface AdminReply {
   status: number;
   body: unknown;
   contentType?: string;
+  /** Extra response headers (the console's cookie, CSP, redirects). */
+  headers?: Record<string, string>;
 }
 
 /** An admin request, from the HTTP listener or (with workers) relayed from the primary. */
@@ -46,6 +48,7 @@ const MAX_ADMIN_BODY = 1024 * 1024;
 
 export class AdminServer {
   private readonly routes = new Map<string, Route>();
+  private readonly prefixes: { method: string; prefix: string; route: Route }[] = [];
   private readonly server: Server;
   private publicServer: Server | undefined;
   private readonly tokenDigest: Buffer | undefined;
@@ -61,6 +64,12 @@ export class AdminServer {
     return this;
   }
 
+  /** Registers `METHOD /prefix/...` for paths with parameters (the handler parses the rest). */
+  routePrefix(method: string, prefix: string, handler: AdminHandler, opts: RouteOptions = {}): this {
+    this.prefixes.push({ method, prefix, route: { handler, ...opts } });
+    return this;
+  }
+
   /** True when the request carries `Authorization: Bearer <admin.token>`; never true without a token configured. */
   authorized(req: Pick<AdminRequest, 'headers'>): boolean {
     const auth = req.headers.authorization;
@@ -73,10 +82,11 @@ export class AdminServer {
   async dispatch(req: AdminRequest, publicOnly = false): Promise<AdminReply> {
     const url = new URL(req.url, 'http://admin');
     const visible = (r: Route | undefined) => r && (!publicOnly || r.public);
-    const route = this.routes.get(`${req.method} ${url.pathname}`);
+    const route = this.routes.get(`${req.method} ${url.pathname}`) ?? this.prefixes.find((p) => p.method === req.method && url.pathname.startsWith(p.prefix))?.route;
     try {
       if (!visible(route)) {
-        const known = [...this.routes].some(([k, r]) => k.endsWith(` ${url.pathname}`) && visible(r));
+        const known =
+          [...this.routes].some(([k, r]) => k.endsWith(` ${url.pathname}`) && visible(r)) || this.prefixes.some((p) => url.pathname.startsWith(p.prefix) && visible(p.route));
         return adminError(known ? ERRORS.ADMIN_METHOD_NOT_ALLOWED : ERRORS.ADMIN_NOT_FOUND);
       }
       if (route!.auth && !this.authorized(req)) return this.unauthorized();
@@ -101,7 +111,7 @@ export class AdminServer {
         ? adminError(ERRORS.ADMIN_BODY_TOO_LARGE)
         : await this.dispatch({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body }, publicOnly);
     const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body, null, 2) + '\n';
-    res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(reply.status, { ...reply.headers, 'content-type': reply.contentType ?? 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
 

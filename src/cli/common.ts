@@ -70,3 +70,12 @@ export function stopSignal(orEarlier?: Promise<unknown>): Promise<string> {
     void orEarlier?.then(() => resolve('exit'), () => resolve('exit'));
   });
 }
+
+/**
+ * Handles SIGHUP with `reload` for as long as the process runs. Node's default for SIGHUP is to
+ * exit at once (issue 11: it killed the gateway without draining, and the legacy launcher with
+ * nginx orphaned); with a handler it means "re-read your files", as it does for nginx.
+ */
+export function onHangup(reload: () => void): void {
+  process.on('SIGHUP', reload);
+}

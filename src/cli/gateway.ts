@@ -1,7 +1,7 @@
 /**
  * `switchyard gateway [--config FILE]`: runs the gateway until SIGTERM or SIGINT, then stops
- * gracefully (in-flight requests finish, up to --drain seconds) and exits 0. SIGHUP reloads
- * the TLS certificates of the listeners (workers: the primary passes it on to each).
+ * gracefully (in-flight requests finish, up to --drain seconds) and exits 0. SIGHUP re-reads the
+ * rules file and the TLS certificates of the listeners (workers: the primary passes it on).
  */
 import { parseArgs } from 'node:util';
 import { Gateway } from '../gateway/gateway.js';
@@ -10,7 +10,7 @@ import { logProcessWarnings } from '../log/process-warnings.js';
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { runPrimary, runWorker } from '../gateway/workers.js';
-import { UsageError, defaultConfigPath, loadConfigOrExit, stopSignal } from './common.js';
+import { UsageError, defaultConfigPath, loadConfigOrExit, stopSignal, onHangup } from './common.js';
 
 export const GATEWAY_USAGE = 'switchyard gateway [--config FILE] [--drain SECONDS] [--workers N|auto]';
 
@@ -43,9 +43,12 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
   // Listening for the stop signal before starting: a supervisor (or a test) that sends SIGTERM as
   // soon as it reads "gateway started" must not find Node's default action (exit by signal).
   const stop = stopSignal();
-  // SIGHUP re-reads the TLS certificates; Node's default for it would end the process.
   let gw: Gateway | undefined;
-  process.on('SIGHUP', () => gw?.reloadTls());
+  // SIGHUP re-reads the rules file and the TLS certificates (Node's default would end the process).
+  onHangup(() => {
+    logger.info({ signal: 'SIGHUP', rules: config.rules.redis ? 'redis' : config.rules.file }, 'reloading');
+    gw?.reload();
+  });
   gw = await Gateway.start(config, { logger });
   const signal = await stop;
   logger.info({ signal, drain_ms: drainMs }, 'stopping');

@@ -184,7 +184,7 @@ export async function rulesDiffText(a: string, b: string, labelA: string, labelB
   return createTwoFilesPatch(labelA, labelB, a, b, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY });
 }
 
-function safeUser(): string {
+export function safeUser(): string {
   try {
     return process.env.USER ?? userInfo().username;
   } catch {

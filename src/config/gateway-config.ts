@@ -4,8 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { isScalar } from 'yaml';
 import {
   boolean,
+  deref,
   dict,
   duration,
   list,
@@ -40,6 +42,13 @@ export interface BackendConfig {
   responseTimeoutMs: number;
   /** Upper bound of keep-alive connections in this backend's pool. */
   connections: number;
+  /** Requests that may wait for one of those connections; past it: 503 SWY_ERR_UPSTREAM_BUSY. */
+  queue: number;
+  /**
+   * Read a request body whole, up to this many bytes, before taking a connection from the pool
+   * (0: stream it as it arrives). Larger bodies stream after the first `requestBuffering` bytes.
+   */
+  requestBuffering: number;
 }
 
 export interface RedisConfig {
@@ -75,12 +84,37 @@ export interface GatewayConfig {
     maxConcurrent: number;
     maxPerRoute: number;
     queue: number;
+    /** Global bound on bytes held for shadowing (request body tees and response captures). */
+    maxBufferedBytes: number;
     samples: { file: string; maxBytes: number; streamMaxLen: number };
   };
-  limits: { maxUrlBytes: number; maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
+  /** The rollout controller and its evidence (docs/rollouts.md); used with rules.redis only. */
+  rollouts: { enabled: boolean; tickMs: number; leaseMs: number; bucketMs: number; flushMs: number; retainMs: number };
+  limits: {
+    maxUrlBytes: number;
+    maxHeaderBytes: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    /** Request body idle timeout (nginx client_body_timeout): 408 SWY_ERR_CLIENT_TIMEOUT. */
+    bodyTimeoutMs: number;
+    /** Response write idle timeout to the client (nginx send_timeout): the upstream is aborted. */
+    sendTimeoutMs: number;
+  };
 }
 
 const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+
+/** What `request_buffering: on` means, and its default toward HTTP backends (1 MiB). */
+const DEFAULT_REQUEST_BUFFERING = 1024 * 1024;
+/** `request_buffering`: a size, or on/off (also true/false). */
+const bufferSize = size({ max: 64 * 1024 * 1024 });
+const requestBuffering: Check<number> = (raw, ctx, path) => {
+  const node = deref(raw, ctx);
+  if (isScalar(node) && (node.value === true || node.value === 'on')) return DEFAULT_REQUEST_BUFFERING;
+  if (isScalar(node) && (node.value === false || node.value === 'off')) return 0;
+  return bufferSize(raw, ctx, path);
+};
 
 const backendUrl: Check<URL> = refine(string(), (value, node, ctx, path) => {
   let url: URL;
@@ -126,6 +160,8 @@ const schema = object({
         connect_timeout: opt(duration({ min: 1 }), 2000),
         response_timeout: opt(duration({ min: 1 }), 30_000),
         connections: opt(number({ integer: true, min: 1, max: 10_000 }), 256),
+        queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 1024),
+        request_buffering: opt(requestBuffering),
       }), (b, node, ctx, path) => {
         if (b.inprocess && b.url) return reject(ctx, node, path, 'an in-process backend has no url');
         if (!b.inprocess && !b.url) return reject(ctx, node, path, 'a backend needs a url (or inprocess: true for the built-in pipeline)');
@@ -162,6 +198,7 @@ const schema = object({
       max_concurrent: opt(number({ integer: true, min: 1, max: 100_000 }), 64),
       max_concurrent_per_route: opt(number({ integer: true, min: 1, max: 100_000 }), 32),
       queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 256),
+      max_buffered_bytes: opt(size(), 64 * 1024 * 1024),
       samples: opt(
         section({
           file: opt(string({ nonEmpty: true })),
@@ -171,6 +208,16 @@ const schema = object({
       ),
     }),
   ),
+  rollouts: opt(
+    section({
+      enabled: opt(boolean(), true),
+      tick: opt(duration({ min: 10, max: 600_000 }), 1000),
+      lease: opt(duration({ min: 100, max: 600_000 }), 10_000),
+      bucket: opt(duration({ min: 10, max: 3_600_000 }), 10_000),
+      flush: opt(duration({ min: 10, max: 600_000 }), 1000),
+      retain: opt(duration({ min: 1000, max: 7 * 24 * 3_600_000 }), 3 * 3_600_000),
+    }),
+  ),
   limits: opt(
     section({
       max_url_length: opt(size({ max: 1024 * 1024 }), 8 * 1024),
@@ -178,6 +225,8 @@ const schema = object({
       headers_timeout: opt(duration({ min: 100 }), 20_000),
       request_timeout: opt(duration({ min: 0 }), 300_000),
       keep_alive_timeout: opt(duration({ min: 0 }), 65_000),
+      body_timeout: opt(duration({ min: 1 }), 60_000),
+      send_timeout: opt(duration({ min: 1 }), 60_000),
     }),
   ),
 });
@@ -213,6 +262,10 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       connectTimeoutMs: b.connect_timeout,
       responseTimeoutMs: b.response_timeout,
       connections: b.connections,
+      queue: b.queue,
+      // On by default toward HTTP backends (the legacy layer), like nginx's proxy_request_buffering;
+      // off for the in-process pipeline, which reads the body from memory anyway.
+      requestBuffering: b.request_buffering ?? (b.inprocess ? 0 : DEFAULT_REQUEST_BUFFERING),
     })),
     rules: {
       file: resolve(base, raw.rules.file),
@@ -235,11 +288,20 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       maxConcurrent: raw.shadow.max_concurrent,
       maxPerRoute: raw.shadow.max_concurrent_per_route,
       queue: raw.shadow.queue,
+      maxBufferedBytes: raw.shadow.max_buffered_bytes,
       samples: {
         file: raw.shadow.samples.file ? resolve(base, raw.shadow.samples.file) : join(stateDir, 'diff-samples.jsonl'),
         maxBytes: raw.shadow.samples.max_bytes,
         streamMaxLen: raw.shadow.samples.stream_maxlen,
       },
+    },
+    rollouts: {
+      enabled: raw.rollouts.enabled,
+      tickMs: raw.rollouts.tick,
+      leaseMs: raw.rollouts.lease,
+      bucketMs: raw.rollouts.bucket,
+      flushMs: raw.rollouts.flush,
+      retainMs: raw.rollouts.retain,
     },
     limits: {
       maxUrlBytes: limits.max_url_length,
@@ -247,6 +309,8 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       headersTimeoutMs: limits.headers_timeout,
       requestTimeoutMs: limits.request_timeout,
       keepAliveTimeoutMs: limits.keep_alive_timeout,
+      bodyTimeoutMs: limits.body_timeout,
+      sendTimeoutMs: limits.send_timeout,
     },
   };
   return deepFreeze(config);

@@ -45,7 +45,7 @@ function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
   return [...issues].sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
-function deref(node: unknown, ctx: CheckContext): unknown {
+export function deref(node: unknown, ctx: CheckContext): unknown {
   return isAlias(node) ? node.resolve(ctx.src.doc) : node;
 }
 
@@ -143,8 +143,8 @@ export function oneOf<const T extends string>(values: readonly T[]): Check<T> {
   };
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m)$/;
-/** A duration as "250ms", "2s", "1m", or a bare number of milliseconds. Returns milliseconds. */
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
+/** A duration as "250ms", "2s", "1m", "3h", or a bare number of milliseconds. Returns milliseconds. */
 export function duration(opts: { min?: number; max?: number } = {}): Check<number> {
   return (raw, ctx, path) => {
     const node = deref(raw, ctx);
@@ -152,7 +152,7 @@ export function duration(opts: { min?: number; max?: number } = {}): Check<numbe
     if (isScalar(node) && typeof node.value === 'number') ms = node.value;
     else if (isScalar(node) && typeof node.value === 'string') {
       const m = DURATION.exec(node.value.trim());
-      if (m) ms = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
+      if (m) ms = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 3_600_000);
     }
     if (ms === undefined || !Number.isFinite(ms)) {
       return fail(ctx, raw, path, `expected a duration such as "500ms" or "2s", got ${describe(node)}`);

@@ -42,8 +42,13 @@ export interface ForwardOptions {
   /** Extra response headers (debug headers, request id). */
   responseHeaders?: Record<string, string>;
   tap?: ResponseTap;
-  /** The request body to send instead of `req` itself (the shadow step's tee). */
+  /** The request body to send instead of `req` itself (the shadow step's tee, the body guard). */
   body?: Readable;
+  /**
+   * Response write idle timeout to the client (limits.send_timeout): when the client has not
+   * taken a chunk for this long, the upstream request is aborted and the client cut off.
+   */
+  sendTimeoutMs?: number;
   /**
    * Called with the status and the headers about to be written (the origin's, or those of a
    * local 502/504), which it may change in place; `origin` is what the upstream sent, or

@@ -12,13 +12,9 @@ import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { BackendConfig } from '../config/gateway-config.js';
 import { ERRORS, classifyUpstreamError, errorBody, type ErrorDef } from '../errors.js';
+import { hasRequestBody } from '../http/body-guard.js';
 import { withoutHopByHop } from '../http/headers.js';
 import type { Backend, ForwardOptions, ForwardOutcome, ResponseTap } from './backend.js';
-
-function hasBody(req: IncomingMessage): boolean {
-  const len = req.headers['content-length'];
-  return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined;
-}
 
 export class HttpBackend implements Backend {
   readonly name: string;
@@ -45,13 +41,19 @@ export class HttpBackend implements Backend {
    */
   forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions, done: (outcome: ForwardOutcome) => void): void {
     const handler = new ForwardHandler(this.name, req, res, opts, done);
+    // A bounded wait for a connection: past `queue` waiting requests the backend is busy, and
+    // the client hears so at once instead of holding a socket (issue 11, slow clients).
+    if (this.pool.stats.queued >= this.config.queue) {
+      handler.onResponseError(undefined, Object.assign(new Error(ERRORS.UPSTREAM_BUSY.message), { code: ERRORS.UPSTREAM_BUSY.code }));
+      return;
+    }
     try {
       this.pool.dispatch(
         {
           path: req.url ?? '/',
           method: req.method ?? 'GET',
           headers: opts.headers,
-          body: opts.body ?? (hasBody(req) ? req : null),
+          body: opts.body ?? (hasRequestBody(req) ? req : null),
         },
         handler,
       );
@@ -75,6 +77,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private status = 0;
   private settled = false;
   private tapSettled = false;
+  private sendTimer: NodeJS.Timeout | undefined;
   private readonly onClientClose: () => void;
 
   constructor(
@@ -119,7 +122,16 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.res.destroyed) return;
     if (!this.res.write(chunk)) {
       controller.pause();
-      this.res.once('drain', () => controller.resume());
+      this.res.once('drain', () => {
+        clearTimeout(this.sendTimer);
+        controller.resume();
+      });
+      // A client that stops reading must not keep the upstream connection (nginx send_timeout).
+      if (this.opts.sendTimeoutMs) {
+        clearTimeout(this.sendTimer);
+        this.sendTimer = setTimeout(() => this.sendTimedOut(), this.opts.sendTimeoutMs);
+        this.sendTimer.unref();
+      }
     }
   }
 
@@ -154,7 +166,16 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.finish(e, err);
   }
 
+  private sendTimedOut(): void {
+    const err = Object.assign(new Error('the client did not read the response in time'), { code: ERRORS.CLIENT_TIMEOUT.code });
+    // Settled first, so that the abort's own error (client gone) does not name the exchange.
+    this.finish(ERRORS.CLIENT_TIMEOUT, err);
+    this.res.destroy();
+    if (this.controller && !this.controller.aborted) this.controller.abort(err);
+  }
+
   private finish(error?: ErrorDef, cause?: Error): void {
+    clearTimeout(this.sendTimer);
     if (this.settled) return;
     this.settled = true;
     // Whatever ended the exchange, an observer always hears the end of it.

@@ -1,6 +1,7 @@
 /**
  * The admin endpoints of a gateway: /healthz, /readyz, /metrics (public: also on
- * admin.public_listen), GET and PUT /rules, /diffs (request samples: needs the admin token).
+ * admin.public_listen), GET and PUT /rules, /routes, /diffs (request samples: needs the admin token).
+ * (the rollout endpoints are in rollout-routes.ts).
  */
 import { ConfigError } from '../config/yaml-source.js';
 import type { GatewayRuntime } from './contracts.js';
@@ -11,6 +12,7 @@ import { ruleContextOf, type RuleSource } from '../store/rule-source.js';
 import { adminError, type AdminServer } from '../admin/admin-server.js';
 import { ERRORS } from '../errors.js';
 import type { ShadowRuntime } from '../shadow/shadow-step.js';
+import { parseSince } from '../util/since.js';
 
 export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, source: () => RuleSource | undefined, shadow: ShadowRuntime): void {
   const open = { public: true };
@@ -62,9 +64,32 @@ export function registerAdminRoutes(admin: AdminServer, rt: GatewayRuntime, sour
   });
 
   // The shadow diff report of this process: per route, match rate, noise, top differing fields.
+  // `?since=10m` reads the per-minute tallies instead of the life of the process.
   admin.route('GET', '/diffs', (_req, url) => {
     const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
     const route = url.searchParams.get('route') ?? undefined;
-    return { status: 200, body: { routes: shadow.report.report((r) => shadow.noise.fields(r), route, limit) } };
+    const since = url.searchParams.get('since');
+    const ms = since ? parseSince(since) : undefined;
+    if (since && ms === undefined) return adminError(ERRORS.ADMIN_BAD_REQUEST, { message: `since expects a duration such as "10m" or "1h", got ${JSON.stringify(since)}` });
+    const from = ms === undefined ? undefined : Date.now() - ms;
+    return { status: 200, body: { since: from === undefined ? null : new Date(from).toISOString(), routes: shadow.report.report((r) => shadow.noise.fields(r), route, limit, from) } };
   }, { auth: true });
+
+  // The active routes as configured: split, sticky key, shadow share (the console's "configured").
+  admin.route('GET', '/routes', () => {
+    const rules = rt.rules.rules;
+    if (!rules) return adminError(ERRORS.NOT_READY);
+    return {
+      status: 200,
+      body: {
+        version: rt.rules.meta?.version ?? null,
+        routes: rules.routes.map((r) => ({
+          route: r.name,
+          split: r.split.percent,
+          sticky: r.sticky?.spec ?? null,
+          shadow: r.shadow ? { percent: r.shadow.percent, to: r.shadow.to ?? null } : null,
+        })),
+      },
+    };
+  });
 }

@@ -11,10 +11,12 @@ import type { UpgradeProxy } from '../forward/websocket.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { Decision } from '../router/decide.js';
+import type { TraceContext } from '../http/trace-context.js';
 import type { RequestFacts } from '../router/request-facts.js';
 import type { Route, RuleSet } from '../rules/rule-set.js';
 import type { ShadowRequest, ShadowStep } from '../shadow/shadow-step.js';
 import type { ActiveRules } from '../store/active-rules.js';
+import type { Evidence } from '../rollout/evidence.js';
 
 /** Per request: the only allocation the lifecycle makes besides what Node and undici make. */
 export interface RequestContext extends ShadowRequest {
@@ -27,6 +29,7 @@ export interface RequestContext extends ShadowRequest {
   decision: Decision<Route>;
   /** Headers of the upstream request (the shadow copy reuses them). */
   upstreamHeaders: Record<string, string | string[]>;
+  trace: TraceContext;
 }
 
 /** Everything built once and shared by all requests. */
@@ -39,6 +42,8 @@ export interface GatewayRuntime {
   metrics: Metrics;
   logger: Logger;
   shadow?: ShadowStep;
+  /** Rollout evidence, counted in the log step (set when the rules come from Redis). */
+  evidence?: Evidence;
   upgrades: UpgradeProxy;
   draining: boolean;
 }

@@ -21,6 +21,10 @@ import { createLogStep } from './log-step.js';
 import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { registerConsole } from '../console/console-routes.js';
+import { registerRolloutRoutes } from './rollout-routes.js';
+import { startRolloutRuntime, type RolloutRuntime } from './rollout-runtime.js';
+import { RedisRuleSource } from '../store/redis-rule-source.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -40,6 +44,7 @@ export class Gateway {
   private readonly admin: AdminServer;
   private ruleSource: RuleSource | undefined;
   private shadow: ShadowRuntime | undefined;
+  private rollout: RolloutRuntime | undefined;
 
   private constructor(readonly runtime: GatewayRuntime) {
     this.admin = new AdminServer(runtime.config.admin.token);
@@ -83,13 +88,16 @@ export class Gateway {
     const gw = new Gateway(runtime);
     gw.shadow = createShadowStep(runtime);
     runtime.shadow = gw.shadow;
+    registerRolloutRoutes(gw.admin, () => gw.rollout);
     registerAdminRoutes(gw.admin, runtime, () => gw.ruleSource, gw.shadow);
+    registerConsole(gw.admin, config);
     try {
       if (opts.adminListener !== false) {
         await gw.admin.listen(config.admin.listen);
         if (config.admin.publicListen) await gw.admin.listenPublic(config.admin.publicListen);
       }
       gw.ruleSource = await startRuleSource(config, runtime.rules, metrics, logger);
+      if (gw.ruleSource instanceof RedisRuleSource) gw.rollout = startRolloutRuntime(runtime, gw.ruleSource);
       const handlers = gw.handlers();
       for (const l of config.listeners) gw.listeners.push(await Listener.open(l, handlers, config.limits, logger));
     } catch (err) {
@@ -111,11 +119,6 @@ export class Gateway {
     return this.listeners.map((l) => l.port);
   }
 
-  /** Re-reads the certificates of the TLS listeners (SIGHUP). */
-  reloadTls(): void {
-    for (const l of this.listeners) l.reloadTls('signal');
-  }
-
   get adminPort(): number {
     return this.admin.port;
   }
@@ -131,6 +134,15 @@ export class Gateway {
   }
 
   /**
+   * SIGHUP: re-reads the rules file when the rules come from one (the Redis source polls), and
+   * the certificates of the TLS listeners.
+   */
+  reload(): void {
+    this.ruleSource?.reload?.();
+    for (const l of this.listeners) l.reloadTls('signal');
+  }
+
+  /**
    * Graceful stop: refuse new connections, let in-flight requests finish until `deadlineMs`,
    * then close what is left, the pools, the rule source and the admin listener.
    */
@@ -143,6 +155,7 @@ export class Gateway {
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
     await Promise.race([closed, deadline]);
     for (const l of this.listeners) l.destroy();
+    await this.rollout?.close();
     await this.shadow?.close();
     await Promise.allSettled([...rt.backends.values()].map((u) => u.destroy()));
     rt.upgrades.close();

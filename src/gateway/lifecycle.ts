@@ -23,10 +23,12 @@ import { bytesInOf } from '../http/bytes-in.js';
 import { admit, toOriginForm } from '../http/admission.js';
 import { BACKEND_HEADER, REQUEST_ID, upstreamRequestHeaders } from '../http/headers.js';
 import { isHttp2Request } from '../http/http2-compat.js';
+import { childTraceparent, parseTraceContext, startTrace, TRACEPARENT, TRACESTATE } from '../http/trace-context.js';
 import { decide } from '../router/decide.js';
 import { requestFacts } from '../router/request-facts.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { GatewayRuntime, RequestContext } from './contracts.js';
+import { forwardStep } from './forward-step.js';
 import type { LogStep, UpgradeExchange } from './log-step.js';
 
 function localReply(res: ServerResponse, e: ErrorDef, requestId: string, close: boolean): void {
@@ -105,7 +107,11 @@ export function createRequestHandler(rt: GatewayRuntime, logStep: LogStep) {
         requestId,
         route: decision.routeName,
       });
-      ctx = { req, res, startNs, requestId, rules, facts, decision, upstreamHeaders: headers };
+      // The serving backend's call is a span of the client's trace (or of one started here).
+      const trace = parseTraceContext(req.headers[TRACEPARENT], req.headers[TRACESTATE]) ?? startTrace();
+      headers[TRACEPARENT] = childTraceparent(trace);
+      if (trace.state === undefined) delete headers[TRACESTATE];
+      ctx = { req, res, startNs, requestId, rules, facts, decision, upstreamHeaders: headers, trace };
 
       // 3. shadow
       const shadow = rt.shadow?.begin(ctx);
@@ -114,7 +120,7 @@ export function createRequestHandler(rt: GatewayRuntime, logStep: LogStep) {
       const backend = rt.backends.get(decision.backend)!;
       const responseHeaders: Record<string, string> = { [REQUEST_ID]: requestId };
       if (rt.config.debugHeaders) responseHeaders[BACKEND_HEADER] = decision.backend;
-      backend.forward(req, res, { headers, responseHeaders, tap: shadow?.tap, body: shadow?.body }, log);
+      forwardStep(rt, backend, req, res, { headers, responseHeaders, tap: shadow?.tap, body: shadow?.body }, log);
     } catch (err) {
       // A bug in a step must cost one request, never the process. It is the gateway's error:
       // counted as a 500, never against a backend.

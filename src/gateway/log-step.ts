@@ -79,10 +79,12 @@ export function createLogStep(rt: GatewayRuntime): LogStep {
       const status = clientError && !res.headersSent ? clientError.status : outcome.status || (error ? error.status : res.statusCode);
       count(route, backend, decision, status, error);
       metrics.requestDuration.observe(seconds, route, backend);
+      rt.evidence?.request(route, backend, status, seconds);
       metrics.inFlight.dec();
       if (access?.sampled()) {
         access.write({
           request_id: requestId,
+          trace_id: ctx?.trace.traceId,
           method: req.method,
           protocol: `HTTP/${req.httpVersion}`,
           path: ctx?.facts.path ?? req.url,

@@ -4,7 +4,7 @@
  * the scrape budget is left out, not waited for), /diffs merges the workers' reports, and the
  * other endpoints are relayed to one live worker. A worker that dies is replaced. SIGTERM or
  * SIGINT on the primary drains every worker and exits 0; SIGHUP is passed on to every worker
- * (TLS certificate reload).
+ * (rules file and TLS certificate reload).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
@@ -13,6 +13,7 @@ import { ERRORS } from '../errors.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { Logger } from '../log/logger.js';
 import { createMetrics } from '../metrics/catalogue.js';
+import { registerConsole } from '../console/console-routes.js';
 import { mergeReports, type RouteReport } from '../shadow/report.js';
 import { Gateway } from './gateway.js';
 
@@ -26,7 +27,7 @@ type FromWorker = { type: 'admin-reply'; id: number; reply: AdminReply } | { typ
 export async function runWorker(config: GatewayConfig, logger: Logger, drainMs: number): Promise<void> {
   const metrics = createMetrics();
   let started: Gateway | undefined;
-  process.on('SIGHUP', () => started?.reloadTls());
+  process.on('SIGHUP', () => started?.reload());
   const gw = (started = await Gateway.start(config, { logger, metrics, adminListener: false }));
   process.on('message', (m: ToWorker) => {
     if (m.type === 'metrics') {
@@ -106,21 +107,34 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
     return { status: 200, body: await registry.metrics(), contentType: registry.contentType };
   }, { public: true });
   admin.route('GET', '/diffs', async (req, url) => {
+    // A window comes from the fleet's evidence in Redis: any one worker has all of it.
+    if (url.searchParams.has('since')) return relay(req);
     const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 10) || 10));
-    const answers = await Promise.all(live().map((w) => ask(w, { type: 'admin', id: nextId++, req })));
-    const lists = answers.filter((a) => a?.type === 'admin-reply' && a.reply.status === 200).map((a) => ((a as Extract<FromWorker, { type: 'admin-reply' }>).reply.body as { routes: RouteReport[] }).routes);
-    return { status: 200, body: { routes: mergeReports(lists, limit), workers: lists.length } };
+    // Every worker's full field list, so that the merged rows are cut once, here.
+    const all = new URL(url);
+    all.searchParams.set('limit', '100');
+    const relayed = { ...req, url: all.pathname + all.search };
+    const answers = await Promise.all(live().map((w) => ask(w, { type: 'admin', id: nextId++, req: relayed })));
+    const bad = answers.find((a) => a?.type === 'admin-reply' && a.reply.status === 400);
+    if (bad) return (bad as Extract<FromWorker, { type: 'admin-reply' }>).reply;
+    const bodies = answers.filter((a) => a?.type === 'admin-reply' && a.reply.status === 200).map((a) => (a as Extract<FromWorker, { type: 'admin-reply' }>).reply.body as { since: string | null; routes: RouteReport[] });
+    return { status: 200, body: { since: bodies[0]?.since ?? null, routes: mergeReports(bodies.map((b) => b.routes), limit), workers: bodies.length } };
   }, { auth: true });
   admin.route('GET', '/readyz', (req) => relay(req), { public: true });
   for (const [method, path] of [
     ['GET', '/rules'],
     ['PUT', '/rules'],
+    ['GET', '/routes'],
+    ['GET', '/rollouts'],
   ] as const) {
     admin.route(method, path, (req) => relay(req));
   }
+  admin.routePrefix('POST', '/rollouts/', (req) => relay(req));
 
-  // SIGHUP (certificate reload) is for the workers, which hold the listeners; only ready ones
-  // have their handler installed (for a booting one, Node's default would end it).
+  registerConsole(admin, config);
+
+  // SIGHUP (rules file and certificate reload) is for the workers, which hold the rules and the
+  // listeners; only ready ones have their handler installed (Node's default would end a booting one).
   process.on('SIGHUP', () => {
     for (const w of live()) w.process.kill('SIGHUP');
   });

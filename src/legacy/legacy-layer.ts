@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import type { ListenAddress } from '../config/listen-address.js';
 import { waitForPort } from '../http/wait-for-port.js';
 import type { ProductsConfig } from '../products/products-config.js';
+import { pcrePattern } from '../products/waf-dialect.js';
 
 export interface LegacyOptions {
   products: ProductsConfig;
@@ -21,6 +22,12 @@ export interface LegacyOptions {
   /** Directory holding nginx.conf.template and lua/ (default: the package's config/legacy). */
   legacyDir?: string;
   accessLog?: boolean;
+  /**
+   * PCRE's match limit for the WAF (`lua_regex_match_limit`): past it a pattern gives up and the
+   * request is blocked. Default 100000 (PCRE's own 10 000 000 takes seconds on a backtracking
+   * pattern); tests set it low to reach it with a short input.
+   */
+  regexMatchLimit?: number;
 }
 
 const NGINX_CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/openresty/nginx/sbin/nginx'];
@@ -50,7 +57,9 @@ export function generateLegacyConfig(o: LegacyOptions, packageRoot: string): str
   // nginx workers run as "nobody" when started as root: they must be able to read the prefix.
   chmodSync(prefix, 0o755);
   const productsJson = join(prefix, 'products.json');
-  writeFileSync(productsJson, JSON.stringify(o.products));
+  // WAF patterns in the PCRE spelling that answers as the pipeline's RE2 does (waf-dialect.ts).
+  const products = { ...o.products, waf: o.products.waf.map((w) => ({ ...w, pattern: pcrePattern(w.pattern) })) };
+  writeFileSync(productsJson, JSON.stringify(products));
   const origin = o.origin ?? o.products.origin;
   const host = o.listen.host.includes(':') ? `[${o.listen.host}]` : o.listen.host;
   const values: Record<string, string> = {
@@ -64,6 +73,11 @@ export function generateLegacyConfig(o: LegacyOptions, packageRoot: string): str
     listen: `${host}:${o.listen.port}`,
     connect_timeout: seconds(o.products.origin.connectTimeoutMs),
     read_timeout: seconds(o.products.origin.readTimeoutMs),
+    regex_match_limit: String(o.regexMatchLimit ?? 100_000),
+    // nginx's realip module: the same rule as the pipeline's client-address.ts.
+    realip: o.products.trustedProxies.length
+      ? [...o.products.trustedProxies.map((c) => `set_real_ip_from ${c};`), 'real_ip_header X-Forwarded-For;', 'real_ip_recursive on;'].join('\n  ')
+      : '# no trusted_proxies: the client is the peer',
   };
   const template = readFileSync(join(legacyDir, 'nginx.conf.template'), 'utf8');
   const conf = template.replace(/\{\{([a-z_]+)\}\}/g, (_m, k: string) => {

@@ -14,6 +14,8 @@ export interface AccessLogConfig {
 /** The fields of one access line; what does not apply to an exchange is left out. */
 export interface AccessLine {
   request_id?: string;
+  /** The W3C trace id the backends saw (docs/lifecycle.md, "Trace context"). */
+  trace_id?: string;
   method?: string;
   /** "HTTP/1.1", "HTTP/1.0" or "HTTP/2.0": what the client spoke (the gateway only). */
   protocol?: string;

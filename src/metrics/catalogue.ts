@@ -6,7 +6,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { HotCounter, HotHistogram } from './hot-metrics.js';
 
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Latency bucket bounds (seconds) shared by the request histograms and the rollout evidence. */
+export const LATENCY_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export function createMetrics(options: { processMetrics?: boolean } = {}) {
   const registry = new Registry();
@@ -34,7 +35,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     }),
     upstreamErrors: new Counter({
       name: 'switchyard_upstream_errors_total',
-      help: 'Failed requests to a backend, by backend and reason (refused, reset, connect_timeout, response_timeout, bad_response, error).',
+      help: 'Failed requests to a backend, by backend and reason (refused, reset, connect_timeout, response_timeout, bad_response, busy, error).',
       labelNames: ['backend', 'reason'] as const,
       registers,
     }),
@@ -85,6 +86,43 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       registers,
     }),
 
+    // Rollouts (docs/rollouts.md).
+    rolloutStepPercent: new Gauge({
+      name: 'switchyard_rollout_step_percent',
+      // Every worker of a gateway exports the same fleet-wide value: /metrics of the primary keeps one.
+      aggregator: 'max',
+      help: 'Share of the rollout backend (`to`) in percent, as the rollout state expects it, by route.',
+      labelNames: ['route'] as const,
+      registers,
+    }),
+    rolloutState: new Gauge({
+      name: 'switchyard_rollout_state',
+      // Every worker of a gateway exports the same fleet-wide value: /metrics of the primary keeps one.
+      aggregator: 'max',
+      help: '1 for the current state of a rollout (progressing, holding, paused, complete, rolled_back, aborted), 0 for the others.',
+      labelNames: ['route', 'state'] as const,
+      registers,
+    }),
+    rolloutTransitions: new Counter({
+      name: 'switchyard_rollout_transitions_total',
+      help: 'Rollout transitions made by this process, by route and reason (start, promote, rollback, step_back, breach_hold, manual_change, pause, resume, manual_promote, abort).',
+      labelNames: ['route', 'reason'] as const,
+      registers,
+    }),
+    rolloutGateValue: new Gauge({
+      name: 'switchyard_rollout_gate_value',
+      // Every worker of a gateway exports the same fleet-wide value: /metrics of the primary keeps one.
+      aggregator: 'max',
+      help: 'Last value of a rollout gate on the leader, by route and gate (mismatch_rate: upper bound, error_rate: difference, as fractions; p99_ratio).',
+      labelNames: ['route', 'gate'] as const,
+      registers,
+    }),
+    rolloutLeader: new Gauge({
+      name: 'switchyard_rollout_leader',
+      help: '1 while this process holds the rollout controller lease.',
+      registers,
+    }),
+
     // Shadow traffic and comparison.
     shadowRequests: new Counter({
       name: 'switchyard_shadow_requests_total',
@@ -96,6 +134,17 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       name: 'switchyard_shadow_comparisons_total',
       help: 'Finished comparisons by route and result (match, mismatch, noise, shadow_error, shadow_timeout, skipped).',
       labelNames: ['route', 'result'] as const,
+      registers,
+    }),
+    shadowSkipped: new Counter({
+      name: 'switchyard_shadow_skipped_total',
+      help: 'Comparisons skipped, by route and reason (same_backend, method, body_too_large, target_down, buffer_full, incomplete, primary_error, undecodable_body).',
+      labelNames: ['route', 'reason'] as const,
+      registers,
+    }),
+    shadowBufferedBytes: new Gauge({
+      name: 'switchyard_shadow_buffered_bytes',
+      help: 'Bytes held for shadowing (request bodies and captured responses), bounded by shadow.max_buffered_bytes.',
       registers,
     }),
     shadowDiffFields: new Counter({
@@ -120,7 +169,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     pipelineDuration: new Histogram({
       name: 'switchyard_pipeline_request_duration_seconds',
       help: 'Time from receiving a request to the end of the pipeline response.',
-      buckets: LATENCY_BUCKETS,
+      buckets: [...LATENCY_BUCKETS],
       registers,
     }),
     moduleDuration: new Histogram({

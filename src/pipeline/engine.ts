@@ -24,6 +24,8 @@ import { admit } from '../http/admission.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { ProductsConfig } from '../products/products-config.js';
+import { clientAddress, compileTrustedProxies, type TrustedProxies } from '../products/client-address.js';
+import { checkEdgeTarget } from './edge-target.js';
 import { HeaderMap, type ReadonlyHeaders } from './header-map.js';
 import type { Verdict, LogPhase, Phase, PipelineModule, RequestPhase, RequestView, ResponsePhase, Respond, UpstreamRequestPhase, UpstreamResponsePhase, Vars } from './module.js';
 import { STANDARD_MODULES } from './modules/index.js';
@@ -62,19 +64,24 @@ class Context implements RequestView, RequestPhase, UpstreamRequestPhase, Upstre
   /** Kept for the byte count: the socket is detached once the response ends. */
   readonly socket: Duplex;
 
-  constructor(readonly req: IncomingMessage) {
+  constructor(readonly req: IncomingMessage, trusted: TrustedProxies) {
     const url = req.url ?? '/';
     this.socket = req.socket;
     const q = url.indexOf('?');
     this.method = req.method ?? 'GET';
     this.path = q === -1 ? url : url.slice(0, q);
     this.query = q === -1 ? '' : url.slice(q + 1);
-    this.remoteAddress = req.socket.remoteAddress ?? '';
+    const xff = req.headers['x-forwarded-for'];
+    this.remoteAddress = clientAddress(req.socket.remoteAddress ?? '', Array.isArray(xff) ? xff.join(', ') : xff, trusted);
   }
 
   header(name: string): string | undefined {
     const v = this.req.headers[name];
     return Array.isArray(v) ? v.join(', ') : v;
+  }
+
+  headerValues(name: string): readonly string[] | undefined {
+    return this.req.headersDistinct[name];
   }
 }
 
@@ -112,11 +119,13 @@ export class Pipeline {
   private readonly metrics: Metrics;
   private readonly logger: Logger;
   private readonly access: AccessLog | undefined;
+  private readonly trustedProxies: TrustedProxies;
 
   constructor(products: ProductsConfig, opts: PipelineOptions) {
     this.metrics = opts.metrics;
     this.logger = opts.logger;
     this.access = opts.access;
+    this.trustedProxies = compileTrustedProxies(products.trustedProxies);
     const loaded: Loaded[] = [];
     for (const m of opts.modules ?? STANDARD_MODULES) {
       const module = m as unknown as PipelineModule<unknown, unknown>;
@@ -131,7 +140,7 @@ export class Pipeline {
     if (peers.length !== 1) throw new Error(`the pipeline needs exactly one module that names the upstream peer, found ${peers.length}`);
     const peer = peers[0]!.module.peer!(peers[0]!.config);
     const url = opts.origin ? new URL(`http://${opts.origin.host.includes(':') ? `[${opts.origin.host}]` : opts.origin.host}:${opts.origin.port}`) : new URL(peer.origin);
-    this.upstream = new HttpBackend({ name: 'origin', url, connectTimeoutMs: peer.connectTimeoutMs, responseTimeoutMs: peer.readTimeoutMs, connections: 256 });
+    this.upstream = new HttpBackend({ name: 'origin', url, connectTimeoutMs: peer.connectTimeoutMs, responseTimeoutMs: peer.readTimeoutMs, connections: 256, queue: 1_000_000, requestBuffering: 0 });
   }
 
   /** Runs one handler of one module, timing it and containing its errors. */
@@ -151,14 +160,16 @@ export class Pipeline {
   /** The HTTP handler: a request in, a response out, every phase in order. */
   handle = (req: IncomingMessage, res: ServerResponse, h?: HandleOptions): void => {
     const start = performance.now();
-    const ctx = new Context(req);
+    // Before the Context: an absolute-form target becomes the origin-form path the modules see.
+    const refusedTarget = checkEdgeTarget(req);
+    const ctx = new Context(req, this.trustedProxies);
     const done = (outcome?: ForwardOutcome) => {
       this.log(ctx, res, start, outcome);
       // No outcome: the pipeline answered locally, and its reason goes to the gateway's access line.
       h?.done?.(outcome ?? { status: ctx.status, bytesOut: ctx.bytesOut, reply: ctx.reason });
     };
 
-    const refused = admit(req, ADMISSION);
+    const refused = refusedTarget ?? admit(req, ADMISSION);
     if (refused) {
       ctx.reason = refused.reason;
       return this.reply(ctx, res, { kind: 'respond', status: refused.status, reason: refused.reason, body: errorFields(refused) }, [], done, h);

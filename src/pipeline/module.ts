@@ -27,6 +27,11 @@ export interface RequestView {
   readonly remoteAddress: string;
   /** A request header (lowercase name); repeated headers joined with ", ". */
   header(name: string): string | undefined;
+  /**
+   * Every line of a header as the client sent it, one value per line (the WAF checks each);
+   * unlike header(), also the repeats Node drops for Host, User-Agent and the like.
+   */
+  headerValues(name: string): readonly string[] | undefined;
 }
 
 /** Per-request scratch space shared by the modules (pingora's CTX); namespace keys by module. */

@@ -22,6 +22,8 @@ import {
   type Check,
 } from '../config/schema.js';
 import { ConfigError, parseYamlSource, type ConfigIssue } from '../config/yaml-source.js';
+import { checkCidr } from './client-address.js';
+import { checkPortableRegex } from './waf-dialect.js';
 
 export interface Redirect {
   id: string;
@@ -74,6 +76,8 @@ export interface ProductsConfig {
   waf: WafRule[];
   rateLimits: RateLimit[];
   cors?: Cors;
+  /** Addresses and CIDRs whose X-Forwarded-For is believed (client-address.ts); [] = none. */
+  trustedProxies: string[];
 }
 
 /** Methods the edge accepts; anything else is answered 405 by both implementations. */
@@ -82,34 +86,7 @@ export const EDGE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'O
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/**
- * Regular expressions that PCRE (nginx) and JavaScript read the same way. Constructs that exist
- * in only one, or mean different things, are refused: lookbehind, named groups, atomic groups,
- * possessive quantifiers, inline flags, \A \Z \z \h \R \K, Unicode properties, backreferences,
- * POSIX classes, and \Q…\E quoting. The "i" flag is set per rule with `ignore_case`.
- */
-const NON_PORTABLE: [RegExp, string][] = [
-  [/\(\?<[=!]/, 'lookbehind'],
-  [/\(\?P?<[A-Za-z]/, 'named groups'],
-  [/\(\?'/, 'named groups'],
-  [/\(\?>/, 'atomic groups'],
-  [/\(\?[a-zA-Z-]+[):]/, 'inline flags (use ignore_case)'],
-  [/[*+?}]\+/, 'possessive quantifiers'],
-  [/\\[AZzhHRKXCGQEpPgk]/, 'escapes that only PCRE or only JavaScript know'],
-  [/\\[1-9]/, 'backreferences'],
-  [/\[:[a-z]+:\]/, 'POSIX classes'],
-  [/\\[cux]/, 'control and code point escapes'],
-];
-
-export function checkPortableRegex(source: string): string | undefined {
-  for (const [re, what] of NON_PORTABLE) if (re.test(source)) return `${what}: not portable between PCRE and JavaScript`;
-  try {
-    new RegExp(source);
-  } catch (err) {
-    return `invalid regular expression: ${(err as Error).message}`;
-  }
-  return undefined;
-}
+export { checkPortableRegex } from './waf-dialect.js';
 
 const regex: Check<string> = refine(string({ nonEmpty: true }), (v, node, ctx, path) => {
   const problem = checkPortableRegex(v);
@@ -150,7 +127,13 @@ const originUrl = refine(string(), (v, node, ctx, path) => {
   return { url: u.origin, host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 80) };
 });
 
+const cidr = refine(string(), (v, node, ctx, path) => {
+  const problem = checkCidr(v);
+  return problem ? reject(ctx, node, path, problem) : v;
+});
+
 const schema = object({
+  trusted_proxies: opt(list(cidr), []),
   origin: req(
     object({
       url: req(originUrl),
@@ -238,6 +221,7 @@ export function parseProducts(text: string, file: string, env: Record<string, st
     responseHeaders: raw.headers.response,
     waf: raw.waf.map((w) => ({ id: w.id, field: w.field, pattern: w.pattern, ignoreCase: w.ignore_case })),
     rateLimits: raw.rate_limits.map((r) => ({ id: r.id, path: r.path, key: r.key, rate: r.rate, burst: r.burst, missingKey: r.missing_key })),
+    trustedProxies: raw.trusted_proxies,
     cors: raw.cors && {
       origins: raw.cors.origins,
       methods: raw.cors.methods,

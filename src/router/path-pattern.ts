@@ -3,25 +3,24 @@
  *   "/a/b"      exact
  *   "/a/**"     prefix: /a and everything below it
  *   "/a/*\/c"    "*" stands for exactly one segment
- *   "~regex"    a JavaScript regular expression tested against the path
+ *   "~regex"    a regular expression (RE2 syntax, matched in linear time) tested against the path
  * Paths are matched as the client sent them, without the query string: no percent-decoding and
  * no slash folding, so that what the operator reads in an access log is what the rule sees.
  */
+
+import { compileLinearRegex, type LinearRegex } from '../util/linear-regex.js';
 
 export type PathPattern =
   | { kind: 'exact'; spec: string; path: string; literal: readonly string[] }
   | { kind: 'prefix'; spec: string; prefix: string; literal: readonly string[] }
   | { kind: 'segments'; spec: string; segments: readonly (string | null)[]; anyTail: boolean; literal: readonly string[] }
-  | { kind: 'regex'; spec: string; regex: RegExp; literal: readonly string[] };
+  | { kind: 'regex'; spec: string; regex: LinearRegex; literal: readonly string[] };
 
 /** Compiles a pattern, or returns the reason it is invalid. */
 export function compilePathPattern(spec: string): PathPattern | string {
   if (spec.startsWith('~')) {
-    try {
-      return { kind: 'regex', spec, regex: new RegExp(spec.slice(1)), literal: [] };
-    } catch (err) {
-      return `invalid regular expression: ${(err as Error).message}`;
-    }
+    const regex = compileLinearRegex(spec.slice(1));
+    return typeof regex === 'string' ? regex : { kind: 'regex', spec, regex, literal: [] };
   }
   if (!spec.startsWith('/')) return 'a path pattern starts with "/" (or "~" for a regular expression)';
   if (/[?#]/.test(spec)) return 'a path pattern has no query string or fragment; use match.query';

@@ -3,10 +3,11 @@
  * against it. Every condition present must hold; absent conditions match anything.
  */
 import { matchPath, type PathPattern } from './path-pattern.js';
+import { compileLinearRegex, type LinearRegex } from '../util/linear-regex.js';
 import { cookieValue, headerValue, queryValue, type RequestFacts } from './request-facts.js';
 
 /** "exact", "~regex", or "*" for "present with any value". */
-export type ValueMatcher = { kind: 'exact'; value: string } | { kind: 'regex'; regex: RegExp } | { kind: 'present' };
+export type ValueMatcher = { kind: 'exact'; value: string } | { kind: 'regex'; regex: LinearRegex } | { kind: 'present' };
 
 export type HostPattern = { kind: 'exact'; host: string } | { kind: 'suffix'; suffix: string };
 
@@ -22,11 +23,8 @@ export interface RouteMatch {
 export function compileValueMatcher(source: string): ValueMatcher | string {
   if (source === '*') return { kind: 'present' };
   if (source.startsWith('~')) {
-    try {
-      return { kind: 'regex', regex: new RegExp(source.slice(1)) };
-    } catch (err) {
-      return `invalid regular expression: ${(err as Error).message}`;
-    }
+    const regex = compileLinearRegex(source.slice(1));
+    return typeof regex === 'string' ? regex : { kind: 'regex', regex };
   }
   return { kind: 'exact', value: source };
 }

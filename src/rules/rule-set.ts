@@ -10,6 +10,8 @@ import { DEFAULT_ROUTE, type RoutableRoute, type RoutingTable } from '../router/
 import { compileSplit } from '../router/split.js';
 import { parseStickyKey, type StickyKey } from '../router/sticky-key.js';
 import { compileShadow, shadowSchema, type ShadowPolicy } from './shadow-policy.js';
+import { compileRollout, rolloutSchema, type RolloutPolicy } from './rollout-policy.js';
+import { isMap, type YAMLMap } from 'yaml';
 import {
   INVALID,
   dict,
@@ -33,6 +35,8 @@ import { deepFreeze } from '../util/deep-freeze.js';
 /** A compiled route: what routing needs, plus the shadow policy. */
 export interface Route extends RoutableRoute {
   shadow?: ShadowPolicy;
+  /** The progressive rollout of this route's split (docs/rollouts.md). */
+  rollout?: RolloutPolicy;
 }
 
 export interface RuleSet extends RoutingTable<Route> {
@@ -101,12 +105,18 @@ function ruleSchema(rc: RuleContext) {
       sticky: opt(stickyKey),
       salt: opt(string({ nonEmpty: true })),
       shadow: opt(shadowSchema(backendName)),
+      rollout: opt(rolloutSchema(backendName)),
     }),
     (r, node, ctx, path) => {
       if ((r.split === undefined) === (r.backend === undefined)) {
         return reject(ctx, node, path, 'a route has exactly one of "split" or "backend"');
       }
-      return r;
+      if (!r.rollout) return { ...r, rolloutPolicy: undefined };
+      const block = isMap(node) ? (node as YAMLMap).get('rollout', true) : node;
+      const rolloutPolicy = compileRollout(r.rollout, r, (key, message) =>
+        reject(ctx, key ? keyNodeAt(block, key) : block, key ? `${path}.rollout.${key}` : `${path}.rollout`, message),
+      );
+      return rolloutPolicy ? { ...r, rolloutPolicy } : INVALID;
     },
   );
 
@@ -146,6 +156,7 @@ export function parseRuleSet(text: string, file: string, rc: RuleContext): RuleS
       sticky: r.sticky,
       salt: r.salt ?? r.name,
       shadow: r.shadow && compileShadow(r.shadow),
+      rollout: r.rolloutPolicy,
     };
   });
   const ruleSet: RuleSet = { default: raw.default, routes, table: new RouteTable(routes), text };

@@ -5,6 +5,7 @@
  */
 import type { CapturedResponse } from '../diff/compare.js';
 import type { ResponseTap } from '../forward/backend.js';
+import type { BudgetShare } from './buffer-budget.js';
 
 export class ResponseCapture implements ResponseTap {
   private status = 0;
@@ -12,10 +13,15 @@ export class ResponseCapture implements ResponseTap {
   private chunks: Buffer[] = [];
   private size = 0;
   private truncated = false;
+  /** True when the global shadow buffer (shadow.max_buffered_bytes) had no room for this body. */
+  overBudget = false;
   private settle!: (r: CapturedResponse | Error) => void;
   readonly done: Promise<CapturedResponse | Error> = new Promise((resolve) => (this.settle = resolve));
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxBytes: number,
+    private readonly share?: BudgetShare,
+  ) {}
 
   onStart(status: number, headers: Record<string, string | string[] | undefined>): void {
     this.status = status;
@@ -29,6 +35,12 @@ export class ResponseCapture implements ResponseTap {
       // Past max_body the comparison will be skipped: let go of what was kept.
       this.truncated = true;
       this.chunks = [];
+      this.share?.releaseAll();
+    } else if (this.share && !this.share.take(chunk.length)) {
+      this.truncated = true;
+      this.overBudget = true;
+      this.chunks = [];
+      this.share?.releaseAll();
     } else this.chunks.push(chunk);
   }
 
@@ -39,6 +51,7 @@ export class ResponseCapture implements ResponseTap {
 
   onError(err: Error): void {
     this.chunks = [];
+    this.share?.releaseAll();
     this.settle(err);
   }
 }

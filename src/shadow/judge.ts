@@ -27,10 +27,23 @@ export interface CopiedRequest {
   served: string;
   target: string;
   requestId: string;
+  /** The W3C trace id both calls carry, to find both answers in a tracing system. */
+  traceId: string;
   method: string;
   path: string;
   query: string;
   headers: Record<string, string | string[] | undefined>;
+}
+
+/** Response times (ms) of the two answers: the primary from the start of the request, the copy from its send. */
+export interface CopyTiming {
+  primaryMs?: number;
+  copyMs?: number;
+}
+
+/** Where finished comparisons go besides this process's report: the fleet's rollout evidence. */
+export interface ComparisonSink {
+  comparison(route: string, result: Outcome, target?: string): void;
 }
 
 export class ShadowJudge {
@@ -42,18 +55,25 @@ export class ShadowJudge {
     private readonly noise: NoiseLearner,
     private readonly sink: SampleSink,
     private readonly targets: ShadowTargets,
+    /** Read on every comparison: the gateway sets it once its Redis is known. */
+    private readonly evidence: { evidence?: ComparisonSink } = {},
   ) {}
-
-  /** A comparison that ended without comparing (skipped, dropped) or with a verdict. */
-  finish(route: string, outcome: Outcome, reason?: string): void {
-    this.metrics.shadowComparisons.inc({ route, result: outcome });
-    this.report.record(route, outcome, reason);
-  }
 
   /** The shadow step decided not to send a copy (same backend, method, body, target down). */
   skipped(route: string, target: string, reason: string): void {
     this.metrics.shadowRequests.inc({ route, target, outcome: 'skipped' });
     this.finish(route, 'skipped', reason);
+  }
+
+  /**
+   * A comparison that ended without comparing (skipped, dropped) or with a verdict; `target` names
+   * who failed. The one place that counts skip reasons and feeds the rollout evidence.
+   */
+  finish(route: string, outcome: Outcome, reason?: string, target?: string): void {
+    this.metrics.shadowComparisons.inc({ route, result: outcome });
+    if (outcome === 'skipped') this.metrics.shadowSkipped.inc({ route, reason: reason ?? 'other' });
+    this.report.record(route, outcome, reason);
+    this.evidence.evidence?.comparison(route, outcome, target);
   }
 
   /** The limiter had no room for the copy. */
@@ -67,21 +87,27 @@ export class ShadowJudge {
     this.metrics.shadowInFlight.inc();
   }
 
-  /** Both answers are in (or failed): the end of the copy's exchange. */
-  settle(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error): void {
+  /**
+   * Both answers are in (or failed): the end of the copy's exchange. `missing` is why the copy
+   * could not be compared before it was judged (no whole body, global buffer full).
+   */
+  settle(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error, missing?: string, timing: CopyTiming = {}): void {
     this.metrics.shadowInFlight.dec();
-    if (copy instanceof Error && (copy as { code?: string }).code === ERRORS.SHADOW_NO_BODY.code) this.finish(r.route, 'skipped', 'body_too_large');
-    else this.judge(r, policy, primary, copy, second);
+    if (missing) this.finish(r.route, 'skipped', missing);
+    else if (copy instanceof Error && (copy as { code?: string }).code === ERRORS.SHADOW_NO_BODY.code) this.finish(r.route, 'skipped', 'body_too_large');
+    else this.judge(r, policy, primary, copy, second, timing);
   }
 
-  private judge(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error): void {
+  private judge(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error, timing: CopyTiming = {}): void {
     const { route, served, target } = r;
+    if (!(primary instanceof Error) && timing.primaryMs !== undefined) this.report.latency(route, served, timing.primaryMs);
+    if (!(copy instanceof Error) && timing.copyMs !== undefined) this.report.latency(route, target, timing.copyMs);
     if (copy instanceof Error) this.targets.breaker(target).failure();
     else this.targets.breaker(target).success();
     if (primary instanceof Error) return this.finish(route, 'skipped', 'primary_error');
     if (copy instanceof Error) {
       this.metrics.shadowRequests.inc({ route, target, outcome: isTimeout(copy) ? 'timeout' : 'error' });
-      return this.finish(route, isTimeout(copy) ? 'shadow_timeout' : 'shadow_error');
+      return this.finish(route, isTimeout(copy) ? 'shadow_timeout' : 'shadow_error', undefined, target);
     }
     this.metrics.shadowRequests.inc({ route, target, outcome: 'sent' });
     // Noise first, so that this very comparison already benefits from what it taught.
@@ -94,18 +120,24 @@ export class ShadowJudge {
     if (c.result !== 'mismatch') return;
     for (const d of c.diffs) this.metrics.shadowDiffFields.inc({ route, field: this.fieldLabel(route, generalizeField(d.field)) });
     const hide = (d: FieldDiff): FieldDiff => (isRedactedField(d.field, policy.redactJson) ? { ...d, a: REDACTED, b: REDACTED } : d);
-    this.report.fields(route, c.diffs, (d) => {
+    this.report.fields(route, r.requestId, c.diffs, (d) => {
       const h = hide(d);
-      return { request_id: r.requestId, method: r.method, path: r.path, values: { [served]: h.a, [target]: h.b } };
+      const values: Record<string, unknown> = {};
+      if (h.a !== undefined) values[served] = h.a;
+      if (h.b !== undefined) values[target] = h.b;
+      return { request_id: r.requestId, method: r.method, path: r.path, values, backends: [served, target] };
     });
     this.sink.write({
       time: new Date().toISOString(),
       route,
       request_id: r.requestId,
+      trace_id: r.traceId,
       method: r.method,
       path: r.path,
       query: r.query,
       request_headers: redactHeaders(r.headers),
+      served,
+      target,
       diffs: c.diffs.map(hide),
       noise: c.noise.map((d) => d.field),
       [served]: { status: primary.status, headers: redactHeaders(primary.headers), body: sampleBody(primary, policy) },

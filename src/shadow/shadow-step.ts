@@ -13,6 +13,7 @@ import { ERRORS } from '../errors.js';
 import type { Backend } from '../forward/backend.js';
 import type { ResponseTap } from '../forward/backend.js';
 import { SHADOW_HEADER } from '../http/headers.js';
+import { childTraceparent, TRACEPARENT, type TraceContext } from '../http/trace-context.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { Decision } from '../router/decide.js';
@@ -20,8 +21,9 @@ import type { RequestFacts } from '../router/request-facts.js';
 import { stickyValue } from '../router/sticky-key.js';
 import type { Route } from '../rules/rule-set.js';
 import { teeBody } from './body-tee.js';
+import { BudgetShare, BufferBudget } from './buffer-budget.js';
 import { ResponseCapture } from './capture.js';
-import { ShadowJudge } from './judge.js';
+import { ShadowJudge, type ComparisonSink, type CopyTiming } from './judge.js';
 import { ShadowLimiter } from './limiter.js';
 import { NoiseLearner } from './noise.js';
 import { DiffReport } from './report.js';
@@ -38,6 +40,8 @@ export interface ShadowRequest {
   decision: Decision<Route>;
   /** Headers of the upstream request; the copy reuses them. */
   upstreamHeaders: Record<string, string | string[]>;
+  /** The request's trace: the copy is a sibling span of the serving backend's call. */
+  trace: TraceContext;
   /** Set here for the access log: the copy's target, "dropped", or "skipped:REASON". */
   shadow?: string;
 }
@@ -68,6 +72,8 @@ export interface ShadowDeps {
   metrics: Metrics;
   logger: Logger;
   backends: ReadonlyMap<string, Backend>;
+  /** Where comparisons are counted for rollouts (set by the gateway when rules come from Redis). */
+  evidence?: ComparisonSink;
 }
 
 export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
@@ -79,7 +85,8 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
   const backendOrder = rt.config.backends.map((b) => b.name);
   const targets = new ShadowTargets(rt.backends, cfg.maxConcurrent);
   const sink = createSampleSink(rt.config);
-  const judge = new ShadowJudge(metrics, report, noise, sink, targets);
+  const judge = new ShadowJudge(metrics, report, noise, sink, targets, rt);
+  const budget = new BufferBudget(cfg.maxBufferedBytes, (n) => metrics.shadowBufferedBytes.set(n));
 
   function begin(ctx: ShadowRequest): ShadowStart | undefined {
     const route = ctx.decision.route;
@@ -102,20 +109,39 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
     if (len > policy.maxBodyBytes) return skip('body_too_large');
 
     if (!targets.breaker(target).allow()) return skip('target_down');
+    // A body announced larger than what the global buffer has left cannot be kept whole.
+    if (!budget.fits(len) || budget.bytes >= budget.maxBytes) return skip('buffer_full');
     if (!limiter.canAccept(name)) {
       judge.dropped(name, target);
       ctx.shadow = 'dropped';
       return undefined;
     }
     const hasBody = len > 0 || ctx.req.headers['transfer-encoding'] !== undefined;
-    const tee = hasBody ? teeBody(ctx.req, policy.maxBodyBytes) : undefined;
-    const primary = new ResponseCapture(policy.maxBodyBytes);
+    // Every byte this copy holds (its body, the primary's and its own answers) is one share of
+    // the global budget, given back whole when the copy settles.
+    const shares: BudgetShare[] = [];
+    const share = () => {
+      const s = new BudgetShare(budget);
+      shares.push(s);
+      return s;
+    };
+    const tee = hasBody ? teeBody(ctx.req, policy.maxBodyBytes, share()) : undefined;
+    const primary = new ResponseCapture(policy.maxBodyBytes, share());
+    const started = performance.now();
+    const timing: CopyTiming = {};
+    // The primary ended without an answer (504, reset, client abort) while its body may still be
+    // arriving: the copy will not be compared, so stop waiting for the body.
+    void primary.done.then((p) => {
+      if (p instanceof Error) tee?.abandon('primary_error');
+    });
+    void primary.done.then(() => (timing.primaryMs = performance.now() - started));
     const learn = policy.learnNoisePercent > 0 && Math.random() * 100 < policy.learnNoisePercent;
     const copied = {
       route: name,
       served,
       target,
       requestId: ctx.requestId,
+      traceId: ctx.trace.traceId,
       method: ctx.facts.method,
       path: ctx.facts.path,
       query: ctx.facts.query,
@@ -123,26 +149,33 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
     };
     limiter.submit(name, () => {
       judge.sent();
-      const copy = new ResponseCapture(policy.maxBodyBytes);
-      const second = learn ? new ResponseCapture(policy.maxBodyBytes) : undefined;
-      const headers = { ...ctx.upstreamHeaders, [SHADOW_HEADER]: '1' };
+      const copy = new ResponseCapture(policy.maxBodyBytes, share());
+      const second = learn ? new ResponseCapture(policy.maxBodyBytes, share()) : undefined;
+      const headers = { ...ctx.upstreamHeaders, [SHADOW_HEADER]: '1', [TRACEPARENT]: childTraceparent(ctx.trace) };
+      let missing: string | undefined;
       void (tee ? tee.body : Promise.resolve(null)).then((body) => {
-        if (body === undefined) {
+        if (typeof body === 'string') {
+          missing = body;
           const noBody = Object.assign(new Error(ERRORS.SHADOW_NO_BODY.message), { code: ERRORS.SHADOW_NO_BODY.code });
           copy.onError(noBody);
           second?.onError(noBody);
           return;
         }
         const request = { path: ctx.req.url ?? '/', method: ctx.facts.method, headers, body };
+        const sent = performance.now();
+        void copy.done.then(() => (timing.copyMs = performance.now() - sent));
         sendCopy(targets.pool(target), request, copy, policy.timeoutMs);
         if (second) sendCopy(targets.pool(served), request, second, policy.timeoutMs);
       });
       void Promise.all([primary.done, copy.done, second?.done]).then(([p, c, s]) => {
         limiter.release(name);
         try {
-          judge.settle(copied, policy, p, c, s);
+          if (primary.overBudget || copy.overBudget || second?.overBudget) missing = 'buffer_full';
+          judge.settle(copied, policy, p, c, s, missing, timing);
         } catch (err) {
           rt.logger.error({ err, route: name }, 'shadow comparison failed');
+        } finally {
+          for (const s of shares) s.releaseAll();
         }
       });
     });

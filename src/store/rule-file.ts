@@ -45,7 +45,8 @@ export class RuleFileWatcher {
     this.watcher.on('error', (err) => this.events.failed(err));
   }
 
-  private reload(): void {
+  /** Re-reads the file now (SIGHUP); an unchanged text is a no-op, an invalid one is reported. */
+  reload(): void {
     let text: string;
     try {
       text = readFileSync(this.file, 'utf8');

@@ -13,6 +13,8 @@ import { RuleFileWatcher, readRuleFile } from './rule-file.js';
 
 export interface RuleSource {
   readonly kind: 'file' | 'redis';
+  /** Re-reads the rules now (SIGHUP): the file source reads its file; Redis polls on its own. */
+  reload?(): void;
   stop(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ export async function startRuleSource(config: GatewayConfig, active: ActiveRules
   if (config.rules.watch) watcher.start(rules.text);
   return {
     kind: 'file',
+    reload: () => watcher.reload(),
     async stop() {
       watcher.stop();
     },

@@ -34,7 +34,35 @@ export class VersionConflictError extends Error {
   }
 }
 
-const PUSH = `
+/** Thrown by a guarded push when a guard (a lease, a record's revision) no longer holds. */
+export class GuardFailedError extends Error {
+  constructor(readonly guard: 'lease' | 'record') {
+    super(guard === 'lease' ? 'the lease is no longer held' : 'the record changed since it was read');
+  }
+}
+
+/**
+ * Conditions checked and a record written in the same script as the push, so a rollout move is
+ * one atomic step: KEYS[4] must hold ARGV[8] (a lease with its fencing token; '' = unchecked),
+ * and the JSON record at KEYS[5] field ARGV[9] must have `rev` ARGV[10]; then ARGV[11] replaces it.
+ * Every key shares the `{rules}` hash tag (Redis Cluster).
+ */
+export interface PushGuard {
+  lease?: { key: string; value: string };
+  record: { key: string; field: string; rev: number; value: string };
+}
+
+const GUARD = `
+if KEYS[4] and ARGV[8] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[8] then return {-1, 0} end
+if KEYS[5] then
+  local old = redis.call('HGET', KEYS[5], ARGV[9])
+  local rev = 0
+  if old then rev = tonumber(cjson.decode(old).rev) or 0 end
+  if rev ~= tonumber(ARGV[10]) then return {-2, rev} end
+end
+`;
+
+const PUSH_BODY = `
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= cur then return {0, cur} end
 local v = cur + 1
@@ -47,8 +75,13 @@ local dropped = redis.call('LRANGE', KEYS[3], limit, -1)
 for _, old in ipairs(dropped) do redis.call('HDEL', KEYS[2], old) end
 redis.call('LTRIM', KEYS[3], 0, limit - 1)
 redis.call('PUBLISH', ARGV[7], v)
+if KEYS[5] then redis.call('HSET', KEYS[5], ARGV[9], ARGV[11]) end
 return {1, v}
 `;
+
+// One body for both: a guarded push is the plain compare-and-set push with checks in front.
+const PUSH = PUSH_BODY;
+const PUSH_GUARDED = GUARD + PUSH_BODY;
 
 const ACTIVE = `
 local v = redis.call('GET', KEYS[1])
@@ -104,14 +137,13 @@ export class RuleStore {
   }
 
   /** Writes a new version; with `expectVersion`, only if the active version is still that one. */
-  async push(yaml: string, meta: { author: string; message: string; expectVersion?: number }): Promise<number> {
+  async push(yaml: string, meta: { author: string; message: string; expectVersion?: number }, guard?: PushGuard): Promise<number> {
     const k = this.keys;
+    const keys = guard ? [k.version, k.versions, k.history, guard.lease?.key ?? `${k.version}:unused`, guard.record.key] : [k.version, k.versions, k.history];
     const [ok, v] = (await this.redis.eval(
-      PUSH,
-      3,
-      k.version,
-      k.versions,
-      k.history,
+      guard ? PUSH_GUARDED : PUSH,
+      keys.length,
+      ...keys,
       meta.expectVersion === undefined ? '' : String(meta.expectVersion),
       yaml,
       meta.author,
@@ -119,7 +151,10 @@ export class RuleStore {
       meta.message,
       String(this.historyLimit),
       k.channel,
+      ...(guard ? [guard.lease?.value ?? '', guard.record.field, String(guard.record.rev), guard.record.value] : []),
     )) as [number, number];
+    if (ok === -1) throw new GuardFailedError('lease');
+    if (ok === -2) throw new GuardFailedError('record');
     if (ok !== 1) throw new VersionConflictError(meta.expectVersion!, v);
     return v;
   }

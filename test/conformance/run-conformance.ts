@@ -4,6 +4,7 @@
  * shape: one suite, several implementations).
  */
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProducts, type ProductsConfig } from '../../src/products/products-config.js';
@@ -27,7 +28,29 @@ interface Got {
   body: string;
 }
 
+function sendRaw(base: string, raw: string): Promise<Got> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const sock = connect(Number(u.port), u.hostname);
+    const chunks: Buffer[] = [];
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.on('error', reject);
+    sock.on('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const head = text.split('\r\n\r\n')[0] ?? '';
+      const headers: Record<string, string> = {};
+      for (const line of head.split('\r\n').slice(1)) {
+        const i = line.indexOf(':');
+        if (i > 0) headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+      }
+      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0), headers, body: text.slice(head.length + 4) });
+    });
+    sock.end(raw);
+  });
+}
+
 function send(base: string, r: Req): Promise<Got> {
+  if (r.raw !== undefined) return sendRaw(base, r.raw);
   return new Promise((resolve, reject) => {
     // host/port/path options, not a URL string: a URL would normalize "/../" before sending.
     const u = new URL(base);

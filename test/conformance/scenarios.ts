@@ -10,8 +10,11 @@
 export interface Req {
   method?: string;
   path: string;
-  headers?: Record<string, string>;
+  /** A repeated header is sent as one line per value. */
+  headers?: Record<string, string | string[]>;
   body?: string;
+  /** Sent as these bytes over a raw socket instead (requests Node's client will not send). */
+  raw?: string;
 }
 
 /** A header expectation: exact value, pattern, or null for "absent". */
@@ -90,6 +93,15 @@ export const scenarios: Scenario[] = [
   one('blocks a user agent', 'waf', { path: '/api/catalog', headers: { 'User-Agent': 'SQLMap/1.7' } }, { status: 403, json: { rule: '1003' } }),
   one('blocks on a header', 'waf', { path: '/api/catalog', headers: { 'X-Attack': 'yes' } }, { status: 403, json: { rule: '1004' } }),
   one('lets a benign query through', 'waf', { path: '/api/search?q=selection' }, { status: 200 }),
+  // The dialect classes of issue 11: PCRE and RE2 must give the same verdict.
+  one('blocks a "$" pattern at the end of the path', 'waf', { path: '/x.php' }, { status: 403, json: { rule: '1005' } }),
+  one('does not read "$" as "before a final newline"', 'waf', { path: '/x.php%0a' }, { status: 404 }),
+  one('does not read VT as "\\s"', 'waf', { path: '/api/search?q=union%0bselect' }, { status: 200 }),
+  one('does not read NBSP (%A0) as "\\s"', 'waf', { path: '/api/search?q=union%a0select' }, { status: 200 }),
+  one('reads "." as any byte but LF: CR matches', 'waf', { path: '/dot/%0dx' }, { status: 403, json: { rule: '1006' } }),
+  one('reads "." as any byte but LF: LF does not', 'waf', { path: '/dot/%0ax' }, { status: 404 }),
+  one('checks every line of a repeated header', 'waf', { path: '/api/catalog', headers: { 'user-agent': ['Mozilla/5.0', 'sqlmap/1.7'] } }, { status: 403, json: { rule: '1003' } }),
+  one('sees a header after the 100th', 'waf', { path: '/api/catalog', headers: { ...Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`x-h${i}`, '1'])), 'x-attack': 'yes' } }, { status: 403, json: { rule: '1004' } }),
 
   // Rate limits (rate 0.2/s, burst 3: the bucket does not refill noticeably during a test).
   {
@@ -142,6 +154,12 @@ export const scenarios: Scenario[] = [
   one('answers an unknown method token with 405', 'edge', { method: 'BREW', path: '/api/catalog' }, { status: 405, json: { error: 'method_not_allowed' } }, {
     pipeline: { expect: { status: 400, json: { error: 'bad_request' } }, why: "Node's HTTP parser (llhttp) knows a fixed list of methods and refuses any other token with 400 before the pipeline sees the request; nginx accepts any uppercase token." },
   }),
+  one('refuses a repeated Host', 'edge', { path: '/', raw: 'GET /api/catalog HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n' }, { status: 400 }),
+  one('refuses %00 in the path', 'edge', { path: '/api/catalog%00' }, { status: 400 }),
+  one('refuses an invalid escape in the path', 'edge', { path: '/api/%zz' }, { status: 400 }),
+  one('refuses a dot segment above the root', 'edge', { path: '/%2e%2e/api/catalog' }, { status: 400 }),
+  one('resolves dot segments below the root', 'edge', { path: '/api/x/%2e%2e/catalog/1' }, { status: 403, json: { rule: '1001' } }),
+  one('treats an absolute-form target as its path', 'edge', { path: 'http://shop.example/find?q=1' }, { status: 308, headers: { location: '/api/search?q=1' } }),
   one('treats header names case-insensitively', 'edge', { path: '/api/catalog', headers: { 'uSeR-aGeNt': 'NIKTO' } }, { status: 403, json: { rule: '1003' } }),
   one('refuses a request line over 8 KiB', 'edge', { path: `/api/search?q=${'y'.repeat(9000)}` }, { status: 414 }),
   one('refuses a header over 8 KiB', 'edge', { path: '/api/catalog', headers: { 'x-big': 'z'.repeat(9000) } }, { status: 400 }, {

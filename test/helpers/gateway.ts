@@ -41,6 +41,8 @@ export interface GatewaySetup {
   backends: Record<string, string>;
   /** Replaces the default `listen: "127.0.0.1:0"` line (YAML, top level). */
   listen?: string;
+  /** Extra YAML lines per backend (e.g. `connections: 2`). */
+  backendExtra?: Record<string, string[]>;
   /** Extra YAML lines under `admin:` (e.g. `public_listen: "127.0.0.1:0"`). */
   admin?: string;
   rules: string;
@@ -53,7 +55,7 @@ export interface GatewaySetup {
 
 export function gatewayYaml(setup: GatewaySetup, rulesFile: string): string {
   const backends = Object.entries(setup.backends)
-    .map(([name, url]) => `  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: 1s`)
+    .map(([name, url]) => [`  ${name}:\n    url: "${url}"\n    connect_timeout: 1s\n    response_timeout: 1s`, ...(setup.backendExtra?.[name] ?? []).map((l) => `    ${l}`)].join('\n'))
     .join('\n');
   return [
     setup.listen ?? 'listen: "127.0.0.1:0"',

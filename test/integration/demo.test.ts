@@ -12,9 +12,9 @@ describe('npm run demo', () => {
     await redis.stop();
   });
 
-  it('starts everything, drives traffic, prints the diff report and where to look, and stops', async () => {
+  async function runDemo(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
     const base = await freePort();
-    const child = spawn(process.execPath, [resolve('dist-scripts/demo.js'), '--duration', '3', '--base-port', String(base), '--exit'], {
+    const child = spawn(process.execPath, [resolve('dist-scripts/demo.js'), ...args, '--base-port', String(base), '--exit'], {
       env: { ...process.env, SWITCHYARD_REDIS_URL: redis.url },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -23,6 +23,11 @@ describe('npm run demo', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((r) => child.once('exit', r));
+    return { code, out, err };
+  }
+
+  it('starts everything, drives traffic, prints the diff report and where to look, and stops', async () => {
+    const { code, out, err } = await runDemo('--duration', '3');
     expect(code, err).toBe(0);
     expect(err).toMatch(/rules from Redis/);
     expect(err).toMatch(/\[#{30}\] 3\/3s/);
@@ -34,5 +39,17 @@ describe('npm run demo', () => {
     const c = redis.client();
     expect(Number(await c.get('switchyard-demo:{rules}:version'))).toBeGreaterThanOrEqual(1);
     c.disconnect();
+  });
+
+  it('with --rollout bad, rolls the catalog route back by itself and says how long it took', async () => {
+    const { code, out, err } = await runDemo('--rollout', 'bad', '--duration', '60');
+    expect(code, err).toBe(0);
+    expect(out).toMatch(/^Rollout of catalog \(bad candidate\): rolled_back at 0% \d+\.\d s after the first bad answer/m);
+    const c = redis.client();
+    const version = await c.get('switchyard-demo:{rules}:version');
+    const last = JSON.parse((await c.hget('switchyard-demo:{rules}:versions', version!))!) as { author: string; message: string };
+    c.disconnect();
+    expect(last.author).toBe('rollout');
+    expect(last.message).toMatch(/^rollout catalog: 30% -> 0% \(breach: mismatch_rate lower bound/);
   });
 });

@@ -48,7 +48,7 @@ describe('legacy layer', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'bad.yaml'), 'origin: { url: "http://x:1" }\nwaf:\n  - { id: a, field: path, pattern: "a++" }\n');
     const v = await runCli(['products', 'validate', join(dir, 'bad.yaml')]);
-    expect(v).toMatchObject({ code: 1, stderr: `${join(dir, 'bad.yaml')}:3:36: waf[0].pattern: possessive quantifiers: not portable between PCRE and JavaScript\n` });
+    expect(v).toMatchObject({ code: 1, stderr: `${join(dir, 'bad.yaml')}:3:36: waf[0].pattern: "a++": possessive quantifiers: not portable between PCRE and RE2\n` });
     const l = await runCli(['legacy', '--products', join(dir, 'bad.yaml'), '--prefix', join(dir, 'p')]);
     expect(l.code).toBe(1);
     expect(l.stderr).toMatch(/bad\.yaml:3:36: waf\[0\]\.pattern/);

@@ -107,11 +107,11 @@ export function runRulesStore(name: string, suite: RulesStoreSuite): void {
         async push(yaml, meta) {
           const file = join(cliDir, `${prefix.replace(/\W/g, '')}-${++n}.yaml`);
           writeFileSync(file, yaml);
-          const args = ['rules', 'push', file, '--config', configFile, '--author', meta.author, '-m', meta.message];
+          const args = ['rules', 'push', file, '--json', '--config', configFile, '--author', meta.author, '-m', meta.message];
           if (meta.expectVersion !== undefined) args.push('--expect-version', String(meta.expectVersion));
           const r = await runCli(args);
           if (r.code !== 0) throw new Error(r.stderr);
-          return Number(r.stdout);
+          return (JSON.parse(r.stdout) as { version: number }).version;
         },
         async history() {
           const r = await runCli(['rules', 'history', '--json', '--config', configFile]);
@@ -238,7 +238,7 @@ export function runRulesStore(name: string, suite: RulesStoreSuite): void {
       const sample = JSON.parse(fields[1]!);
       expect(sample).toMatchObject({ route: 'api', method: 'GET', path: '/api/sampled', legacy: { status: 200 }, pipeline: { status: 200 } });
       expect(sample.diffs).toContainEqual(expect.objectContaining({ field: '/backend', a: 'legacy', b: 'pipeline' }));
-      const report = json<{ routes: { route: string; results: { mismatch: number } }[] }>(await send(g.admin + '/diffs?route=api')).routes[0];
+      const report = json<{ routes: { route: string; results: { mismatch: number } }[] }>(await send(g.admin + '/diffs?route=api', { headers: { authorization: 'Bearer admin-secret' } })).routes[0];
       expect(report!.results.mismatch).toBeGreaterThan(0);
       client.disconnect();
     });

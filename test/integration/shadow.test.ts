@@ -348,7 +348,7 @@ describe('switchyard diffs', () => {
       await expect.poll(async () => json<{ routes: unknown[] }>(await send(g.admin + '/diffs', { headers: adminAuth })).routes.length).toBe(1);
       const text = await runCli(['diffs', '--admin', g.admin, '--token', ADMIN_TOKEN]);
       expect(text.code).toBe(0);
-      expect(text.stdout).toMatch(/^route api: 1 comparisons, match rate 0\.0% \(match 0, mismatch 1,/m);
+      expect(text.stdout).toMatch(/^route api: 1 comparisons, match rate 0\.0%, shadow errors 0\.0%, timeouts 0\.0%\n {2}\(match 0, mismatch 1,/m);
       expect(text.stdout).toMatch(/^\s+1  \/b    e\.g\. GET \/api\/x: legacy=2  pipeline=3$/m);
       const j = JSON.parse((await runCli(['diffs', '--admin', g.admin, '--json', '--route', 'api'], { SWITCHYARD_ADMIN_TOKEN: ADMIN_TOKEN })).stdout);
       expect(j.routes[0]).toMatchObject({ route: 'api', comparisons: 1, match_rate: 0 });

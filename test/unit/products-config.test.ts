@@ -39,7 +39,7 @@ cors: { origins: ["*"], credentials: true }
       'products.yaml:7:7: headers.response[0]: "set" needs a value',
       'products.yaml:8:7: headers.response[1]: a header rule has exactly one of set, add or remove',
       'products.yaml:10:22: waf[0].field: "body" is not path, query, user_agent or header:NAME',
-      'products.yaml:10:37: waf[0].pattern: lookbehind: not portable between PCRE and JavaScript',
+      'products.yaml:10:37: waf[0].pattern: "(?<=a)b": lookbehind: not portable between PCRE and RE2',
       'products.yaml:12:20: rate_limits[0].key: "cookie" is not ip or header:NAME',
       'products.yaml:12:34: rate_limits[0].rate: 0 is below the minimum 0.001',
       'products.yaml:12:44: rate_limits[0].burst: expected a whole number, got 1.5',
@@ -52,11 +52,17 @@ cors: { origins: ["*"], credentials: true }
     ['(?>x)', 'atomic groups'],
     ['(?i)x', 'inline flags'],
     ['a++', 'possessive'],
-    ['\\Aabc', 'escapes'],
+    ['\\Aabc', 'escape'],
     ['(a)\\1', 'backreferences'],
     ['[[:alpha:]]', 'POSIX'],
-    ['\\p{L}', 'escapes'],
+    ['\\p{L}', 'escape'],
     ['(', 'invalid regular expression'],
+    ['(?=x)', 'lookahead'],
+    ['\\v', 'escape'],
+    ['\\x41', 'escape'],
+    ['caf\u00e9', 'non-ASCII'],
+    ['[\\S]', 'inside a class'],
+    ['[]a]', 'empty class'],
   ])('refuses the non-portable regex %s', (re, why) => {
     expect(checkPortableRegex(re)).toMatch(new RegExp(why));
   });

@@ -62,8 +62,10 @@ local function path_match(pattern, path)
   return path == pattern, ""
 end
 
+-- Every request header (0: no count limit; the head's size is bounded by
+-- large_client_header_buffers, as the pipeline's by its header size limit).
 local function header(name)
-  local v = ngx.req.get_headers(100)[name]
+  local v = ngx.req.get_headers(0)[name]
   if type(v) == "table" then return table.concat(v, ", ") end
   return v
 end
@@ -75,15 +77,26 @@ local function split_uri()
   return uri, ""
 end
 
+-- The WAF's subjects for a rule: one string, or each line of a repeated header.
+local function subjects(rule, path, query)
+  if rule.field == "path" then return { pct_decode(path) } end
+  if rule.field == "query" then return { pct_decode((query:gsub("%+", " "))) } end
+  local name = rule.field == "user_agent" and "user-agent" or rule.field:sub(8)
+  local v = ngx.req.get_headers(0)[name]
+  if type(v) == "table" then return v end
+  return { v }
+end
+
 local function waf(path, query)
   for _, rule in ipairs(cfg.waf) do
-    local subject
-    if rule.field == "path" then subject = pct_decode(path)
-    elseif rule.field == "query" then subject = pct_decode((query:gsub("%+", " ")))
-    elseif rule.field == "user_agent" then subject = header("user-agent")
-    else subject = header(rule.field:sub(8)) end
-    if subject and ngx.re.find(subject, rule.pattern, rule.ignoreCase and "ijo" or "jo") then
-      return respond(403, nil, { error = "blocked", rule = rule.id })
+    for _, subject in ipairs(subjects(rule, path, query)) do
+      local from, _, err = ngx.re.find(subject, rule.pattern, rule.ignoreCase and "ijo" or "jo")
+      -- PCRE gave up (match limit, JIT stack): fail closed, as the pipeline's WAF module does.
+      if err then
+        ngx.log(ngx.ERR, "waf rule ", rule.id, ": regex error, request blocked: ", err)
+        return respond(403, nil, { error = "blocked", rule = rule.id })
+      end
+      if from then return respond(403, nil, { error = "blocked", rule = rule.id }) end
     end
   end
 end
@@ -163,7 +176,7 @@ local function request_headers()
     if h.op == "set" then ngx.req.set_header(h.name, h.value)
     elseif h.op == "remove" then ngx.req.clear_header(h.name)
     else
-      local cur = ngx.req.get_headers(100)[h.name]
+      local cur = ngx.req.get_headers(0)[h.name]
       if cur == nil then ngx.req.set_header(h.name, h.value)
       elseif type(cur) == "table" then cur[#cur + 1] = h.value; ngx.req.set_header(h.name, cur)
       else ngx.req.set_header(h.name, { cur, h.value }) end
