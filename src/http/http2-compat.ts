@@ -6,7 +6,8 @@
  *
  * - `headers` has no pseudo-headers (`:path`, `:authority`...), which must never be forwarded,
  *   and `host` comes from `:authority`, as RFC 9113 §8.3.1 asks of an intermediary that
- *   builds an HTTP/1.1 request; it is assignable, like IncomingMessage's.
+ *   builds an HTTP/1.1 request; it is assignable, like IncomingMessage's, and
+ *   `headersDistinct` (which the pipeline reads) exists, as IncomingMessage's does.
  * - A body without content-length is described as HTTP/1.1 would describe it
  *   (`transfer-encoding: chunked`, hop-by-hop, so never forwarded as such), so that every step
  *   that asks "is there a body?" gets the right answer and undici sends it chunked.
@@ -48,6 +49,22 @@ export class EdgeHttp2Request extends Http2ServerRequest {
     // An own data property over the prototype's getter: the lifecycle and the in-process
     // backend replace `headers`, as they may on IncomingMessage.
     Object.defineProperty(this, 'headers', { value: fields, writable: true, enumerable: true, configurable: true });
+  }
+
+  private distinct: NodeJS.Dict<string[]> | undefined;
+
+  /** As IncomingMessage's: every field's values, as received, without pseudo-headers. */
+  get headersDistinct(): NodeJS.Dict<string[]> {
+    if (this.distinct) return this.distinct;
+    const out: NodeJS.Dict<string[]> = {};
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      if (name.charCodeAt(0) !== 58 /* ':' */) (out[name] ??= []).push(raw[i + 1]!);
+    }
+    const host = (this.headers as IncomingHttpHeaders).host;
+    if (host !== undefined) out.host = [host];
+    return (this.distinct = out);
   }
 
   /** Request bytes of this stream: the header block (as HTTP/1.1 would spell it) and the body. */
