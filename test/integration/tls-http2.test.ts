@@ -71,6 +71,7 @@ describe('TLS and HTTP/2 listeners', () => {
       expect(s.version).toBe('1.1');
       expect(s.headers.host).toBe(`127.0.0.1:${tls}`);
       expect(s.headers['x-forwarded-proto']).toBe('https');
+      expect(s.headers['x-forwarded-for']).toBe('127.0.0.1'); // the stream's connection, through node:http2's socket proxy
       expect(s.headers['x-custom']).toBe('yes');
       expect(Object.keys(s.headers).filter((k) => k.startsWith(':'))).toEqual([]);
       expect(r.headers['x-request-id']).toBe(s.headers['x-request-id']);
