@@ -144,7 +144,7 @@ describe('certificate reload', () => {
       expect(await servedSerial(p.port, ca)).toBe(certs[0]!.serial);
       p.child.kill('SIGHUP');
       await expect.poll(() => servedSerial(p.port, ca), { timeout: 10_000 }).toBe(certs[3]!.serial);
-      expect(p.stderr()).toMatch(/"reason":"signal".*"msg":"tls certificate loaded"/);
+      await expect.poll(() => p.stderr()).toMatch(/"reason":"signal".*"msg":"tls certificate loaded"/);
       expect(p.child.exitCode).toBeNull();
     });
 
