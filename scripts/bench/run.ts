@@ -46,6 +46,20 @@ interface Row {
   p99ms: number;
   errors: number;
   peakRssMb: number;
+  /** The gateway's event-loop delay during the load (switchyard_event_loop_delay_seconds): largest max, median p99. */
+  loopMaxMs?: number;
+  loopP99Ms?: number;
+}
+
+/** p99 and max event-loop delay (ms) since the previous scrape of a gateway's admin /metrics. */
+async function loopDelay(adminPort: number): Promise<{ p99: number; max: number } | undefined> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+    const stat = (s: string) => Number(new RegExp(`^switchyard_event_loop_delay_seconds\\{stat="${s}"\\} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+    return { p99: stat('p99'), max: stat('max') };
+  } catch {
+    return undefined;
+  }
 }
 
 function median(xs: number[]): number {
@@ -62,12 +76,15 @@ function ratiosOf(by: (name: string) => Row | undefined): Record<string, number 
     'switchyard / http-proxy req/s (target >= 1.5)': ratio(by('switchyard')?.rps, by('http-proxy')?.rps),
     'switchyard / undici req/s (target >= 0.95)': ratio(by('switchyard')?.rps, by('undici')?.rps),
     'switchyard / undici p99 (target <= 1.2)': ratio(by('switchyard')?.p99ms, by('undici')?.p99ms),
+    'switchyard access log on / off req/s (target >= 0.95)': ratio(by('switchyard')?.rps, by('switchyard-access-log-off')?.rps),
     'undici / http-proxy req/s': ratio(by('undici')?.rps, by('http-proxy')?.rps),
     'switchyard 10k routes / 1 route req/s (target >= 0.95)': ratio(by('switchyard-10k-routes')?.rps, by('switchyard')?.rps),
     'shadow 500 ms target / no shadow req/s (target >= 0.9)': ratio(by('shadow-slow-target')?.rps, by('switchyard')?.rps),
     'shadow 500 ms target / no shadow p99 (target <= 1.2)': ratio(by('shadow-slow-target')?.p99ms, by('switchyard')?.p99ms),
     'shadow down target / no shadow req/s (target >= 0.9)': ratio(by('shadow-down-target')?.rps, by('switchyard')?.rps),
-    'shadow 100% with JSON diff / no shadow req/s': ratio(by('shadow-diff-100')?.rps, by('switchyard')?.rps),
+    'shadow 100% with JSON diff / no shadow req/s (target >= 0.8)': ratio(by('shadow-diff-100')?.rps, by('switchyard')?.rps),
+    'shadow 100% with JSON diff: event-loop delay p99 ms (target <= 5)': by('shadow-diff-100')?.loopP99Ms ?? null,
+    'shadow 100% with JSON diff: event-loop delay max ms': by('shadow-diff-100')?.loopMaxMs ?? null,
     'nginx mirror (500 ms target) / nginx req/s': ratio(by('nginx-mirror-slow')?.rps, by('nginx')?.rps),
     'pipeline / legacy layer req/s': ratio(by('pipeline')?.rps, by('legacy-layer')?.rps),
     'pipeline / legacy layer p99': ratio(by('pipeline')?.p99ms, by('legacy-layer')?.p99ms),
@@ -86,7 +103,7 @@ function setupFor(rt: Setup['rt'], tag: string): Setup {
     tag,
     // Origins are the load side: the harness's Node, shared by every runtime.
     startPeer: (kind, cpus, target) => startPeer(kind, cpus, target, kind.endsWith('origin') ? HARNESS : rt),
-    startSwitchyard: (name, cpus, backends, rules, extra) => startSwitchyard(name + tag, cpus, backends, rules, extra, rt),
+    startSwitchyard: (name, cpus, backends, rules, extra, access) => startSwitchyard(name + tag, cpus, backends, rules, extra, rt, access),
   };
 }
 
@@ -123,16 +140,21 @@ async function main(): Promise<void> {
     }
     return;
   }
-  const samples = new Map<string, { load: LoadResult; rss: number }[]>();
+  const samples = new Map<string, { load: LoadResult; rss: number; loop?: { p99: number; max: number } }[]>();
+  // A gateway announces its admin port second: its event-loop delay is read around each load run.
+  const adminOf = (s: Started) => (s.proc && s.proc.ports.length > 1 && s.proc.name.includes('shadow') ? s.proc.ports[1] : undefined);
   // Warm-up: JIT, pools and keep-alive connections.
   for (const s of started) await runLoad({ url: s.url, connections, seconds: 1, cpus: LOAD_CPU, paths: s.paths });
   for (let round = 0; round < rounds; round++) {
     for (const s of started) {
       const pid = s.proc?.child.pid;
       const rss = pid ? sampleRss(pid) : undefined;
+      const admin = adminOf(s);
+      if (admin) await loopDelay(admin); // starts the window
       const load = await runLoad({ url: s.url, connections, seconds, cpus: LOAD_CPU, paths: s.paths });
+      const loop = admin ? await loopDelay(admin) : undefined;
       const list = samples.get(s.key) ?? [];
-      list.push({ load, rss: rss?.stop() ?? 0 });
+      list.push({ load, rss: rss?.stop() ?? 0, loop });
       samples.set(s.key, list);
       if (!values.json) process.stderr.write(`round ${round + 1}/${rounds} ${s.key}: ${Math.round(load.rps)} req/s\n`);
     }
@@ -149,6 +171,7 @@ async function main(): Promise<void> {
       p99ms: round2(median(list.map((x) => x.load.p99ms))),
       errors: list.reduce((a, x) => a + x.load.errors, 0),
       peakRssMb: Math.round(Math.max(...list.map((x) => x.rss)) / 1024 / 102.4) / 10,
+      ...(list[0]!.loop ? { loopMaxMs: round2(Math.max(...list.map((x) => x.loop!.max))), loopP99Ms: round2(median(list.map((x) => x.loop!.p99))) } : {}),
     };
   });
   // Ratios within one runtime (a scenario without a runtime, such as nginx, belongs to all).
@@ -182,9 +205,9 @@ async function main(): Promise<void> {
     `${meta.load}; ${meta.pinning}`,
     ...meta.runtimes.map((r) => `runtime ${r.label}: ${r.node} ${r.version}, ${r.checkout}, undici ${r.undici}`),
     '',
-    '| scenario | req/s | p50 ms | p99 ms | errors | peak RSS MB |',
-    '|---|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.key} | ${r.rps} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${r.peakRssMb} |`),
+    '| scenario | req/s | p50 ms | p99 ms | errors | peak RSS MB | loop delay p99 / max ms |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.key} | ${r.rps} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${r.peakRssMb} | ${r.loopMaxMs === undefined ? '' : `${r.loopP99Ms} / ${r.loopMaxMs}`} |`),
     '',
     ...Object.entries(ratios)
       .filter(([, v]) => v !== null)

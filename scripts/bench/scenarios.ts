@@ -8,11 +8,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, SCRIPTS, workdir, type PeerKind, type Proc } from './procs.js';
 import type { Runtime } from './runtimes.js';
+import { manyRoutes } from './many-routes.js';
+
+export { manyRoutes };
 
 export interface Setup {
   startPeer(kind: PeerKind, cpus: string, target?: string): Promise<Proc>;
   startNginx(name: string, cpus: string, target: string, mirrorTarget?: string): Promise<Proc>;
-  startSwitchyard(name: string, cpus: string, backends: Record<string, string>, rules: string, extra?: string): Promise<Proc>;
+  startSwitchyard(name: string, cpus: string, backends: Record<string, string>, rules: string, extra?: string, access?: boolean): Promise<Proc>;
   startProc(name: string, cmd: string, args: string[], ready: RegExp | number, cpus?: string): Promise<Proc>;
   loadCpu: string;
   proxyCpu: string;
@@ -66,13 +69,6 @@ const url = (p: Proc, path = PATH) => `http://127.0.0.1:${p.port}${path}`;
 let origin: Promise<Proc> | undefined;
 /** The shared origin: 1 KiB JSON, on the load generator's core. */
 const originOf = (s: Setup) => (origin ??= s.startPeer('origin', s.loadCpu));
-
-/** 10,000 routes, the benchmark's path matching the last one. */
-export function manyRoutes(n: number): string {
-  const routes = Array.from({ length: n - 1 }, (_, i) => `  - { name: r${i}, match: { path: "/svc${i}/**" }, backend: legacy }`);
-  routes.push(`  - { name: items, match: { path: "/api/**" }, backend: legacy }`);
-  return `default: legacy\nroutes:\n${routes.join('\n')}\n`;
-}
 
 function shadowRules(extra = '', timeout = '2s'): string {
   return `default: legacy
@@ -132,6 +128,16 @@ export const scenarios: Scenario[] = [
     node: true,
     start: async (s) => {
       const p = await s.startSwitchyard('switchyard', s.proxyCpu, { legacy: url(await originOf(s), '') }, ONE_ROUTE);
+      return { proc: p, url: url(p) };
+    },
+  },
+  {
+    // The same gateway with `log.access: false`: the on/off ratio is what the access line costs.
+    name: 'switchyard-access-log-off',
+    group: 'passthrough',
+    node: true,
+    start: async (s) => {
+      const p = await s.startSwitchyard('switchyard-nolog', s.proxyCpu, { legacy: url(await originOf(s), '') }, ONE_ROUTE, '', false);
       return { proc: p, url: url(p) };
     },
   },

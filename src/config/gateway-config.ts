@@ -24,6 +24,7 @@ import {
   type Check,
 } from './schema.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { cidr } from './cidr.js';
 import { listenAddress, optionalListenAddress, type ListenAddress } from './listen-address.js';
 import { listeners, type ListenerConfig } from './listener-config.js';
 import { logConfigOf, logSection, type LogConfig } from './log-config.js';
@@ -78,6 +79,8 @@ export interface GatewayConfig {
   backends: readonly BackendConfig[];
   rules: { file: string; watch: boolean; redis?: RedisConfig };
   override: { token: string };
+  /** Clients whose X-Forwarded-Proto/-Host are kept (another proxy in front); everyone else's are overwritten. */
+  trustedProxies: readonly string[];
   debugHeaders: boolean;
   log: LogConfig;
   shadow: {
@@ -86,6 +89,8 @@ export interface GatewayConfig {
     queue: number;
     /** Global bound on bytes held for shadowing (request body tees and response captures). */
     maxBufferedBytes: number;
+    /** Worker threads comparing large bodies off the event loop (0: all inline). */
+    compareThreads: number;
     samples: { file: string; maxBytes: number; streamMaxLen: number };
   };
   /** The rollout controller and its evidence (docs/rollouts.md); used with rules.redis only. */
@@ -191,6 +196,7 @@ const schema = object({
     }),
   ),
   override: opt(section({ token: opt(string(), '') })),
+  trusted_proxies: opt(list(cidr), []),
   debug_headers: opt(boolean(), false),
   log: opt(logSection),
   shadow: opt(
@@ -199,6 +205,7 @@ const schema = object({
       max_concurrent_per_route: opt(number({ integer: true, min: 1, max: 100_000 }), 32),
       queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 256),
       max_buffered_bytes: opt(size(), 64 * 1024 * 1024),
+      compare_threads: opt(number({ integer: true, min: 0, max: 64 }), 1),
       samples: opt(
         section({
           file: opt(string({ nonEmpty: true })),
@@ -282,6 +289,7 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       },
     },
     override: raw.override,
+    trustedProxies: raw.trusted_proxies,
     debugHeaders: raw.debug_headers,
     log: logConfigOf(raw.log),
     shadow: {
@@ -289,6 +297,7 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       maxPerRoute: raw.shadow.max_concurrent_per_route,
       queue: raw.shadow.queue,
       maxBufferedBytes: raw.shadow.max_buffered_bytes,
+      compareThreads: raw.shadow.compare_threads,
       samples: {
         file: raw.shadow.samples.file ? resolve(base, raw.shadow.samples.file) : join(stateDir, 'diff-samples.jsonl'),
         maxBytes: raw.shadow.samples.max_bytes,

@@ -148,9 +148,19 @@ export function compareResponses(a: CapturedResponse, b: CapturedResponse, polic
   const body = diffBodies(a, b, policy);
   if (typeof body === 'string') return { result: 'skipped', reason: body, diffs: [], noise: [] };
   all.push(...body);
+  return withNoise({ result: all.length ? 'mismatch' : 'match', diffs: all, noise: [] }, isNoise);
+}
+
+/**
+ * Sorts the differences of a comparison made without noise knowledge into those that count and
+ * the noise. What `compareResponses` does with its `isNoise`; apart so that a comparison made
+ * elsewhere (a worker thread, src/shadow/compare-pool.ts) meets the route's noise on the main thread.
+ */
+export function withNoise(c: Comparison, isNoise: (field: string) => boolean): Comparison {
+  if (c.result === 'skipped') return c;
   const diffs: FieldDiff[] = [];
   const noise: FieldDiff[] = [];
-  for (const d of all) (isNoise(generalizeField(d.field)) ? noise : diffs).push(d);
+  for (const d of [...c.diffs, ...c.noise]) (isNoise(generalizeField(d.field)) ? noise : diffs).push(d);
   const result: ComparisonResult = diffs.length ? 'mismatch' : noise.length ? 'noise' : 'match';
   return { result, diffs, noise };
 }

@@ -11,6 +11,7 @@ import type { UpgradeProxy } from '../forward/websocket.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { Decision } from '../router/decide.js';
+import type { TrustedProxies } from '../http/client-address.js';
 import type { TraceContext } from '../http/trace-context.js';
 import type { RequestFacts } from '../router/request-facts.js';
 import type { Route, RuleSet } from '../rules/rule-set.js';
@@ -39,6 +40,8 @@ export interface GatewayRuntime {
   backends: ReadonlyMap<string, Backend>;
   backendNames: ReadonlySet<string>;
   overrideTokenDigest?: Buffer;
+  /** gateway.yaml trusted_proxies, compiled. */
+  trustedProxies: TrustedProxies;
   metrics: Metrics;
   logger: Logger;
   shadow?: ShadowStep;

@@ -17,11 +17,12 @@ import { Listener, type ListenerHandlers } from '../http/listener.js';
 import type { Backend } from '../forward/backend.js';
 import type { GatewayRuntime } from './contracts.js';
 import { createRequestHandler, createUpgradeHandler } from './lifecycle.js';
-import { createLogStep } from './log-step.js';
+import { createLogStep, type LogStep } from './log-step.js';
 import { InProcessBackend } from '../pipeline/in-process-backend.js';
 import { createShadowStep, type ShadowRuntime } from '../shadow/shadow-step.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerConsole } from '../console/console-routes.js';
+import { compileTrustedProxies } from '../http/client-address.js';
 import { registerRolloutRoutes } from './rollout-routes.js';
 import { startRolloutRuntime, type RolloutRuntime } from './rollout-runtime.js';
 import { RedisRuleSource } from '../store/redis-rule-source.js';
@@ -45,15 +46,17 @@ export class Gateway {
   private ruleSource: RuleSource | undefined;
   private shadow: ShadowRuntime | undefined;
   private rollout: RolloutRuntime | undefined;
+  private readonly logStep: LogStep;
 
   private constructor(readonly runtime: GatewayRuntime) {
     this.admin = new AdminServer(runtime.config.admin.token);
+    this.logStep = createLogStep(runtime);
   }
 
   /** The same handlers on every listener, whatever its protocol, ending in one log step. */
   private handlers(): ListenerHandlers {
     const rt = this.runtime;
-    const logStep = createLogStep(rt);
+    const logStep = this.logStep;
     return {
       request: createRequestHandler(rt, logStep),
       upgrade: createUpgradeHandler(rt, logStep),
@@ -80,6 +83,7 @@ export class Gateway {
       backends: await startBackends(config, metrics, logger),
       backendNames: new Set(config.backends.map((b) => b.name)),
       overrideTokenDigest: digestToken(config.override.token),
+      trustedProxies: compileTrustedProxies(config.trustedProxies),
       metrics,
       logger,
       upgrades: new UpgradeProxy(),
@@ -161,5 +165,7 @@ export class Gateway {
     rt.upgrades.close();
     await this.ruleSource?.stop();
     await this.admin.close();
+    // Last: the exchanges cut short above have written their lines by now.
+    this.logStep.close();
   }
 }

@@ -20,6 +20,7 @@ import type { Duplex } from 'node:stream';
 import { ERRORS, errorBody, rawErrorResponse, type ErrorDef } from '../errors.js';
 import type { ForwardOutcome } from '../forward/backend.js';
 import { bytesInOf } from '../http/bytes-in.js';
+import { isTrusted } from '../http/client-address.js';
 import { admit, toOriginForm } from '../http/admission.js';
 import { BACKEND_HEADER, REQUEST_ID, upstreamRequestHeaders } from '../http/headers.js';
 import { isHttp2Request } from '../http/http2-compat.js';
@@ -104,6 +105,7 @@ export function createRequestHandler(rt: GatewayRuntime, logStep: LogStep) {
         headers: req.headers,
         remoteAddress: facts.remoteAddress,
         protocol: schemeOf(req),
+        trustForwarded: isTrusted(rt.trustedProxies, facts.remoteAddress),
         requestId,
         route: decision.routeName,
       });

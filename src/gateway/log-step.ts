@@ -46,6 +46,8 @@ export interface LogStep {
   upgrade(x: UpgradeExchange, status: number, error?: ErrorDef): void;
   /** A request Node's parser refused (route and backend "-"). */
   refused(r: RefusedRequest): void;
+  /** The stop path: writes the buffered access lines. */
+  close(): void;
 }
 
 export function createLogStep(rt: GatewayRuntime): LogStep {
@@ -158,5 +160,5 @@ export function createLogStep(rt: GatewayRuntime): LogStep {
     }
   }
 
-  return { begin: () => metrics.inFlight.inc(), request, upgrade, refused };
+  return { begin: () => metrics.inFlight.inc(), request, upgrade, refused, close: () => access?.close() };
 }

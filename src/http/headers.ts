@@ -41,6 +41,8 @@ export interface UpstreamHeaderInput {
   remoteAddress: string | undefined;
   /** "http" or "https": how the client reached the gateway. */
   protocol: string;
+  /** The client is a trusted proxy: its X-Forwarded-Proto/-Host are kept, else overwritten. */
+  trustForwarded: boolean;
   requestId: string;
   route: string;
 }
@@ -60,8 +62,9 @@ export function upstreamRequestHeaders(input: UpstreamHeaderInput): Record<strin
   const xff = headers['x-forwarded-for'];
   const remote = input.remoteAddress ?? '';
   out['x-forwarded-for'] = xff ? `${xff}, ${remote}` : remote;
-  out['x-forwarded-proto'] = (headers['x-forwarded-proto'] as string | undefined) ?? input.protocol;
-  const host = headers['x-forwarded-host'] ?? headers.host;
+  // Only a trusted proxy may say how the request first arrived; anyone else could claim https.
+  out['x-forwarded-proto'] = (input.trustForwarded && (headers['x-forwarded-proto'] as string | undefined)) || input.protocol;
+  const host = (input.trustForwarded && headers['x-forwarded-host']) || headers.host;
   if (host !== undefined) out['x-forwarded-host'] = host;
   out[REQUEST_ID] = input.requestId;
   out[ROUTE_HEADER] = input.route;

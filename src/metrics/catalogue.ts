@@ -4,6 +4,7 @@
  * disagree. Labels are bounded: route names, backend names and outcome words, never paths or ids.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { takeEventLoopDelay } from './event-loop-delay.js';
 import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 /** Latency bucket bounds (seconds) shared by the request histograms and the rollout evidence. */
@@ -157,6 +158,17 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       name: 'switchyard_shadow_in_flight',
       help: 'Shadow requests in flight.',
       registers,
+    }),
+    eventLoopDelay: new Gauge({
+      name: 'switchyard_event_loop_delay_seconds',
+      help: 'Event loop delay since the previous scrape (sampled every 2 ms), by stat: p99, max.',
+      labelNames: ['stat'] as const,
+      registers,
+      collect() {
+        const d = takeEventLoopDelay();
+        this.set({ stat: 'p99' }, d.p99);
+        this.set({ stat: 'max' }, d.max);
+      },
     }),
 
     // The new pipeline (switchyard pipeline, or in-process behind the gateway).

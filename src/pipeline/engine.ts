@@ -24,7 +24,7 @@ import { admit } from '../http/admission.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { ProductsConfig } from '../products/products-config.js';
-import { clientAddress, compileTrustedProxies, type TrustedProxies } from '../products/client-address.js';
+import { clientAddress, compileTrustedProxies, type TrustedProxies } from '../http/client-address.js';
 import { checkEdgeTarget } from './edge-target.js';
 import { HeaderMap, type ReadonlyHeaders } from './header-map.js';
 import type { Verdict, LogPhase, Phase, PipelineModule, RequestPhase, RequestView, ResponsePhase, Respond, UpstreamRequestPhase, UpstreamResponsePhase, Vars } from './module.js';
@@ -320,6 +320,7 @@ export class Pipeline {
   }
 
   close(): Promise<void> {
+    this.access?.close();
     return this.upstream.destroy();
   }
 }

@@ -22,7 +22,7 @@ import {
   type Check,
 } from '../config/schema.js';
 import { ConfigError, parseYamlSource, type ConfigIssue } from '../config/yaml-source.js';
-import { checkCidr } from './client-address.js';
+import { cidr } from '../config/cidr.js';
 import { checkPortableRegex } from './waf-dialect.js';
 
 export interface Redirect {
@@ -125,11 +125,6 @@ const originUrl = refine(string(), (v, node, ctx, path) => {
   if (u.protocol !== 'http:') return reject(ctx, node, path, 'the origin is an http:// URL');
   if (u.pathname !== '/' || u.search) return reject(ctx, node, path, 'the origin URL has no path');
   return { url: u.origin, host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 80) };
-});
-
-const cidr = refine(string(), (v, node, ctx, path) => {
-  const problem = checkCidr(v);
-  return problem ? reject(ctx, node, path, problem) : v;
 });
 
 const schema = object({

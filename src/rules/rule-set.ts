@@ -7,7 +7,7 @@ import { compilePathPattern, type PathPattern } from '../router/path-pattern.js'
 import { compileHostPattern, compileValueMatcher, type RouteMatch, type ValueMatcher } from '../router/route-match.js';
 import { RouteTable } from '../router/route-table.js';
 import { DEFAULT_ROUTE, type RoutableRoute, type RoutingTable } from '../router/decide.js';
-import { compileSplit } from '../router/split.js';
+import { compileSplit, type Split } from '../router/split.js';
 import { parseStickyKey, type StickyKey } from '../router/sticky-key.js';
 import { compileShadow, shadowSchema, type ShadowPolicy } from './shadow-policy.js';
 import { compileRollout, rolloutSchema, type RolloutPolicy } from './rollout-policy.js';
@@ -129,10 +129,21 @@ function ruleSchema(rc: RuleContext) {
   });
 }
 
+const NO_MATCHERS: [string, ValueMatcher][] = Object.freeze([]) as unknown as [string, ValueMatcher][];
+
 /** Parses and compiles a rules file; throws ConfigError listing every problem. */
 export function parseRuleSet(text: string, file: string, rc: RuleContext): RuleSet {
   const src = parseYamlSource(text, file);
   const raw = validateDocument(src, ruleSchema(rc));
+  // Shared, frozen: 10,000 routes mostly have the same split and no header/cookie/query
+  // matchers; one object each instead of one per route (issue 14: the rule set's heap).
+  const splits = new Map<string, Split>();
+  const splitOf = (percent: Record<string, number>) => {
+    const key = JSON.stringify(percent);
+    let s = splits.get(key);
+    if (!s) splits.set(key, (s = compileSplit(percent, rc.backends)));
+    return s;
+  };
   const routes: Route[] = raw.routes.map((r) => {
     const m = r.match as {
       host?: RouteMatch['host'];
@@ -148,11 +159,11 @@ export function parseRuleSet(text: string, file: string, rc: RuleContext): RuleS
         host: m.host,
         path: m.path,
         methods: m.methods && new Set(m.methods),
-        headers: m.headers ?? [],
-        cookies: m.cookies ?? [],
-        query: m.query ?? [],
+        headers: m.headers ?? NO_MATCHERS,
+        cookies: m.cookies ?? NO_MATCHERS,
+        query: m.query ?? NO_MATCHERS,
       },
-      split: compileSplit(r.split ?? { [r.backend!]: 100 }, rc.backends),
+      split: splitOf(r.split ?? { [r.backend!]: 100 }),
       sticky: r.sticky,
       salt: r.salt ?? r.name,
       shadow: r.shadow && compileShadow(r.shadow),

@@ -3,11 +3,12 @@
  * dropped. It compares the two answers off the request path, and is the one place that writes
  * the copy's metrics (switchyard_shadow_*), the diff report and the stored mismatch samples.
  */
-import { compareResponses, generalizeField, type CapturedResponse, type Comparison, type FieldDiff } from '../diff/compare.js';
+import { generalizeField, withNoise, type CapturedResponse, type Comparison, type FieldDiff } from '../diff/compare.js';
 import { ERRORS } from '../errors.js';
 import { parseJsonExact, toPlainJson } from '../diff/exact-json.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { ShadowPolicy } from '../rules/shadow-policy.js';
+import type { ComparePool } from './compare-pool.js';
 import type { NoiseLearner } from './noise.js';
 import { isRedactedField, REDACTED, redactHeaders, redactJson } from './redact.js';
 import type { DiffReport, Outcome } from './report.js';
@@ -55,6 +56,7 @@ export class ShadowJudge {
     private readonly noise: NoiseLearner,
     private readonly sink: SampleSink,
     private readonly targets: ShadowTargets,
+    private readonly compares: ComparePool,
     /** Read on every comparison: the gateway sets it once its Redis is known. */
     private readonly evidence: { evidence?: ComparisonSink } = {},
   ) {}
@@ -89,16 +91,17 @@ export class ShadowJudge {
 
   /**
    * Both answers are in (or failed): the end of the copy's exchange. `missing` is why the copy
-   * could not be compared before it was judged (no whole body, global buffer full).
+   * could not be compared before it was judged (no whole body, global buffer full). Resolves once
+   * judged (the comparison may run in a worker thread).
    */
-  settle(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error, missing?: string, timing: CopyTiming = {}): void {
+  async settle(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error, missing?: string, timing: CopyTiming = {}): Promise<void> {
     this.metrics.shadowInFlight.dec();
     if (missing) this.finish(r.route, 'skipped', missing);
     else if (copy instanceof Error && (copy as { code?: string }).code === ERRORS.SHADOW_NO_BODY.code) this.finish(r.route, 'skipped', 'body_too_large');
-    else this.judge(r, policy, primary, copy, second, timing);
+    else await this.judge(r, policy, primary, copy, second, timing);
   }
 
-  private judge(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error, timing: CopyTiming = {}): void {
+  private async judge(r: CopiedRequest, policy: ShadowPolicy, primary: CapturedResponse | Error, copy: CapturedResponse | Error, second?: CapturedResponse | Error, timing: CopyTiming = {}): Promise<void> {
     const { route, served, target } = r;
     if (!(primary instanceof Error) && timing.primaryMs !== undefined) this.report.latency(route, served, timing.primaryMs);
     if (!(copy instanceof Error) && timing.copyMs !== undefined) this.report.latency(route, target, timing.copyMs);
@@ -110,12 +113,11 @@ export class ShadowJudge {
       return this.finish(route, isTimeout(copy) ? 'shadow_timeout' : 'shadow_error', undefined, target);
     }
     this.metrics.shadowRequests.inc({ route, target, outcome: 'sent' });
+    // Off the event loop when the bodies are large (compare-pool.ts); noise applied here.
+    const pair = await this.compares.compare(primary, copy, policy.compare, second instanceof Error ? undefined : second);
     // Noise first, so that this very comparison already benefits from what it taught.
-    if (second && !(second instanceof Error)) {
-      const sameBackend = compareResponses(primary, second, policy.compare);
-      if (sameBackend.diffs.length) this.noise.learn(route, sameBackend.diffs);
-    }
-    const c: Comparison = compareResponses(primary, copy, policy.compare, (f) => this.noise.isNoise(route, f));
+    if (pair.second?.diffs.length) this.noise.learn(route, pair.second.diffs);
+    const c: Comparison = withNoise(pair.copy, (f) => this.noise.isNoise(route, f));
     this.finish(route, c.result, c.reason);
     if (c.result !== 'mismatch') return;
     for (const d of c.diffs) this.metrics.shadowDiffFields.inc({ route, field: this.fieldLabel(route, generalizeField(d.field)) });

@@ -23,6 +23,7 @@ import type { Route } from '../rules/rule-set.js';
 import { teeBody } from './body-tee.js';
 import { BudgetShare, BufferBudget } from './buffer-budget.js';
 import { ResponseCapture } from './capture.js';
+import { ComparePool } from './compare-pool.js';
 import { ShadowJudge, type ComparisonSink, type CopyTiming } from './judge.js';
 import { ShadowLimiter } from './limiter.js';
 import { NoiseLearner } from './noise.js';
@@ -85,7 +86,8 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
   const backendOrder = rt.config.backends.map((b) => b.name);
   const targets = new ShadowTargets(rt.backends, cfg.maxConcurrent);
   const sink = createSampleSink(rt.config);
-  const judge = new ShadowJudge(metrics, report, noise, sink, targets, rt);
+  const compares = new ComparePool(cfg.compareThreads);
+  const judge = new ShadowJudge(metrics, report, noise, sink, targets, compares, rt);
   const budget = new BufferBudget(cfg.maxBufferedBytes, (n) => metrics.shadowBufferedBytes.set(n));
 
   function begin(ctx: ShadowRequest): ShadowStart | undefined {
@@ -169,14 +171,14 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
       });
       void Promise.all([primary.done, copy.done, second?.done]).then(([p, c, s]) => {
         limiter.release(name);
-        try {
-          if (primary.overBudget || copy.overBudget || second?.overBudget) missing = 'buffer_full';
-          judge.settle(copied, policy, p, c, s, missing, timing);
-        } catch (err) {
-          rt.logger.error({ err, route: name }, 'shadow comparison failed');
-        } finally {
-          for (const s of shares) s.releaseAll();
-        }
+        if (primary.overBudget || copy.overBudget || second?.overBudget) missing = 'buffer_full';
+        // Shares are given back once judged: a comparison in a worker still holds the bodies.
+        judge
+          .settle(copied, policy, p, c, s, missing, timing)
+          .catch((err: unknown) => rt.logger.error({ err, route: name }, 'shadow comparison failed'))
+          .finally(() => {
+            for (const x of shares) x.releaseAll();
+          });
       });
     });
     ctx.shadow = target;
@@ -189,6 +191,7 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
     begin,
     async close() {
       await targets.close();
+      await compares.close();
       await sink.close();
     },
   };

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LegacyLayer } from '../../src/legacy/legacy-layer.js';
 import { createMetrics } from '../../src/metrics/catalogue.js';
 import { PipelineServer } from '../../src/pipeline/pipeline-server.js';
-import { clientAddress, compileTrustedProxies } from '../../src/products/client-address.js';
+import { clientAddress, compileTrustedProxies } from '../../src/http/client-address.js';
 import { parseProducts, validateProductsText } from '../../src/products/products-config.js';
 import { formatIssue } from '../../src/config/yaml-source.js';
 import { startDemoOrigin } from '../../scripts/demo-origin.js';

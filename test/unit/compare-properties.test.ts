@@ -5,6 +5,11 @@ import { compareResponses, type CapturedResponse } from '../../src/diff/compare.
 import { parseJsonExact } from '../../src/diff/exact-json.js';
 import { compileShadow } from '../../src/rules/shadow-policy.js';
 
+// A fixed seed keeps CI reproducible; FC_SEED=random (or a number) explores further. With random
+// seeds a counterexample was seen once (two spellings of one object parsed to keys "\\" and "~"),
+// not yet reproduced: see the closing note of issue 12.
+fc.configureGlobal({ seed: process.env.FC_SEED === 'random' ? Date.now() : Number(process.env.FC_SEED ?? 20261127) });
+
 // Properties of the comparer (issue 12, "diff truth"), through its real entry point: a JSON value
 // is equal to itself however it is written and compressed, and one changed leaf is reported, at
 // its JSON Pointer, and nothing else. Values are modelled here so that numbers can be any decimal.

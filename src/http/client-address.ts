@@ -22,29 +22,22 @@ export function compileTrustedProxies(cidrs: readonly string[]): TrustedProxies 
   return list;
 }
 
-/** Why `s` is not an address or CIDR, or undefined. */
-export function checkCidr(s: string): string | undefined {
-  const [addr, bits, extra] = s.split('/');
-  const v = isIP(addr ?? '');
-  if (v === 0 || extra !== undefined) return `${JSON.stringify(s)} is not an IP address or CIDR (such as 10.0.0.0/8)`;
-  if (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= (v === 6 ? 128 : 32))) return `${JSON.stringify(s)}: the prefix length is 0 to ${v === 6 ? 128 : 32}`;
-  return undefined;
-}
-
-function trusted(list: BlockList, addr: string): boolean {
+/** Whether `addr` is one of the trusted proxies. */
+export function isTrusted(list: TrustedProxies, addr: string): boolean {
+  if (!list) return false;
   const v = isIP(addr);
   return v !== 0 && list.check(addr, v === 6 ? 'ipv6' : 'ipv4');
 }
 
 export function clientAddress(peer: string, xff: string | undefined, list: TrustedProxies): string {
-  if (!list || !xff || !trusted(list, peer)) return peer;
+  if (!list || !xff || !isTrusted(list, peer)) return peer;
   const hops = xff.split(',');
   let client = peer;
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i]!.trim();
     if (isIP(hop) === 0) return client;
     client = hop;
-    if (!trusted(list, hop)) return hop;
+    if (!isTrusted(list, hop)) return hop;
   }
   return client;
 }

@@ -1,0 +1,64 @@
+/**
+ * The access line's JSON, written by hand for its fixed shape: the fields in one order, numbers
+ * as `String(n)` (a non-finite one as `null`, as pino does), strings escaped as JSON.stringify
+ * escapes them. pino's generic path walks the object's keys, checks serializers and formatters
+ * per key and stringifies each value through a lookup; for a line written per request that is
+ * most of the log step's cost (issue 14: measured in scripts/bench-access-log.ts).
+ */
+import type { AccessLine } from './access-log.js';
+
+/**
+ * What JSON must escape: quotes, backslashes, control characters, and any surrogate (a lone one
+ * becomes `\udXXX` in well-formed JSON.stringify; a valid pair is rare enough in a path or id to
+ * take the slow path too).
+ */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A JSON string literal: the string as is between quotes when nothing needs escaping (the usual case). */
+export function jsonString(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : '"' + s + '"';
+}
+
+function num(n: number): string {
+  return Number.isFinite(n) ? '' + n : 'null';
+}
+
+/**
+ * The fields of a line, each `,"key":value`, in the order of AccessLine; absent fields are left
+ * out. The caller puts the level, time and bindings before and `}` after.
+ */
+export function accessFieldsJson(l: AccessLine): string {
+  let s = '';
+  if (l.request_id !== undefined) s += ',"request_id":' + jsonString(l.request_id);
+  if (l.trace_id !== undefined) s += ',"trace_id":' + jsonString(l.trace_id);
+  if (l.method !== undefined) s += ',"method":' + jsonString(l.method);
+  if (l.protocol !== undefined) s += ',"protocol":' + jsonString(l.protocol);
+  if (l.path !== undefined) s += ',"path":' + jsonString(l.path);
+  if (l.route !== undefined) s += ',"route":' + jsonString(l.route);
+  if (l.backend !== undefined) s += ',"backend":' + jsonString(l.backend);
+  if (l.placement !== undefined) s += ',"placement":' + jsonString(l.placement);
+  if (l.shadow !== undefined) s += ',"shadow":' + jsonString(l.shadow);
+  s += ',"status":' + num(l.status);
+  if (l.duration_ms !== undefined) s += ',"duration_ms":' + num(l.duration_ms);
+  s += ',"bytes_in":' + num(l.bytes_in) + ',"bytes_out":' + num(l.bytes_out);
+  if (l.reply !== undefined) s += ',"reply":' + jsonString(l.reply);
+  if (l.error !== undefined) s += ',"error":' + jsonString(l.error);
+  if (l.cause !== undefined) s += ',"cause":' + jsonString(l.cause);
+  return s;
+}
+
+/** The ISO time of `pino.stdTimeFunctions.isoTime`, computed once per millisecond. */
+export class IsoTimeCache {
+  private ms = -1;
+  private text = '';
+
+  /** `,"time":"…"` for now. */
+  now(): string {
+    const ms = Date.now();
+    if (ms !== this.ms) {
+      this.ms = ms;
+      this.text = ',"time":"' + new Date(ms).toISOString() + '"';
+    }
+    return this.text;
+  }
+}
