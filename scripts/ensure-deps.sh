@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what switchyard needs when it is missing: npm packages (npm ci) and, with --system,
 # the Debian packages the integration tests run for real (redis-server, nginx with the Lua module,
-# prometheus and its promtool, openssl for test certificates, chromium for the console test).
+# prometheus and its promtool, openssl for test certificates, curl as an HTTP/2 client, chromium for
+# the console test).
 # Uses apt-get as root or through sudo; otherwise stops and names exactly what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,8 @@ if [ $need_system = 1 ]; then
   compgen -G "/usr/lib/*/lua/5.1/cjson.so" >/dev/null || missing+=(lua-cjson)
   { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  # curl with HTTP/2 (nghttp2): the TLS/HTTP/2 tests drive the gateway with it.
+  { command -v curl && curl --version | grep -qw HTTP2; } >/dev/null 2>&1 || missing+=(curl)
   # The console's browser test drives Debian's chromium through playwright-core (no browser download).
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then

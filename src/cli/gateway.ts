@@ -1,6 +1,7 @@
 /**
  * `switchyard gateway [--config FILE]`: runs the gateway until SIGTERM or SIGINT, then stops
- * gracefully (in-flight requests finish, up to --drain seconds) and exits 0.
+ * gracefully (in-flight requests finish, up to --drain seconds) and exits 0. SIGHUP re-reads the
+ * rules file and the TLS certificates of the listeners (workers: the primary passes it on).
  */
 
 import cluster from 'node:cluster';
@@ -45,6 +46,7 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
   // soon as it reads "gateway started" must not find Node's default action (exit by signal).
   const stop = stopSignal();
   let gw: Gateway | undefined;
+  // SIGHUP re-reads the rules file and the TLS certificates (Node's default would end the process).
   onHangup(() => {
     logger.info({ signal: 'SIGHUP', rules: config.rules.redis ? 'redis' : config.rules.file }, 'reloading');
     gw?.reload();

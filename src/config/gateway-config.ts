@@ -8,6 +8,7 @@ import { deepFreeze } from '../util/deep-freeze.js';
 import { type BackendConfig, backendSchema, DEFAULT_REQUEST_BUFFERING, NO_RETRIES } from './backend-config.js';
 import { cidr } from './cidr.js';
 import { type ListenAddress, listenAddress, optionalListenAddress } from './listen-address.js';
+import { type ListenerConfig, listeners } from './listener-config.js';
 import { type LogConfig, logConfigOf, logSection } from './log-config.js';
 import { boolean, dict, duration, list, number, object, opt, refine, reject, req, section, size, string, validateDocument } from './schema.js';
 import { parseYamlSource } from './yaml-source.js';
@@ -31,7 +32,10 @@ export interface GatewayConfig {
   file: string;
   /** Absolute directory for generated state (rules snapshot, diff samples); never inside config/ by default. */
   stateDir: string;
+  /** The first listener's address (the only one in the common single-listener case). */
   listen: ListenAddress;
+  /** Every client listener, in declaration order (`listen` as one entry or a list). */
+  listeners: readonly ListenerConfig[];
   /** `publicListen`: a second address serving only /healthz, /readyz and /metrics. */
   admin: { listen: ListenAddress; token: string; publicListen?: ListenAddress };
   /** In declaration order: this order lays out the split's bucket ranges (see docs/rules.md). */
@@ -83,7 +87,7 @@ export const DEFAULT_STATE_DIR = '.switchyard/state';
 
 const schema = object({
   state_dir: opt(string({ nonEmpty: true })),
-  listen: opt(listenAddress, { host: '0.0.0.0', port: 8080 }),
+  listen: opt(listeners, [{ address: { host: '0.0.0.0', port: 8080 }, h2c: false }]),
   admin: opt(
     section({
       listen: opt(listenAddress, { host: '127.0.0.1', port: 9090 }),
@@ -171,7 +175,8 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
   const config: GatewayConfig = {
     file,
     stateDir,
-    listen: raw.listen,
+    listen: raw.listen[0]!.address,
+    listeners: raw.listen,
     admin: { listen: raw.admin.listen, token: raw.admin.token, publicListen: raw.admin.public_listen },
     backends: Object.entries(raw.backends).map(([name, b]) => ({
       name,

@@ -3,7 +3,7 @@
  * values. Every check reports at the node it looked at, so messages carry FILE:LINE:COL, and
  * checks keep going after a failure so that one run reports every problem in the file.
  */
-import { isAlias, isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Pair, type YAMLMap } from 'yaml';
 import { ConfigError, type ConfigIssue, positionOf, type YamlSource } from './yaml-source.js';
 
 /** Returned by a check whose input was invalid; the issue has already been reported. */

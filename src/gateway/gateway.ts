@@ -3,8 +3,6 @@
  * opens the client and admin listeners, and shuts them down gracefully.
  */
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { Socket } from 'node:net';
 import { type AdminReply, type AdminRequest, AdminServer } from '../admin/admin-server.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { registerConsole } from '../console/console-routes.js';
@@ -13,6 +11,7 @@ import { HttpBackend } from '../forward/http-backend.js';
 import { UpgradeProxy } from '../forward/websocket.js';
 import { compileTrustedProxies } from '../http/client-address.js';
 import { answerClientError } from '../http/client-errors.js';
+import { Listener, type ListenerHandlers } from '../http/listener.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createMetrics, type Metrics } from '../metrics/catalogue.js';
 import { InProcessBackend } from '../pipeline/in-process-backend.js';
@@ -43,40 +42,30 @@ async function startBackends(config: GatewayConfig, metrics: Metrics, logger: Lo
 }
 
 export class Gateway {
-  private readonly server: Server;
+  private listeners: Listener[] = [];
   private readonly admin: AdminServer;
   private ruleSource: RuleSource | undefined;
-  private readonly sockets = new Set<Socket>();
   private shadow: ShadowRuntime | undefined;
   private rollout: RolloutRuntime | undefined;
   private readonly logStep: LogStep;
 
   private constructor(readonly runtime: GatewayRuntime) {
-    const { config } = runtime;
-    const logStep = (this.logStep = createLogStep(runtime));
-    this.server = createServer(
-      {
-        maxHeaderSize: config.limits.maxHeaderBytes,
-        headersTimeout: config.limits.headersTimeoutMs,
-        requestTimeout: config.limits.requestTimeoutMs,
-        keepAliveTimeout: config.limits.keepAliveTimeoutMs,
-        // Node checks headers/request timeouts on this interval (30 s by default).
-        connectionsCheckingInterval: Math.min(1000, config.limits.headersTimeoutMs),
-        // admit() refuses a missing Host itself, with the same JSON body as every other 400.
-        requireHostHeader: false,
+    this.admin = new AdminServer(runtime.config.admin.token);
+    this.logStep = createLogStep(runtime);
+  }
+
+  /** The same handlers on every listener, whatever its protocol, ending in one log step. */
+  private handlers(): ListenerHandlers {
+    const rt = this.runtime;
+    const logStep = this.logStep;
+    return {
+      request: createRequestHandler(rt, logStep),
+      upgrade: createUpgradeHandler(rt, logStep),
+      clientError: (err, socket) => {
+        const refused = answerClientError(err, socket, rt.config.limits.maxUrlBytes);
+        if (refused) logStep.refused(refused);
       },
-      createRequestHandler(runtime, logStep),
-    );
-    this.server.on('upgrade', createUpgradeHandler(runtime, logStep));
-    this.server.on('clientError', (err, socket: Socket) => {
-      const refused = answerClientError(err, socket, config.limits.maxUrlBytes);
-      if (refused) logStep.refused(refused);
-    });
-    this.server.on('connection', (s: Socket) => {
-      this.sockets.add(s);
-      s.once('close', () => this.sockets.delete(s));
-    });
-    this.admin = new AdminServer(config.admin.token);
+    };
   }
 
   static async start(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -119,27 +108,28 @@ export class Gateway {
       }
       gw.ruleSource = await startRuleSource(config, runtime.rules, metrics, logger);
       if (gw.ruleSource instanceof RedisRuleSource) gw.rollout = startRolloutRuntime(runtime, gw.ruleSource);
-      await new Promise<void>((resolve, reject) => {
-        gw.server.once('error', reject);
-        gw.server.listen(config.listen.port, config.listen.host, () => {
-          gw.server.off('error', reject);
-          resolve();
-        });
-      });
+      const handlers = gw.handlers();
+      for (const l of config.listeners) gw.listeners.push(await Listener.open(l, handlers, config.limits, logger));
     } catch (err) {
       await gw.stop(0);
       throw err;
     }
+    const listeners = gw.listeners.map((l) => l.url + (l.config.h2c ? ' (+h2c)' : ''));
     logger.info(
-      { listen: gw.port, admin: gw.adminPort, source: runtime.rules.meta?.source, exec_argv: process.execArgv, public_admin: gw.admin.publicPort },
+      { listen: gw.port, admin: gw.adminPort, listeners, source: runtime.rules.meta?.source, exec_argv: process.execArgv, public_admin: gw.admin.publicPort },
       'gateway started',
     );
     return gw;
   }
 
+  /** The first listener's port. */
   get port(): number {
-    const a = this.server.address();
-    return typeof a === 'object' && a ? a.port : 0;
+    return this.listeners[0]?.port ?? 0;
+  }
+
+  /** Every listener's port, in `listen` order. */
+  get ports(): number[] {
+    return this.listeners.map((l) => l.port);
   }
 
   get adminPort(): number {
@@ -157,25 +147,27 @@ export class Gateway {
   }
 
   /**
+   * SIGHUP: re-reads the rules file when the rules come from one (the Redis source polls), and
+   * the certificates of the TLS listeners.
+   */
+  reload(): void {
+    this.ruleSource?.reload?.();
+    for (const l of this.listeners) l.reloadTls('signal');
+  }
+
+  /**
    * Graceful stop: refuse new connections, let in-flight requests finish until `deadlineMs`,
    * then close what is left, the pools, the rule source and the admin listener.
    */
-  /** SIGHUP: re-reads the rules file when the rules come from one (the Redis source polls). */
-  reload(): void {
-    this.ruleSource?.reload?.();
-  }
-
   async stop(deadlineMs = 10_000): Promise<void> {
     const rt = this.runtime;
     rt.draining = true;
-    const closed = new Promise<void>((resolve) => (this.server.listening ? this.server.close(() => resolve()) : resolve()));
     // Idle keep-alive connections close now; busy ones finish their response with
-    // `connection: close` (see the lifecycle) and then close.
-    this.server.closeIdleConnections();
+    // `connection: close` (see the lifecycle), HTTP/2 ones get GOAWAY, and then close.
+    const closed = Promise.all(this.listeners.map((l) => l.close()));
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
     await Promise.race([closed, deadline]);
-    this.server.closeAllConnections();
-    for (const s of this.sockets) s.destroy();
+    for (const l of this.listeners) l.destroy();
     await this.rollout?.close();
     await this.shadow?.close();
     await Promise.allSettled([...rt.backends.values()].map((u) => u.destroy()));

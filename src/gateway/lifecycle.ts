@@ -17,6 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERRORS, type ErrorDef, errorBody, rawErrorResponse } from '../errors.js';
 import type { ForwardOutcome } from '../forward/backend.js';
@@ -24,6 +25,7 @@ import { admit, toOriginForm } from '../http/admission.js';
 import { bytesInOf } from '../http/bytes-in.js';
 import { isTrusted } from '../http/client-address.js';
 import { REQUEST_ID, upstreamRequestHeaders } from '../http/headers.js';
+import { isHttp2Request } from '../http/http2-compat.js';
 import { childTraceparent, parseTraceContext, startTrace, TRACEPARENT, TRACESTATE } from '../http/trace-context.js';
 import { decide } from '../router/decide.js';
 import { requestFacts } from '../router/request-facts.js';
@@ -46,6 +48,11 @@ function localReply(res: ServerResponse, e: ErrorDef, requestId: string, close: 
 
 function remoteAddressOf(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? '';
+}
+
+/** "https" on a TLS listener (x-forwarded-proto), whatever the HTTP version. */
+function schemeOf(req: IncomingMessage): string {
+  return (req.socket as Socket & { encrypted?: boolean }).encrypted ? 'https' : 'http';
 }
 
 function requestIdOf(req: IncomingMessage): string {
@@ -79,7 +86,8 @@ export function createRequestHandler(rt: GatewayRuntime, logStep: LogStep) {
     const log = (outcome: ForwardOutcome) => {
       if (logged) return;
       logged = true;
-      logStep.request(req, res, requestId, startNs, ctx, outcome, bytesInOf(socket));
+      // HTTP/2 streams share their socket: the stream counts its own bytes (http2-compat.ts).
+      logStep.request(req, res, requestId, startNs, ctx, outcome, isHttp2Request(req) ? req.bytesIn : bytesInOf(socket));
     };
     try {
       // 1. admit
@@ -99,7 +107,7 @@ export function createRequestHandler(rt: GatewayRuntime, logStep: LogStep) {
       const headers = upstreamRequestHeaders({
         headers: req.headers,
         remoteAddress: facts.remoteAddress,
-        protocol: 'http',
+        protocol: schemeOf(req),
         trustForwarded: isTrusted(rt.trustedProxies, facts.remoteAddress),
         requestId,
         route: decision.routeName,

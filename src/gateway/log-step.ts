@@ -111,6 +111,7 @@ export function createLogStep(rt: GatewayRuntime): LogStep {
           request_id: requestId,
           trace_id: ctx?.trace.traceId,
           method: req.method,
+          protocol: `HTTP/${req.httpVersion}`,
           path: ctx?.facts.path ?? req.url,
           route,
           backend,
@@ -146,6 +147,7 @@ export function createLogStep(rt: GatewayRuntime): LogStep {
         access.write({
           request_id: x.requestId,
           method: x.req.method,
+          protocol: `HTTP/${x.req.httpVersion}`,
           path: x.facts?.path ?? x.req.url,
           route,
           backend,

@@ -6,6 +6,7 @@
  * SIGINT on the primary drains every worker (each logs its own drain and exits as soon as it is
  * done) and exits 0. Gauges are merged as the catalogue declares (metrics/catalogue.ts): the rule
  * version, source, weights and health read the same from every worker instead of adding up.
+ * SIGHUP is passed on to every worker (rules file and TLS certificate reload).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
@@ -27,7 +28,9 @@ type FromWorker = { type: 'admin-reply'; id: number; reply: AdminReply } | { typ
 /** Runs in each worker: a gateway without its own admin listener, answering the primary's relays. */
 export async function runWorker(config: GatewayConfig, logger: Logger, drainMs: number): Promise<void> {
   const metrics = createMetrics();
-  const gw = await Gateway.start(config, { logger, metrics, adminListener: false });
+  let started: Gateway | undefined;
+  process.on('SIGHUP', () => started?.reload());
+  const gw = (started = await Gateway.start(config, { logger, metrics, adminListener: false }));
   process.on('message', (m: ToWorker) => {
     if (m.type === 'metrics') {
       void metrics.registry.getMetricsAsJSON().then((json) => process.send?.({ type: 'metrics-reply', id: m.id, metrics: json } satisfies FromWorker));
@@ -172,6 +175,11 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
 
   registerConsole(admin, config);
 
+  // SIGHUP (rules file and certificate reload) is for the workers, which hold the rules and the
+  // listeners; only ready ones have their handler installed (Node's default would end a booting one).
+  process.on('SIGHUP', () => {
+    for (const w of live()) w.process.kill('SIGHUP');
+  });
   for (let i = 0; i < count; i++) fork();
   await admin.listen(config.admin.listen);
   if (config.admin.publicListen) await admin.listenPublic(config.admin.publicListen);

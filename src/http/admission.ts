@@ -5,14 +5,18 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { ERRORS, type ErrorDef } from '../errors.js';
+import { isHttp2Request } from './http2-compat.js';
 
 export interface AdmissionLimits {
   maxUrlBytes: number;
+  /** HTTP/1.1's parser enforces it before admission; HTTP/2 headers are measured here. */
+  maxHeaderBytes?: number;
 }
 
 export function admit(req: IncomingMessage, limits: AdmissionLimits): ErrorDef | undefined {
   const url = req.url ?? '';
   if (url.length > limits.maxUrlBytes) return ERRORS.CLIENT_URI_TOO_LONG;
+  if (limits.maxHeaderBytes !== undefined && isHttp2Request(req) && req.headerBytes > limits.maxHeaderBytes) return ERRORS.CLIENT_HEADERS_TOO_LARGE;
   // Origin-form ("/path") or, for a proxy, absolute-form; "*" only with OPTIONS (RFC 9112 §3.2).
   if (!(url.startsWith('/') || url.startsWith('http://') || url.startsWith('https://') || (url === '*' && req.method === 'OPTIONS'))) {
     return ERRORS.CLIENT_BAD_REQUEST;

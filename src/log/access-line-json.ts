@@ -12,6 +12,8 @@ export interface AccessLine {
   /** The W3C trace id the backends saw (docs/lifecycle.md, "Trace context"). */
   trace_id?: string;
   method?: string;
+  /** "HTTP/1.1", "HTTP/1.0" or "HTTP/2.0": what the client spoke (the gateway only). */
+  protocol?: string;
   path?: string;
   /** The gateway only: the matched route and the backend that served ("-" when refused before deciding). */
   route?: string;
@@ -60,6 +62,7 @@ export function accessFieldsJson(l: AccessLine): string {
   if (l.request_id !== undefined) s += ',"request_id":' + jsonString(l.request_id);
   if (l.trace_id !== undefined) s += ',"trace_id":' + jsonString(l.trace_id);
   if (l.method !== undefined) s += ',"method":' + jsonString(l.method);
+  if (l.protocol !== undefined) s += ',"protocol":' + jsonString(l.protocol);
   if (l.path !== undefined) s += ',"path":' + jsonString(l.path);
   if (l.route !== undefined) s += ',"route":' + jsonString(l.route);
   if (l.backend !== undefined) s += ',"backend":' + jsonString(l.backend);

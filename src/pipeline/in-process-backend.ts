@@ -45,6 +45,9 @@ export class InProcessBackend implements Backend {
     // client address is appended to x-forwarded-for by the pipeline itself (no extra hop here).
     const headers: Record<string, string | string[] | undefined> = { ...opts.headers };
     headers['x-forwarded-for'] = req.headers['x-forwarded-for'];
+    // A body of unknown length would reach it chunked over HTTP; without saying so (the upstream
+    // headers drop transfer-encoding, hop-by-hop), the pipeline would see no body and forward none.
+    if (headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined) headers['transfer-encoding'] = 'chunked';
     req.headers = headers as IncomingHttpHeaders;
     const body = Buffer.isBuffer(opts.body) ? Readable.from([opts.body]) : opts.body;
     this.server.pipeline.handle(req, res, { body, tap: opts.tap, responseHeaders: opts.responseHeaders, done });

@@ -40,6 +40,8 @@ export const adminAuth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 export interface GatewaySetup {
   /** Backend name → its URL, or a YAML flow mapping ("{ urls: [...], ... }") written as it is. */
   backends: Record<string, string>;
+  /** Replaces the default `listen: "127.0.0.1:0"` line (YAML, top level). */
+  listen?: string;
   /** Extra YAML lines per backend (e.g. `connections: 2`). */
   backendExtra?: Record<string, string[]>;
   /** Extra YAML lines under `admin:` (e.g. `public_listen: "127.0.0.1:0"`). */
@@ -66,7 +68,7 @@ export function gatewayYaml(setup: GatewaySetup, rulesFile: string): string {
     )
     .join('\n');
   return [
-    'listen: "127.0.0.1:0"',
+    setup.listen ?? 'listen: "127.0.0.1:0"',
     `admin:\n  listen: "127.0.0.1:0"\n  token: "${ADMIN_TOKEN}"${setup.admin ? `\n  ${setup.admin}` : ''}`,
     `backends:\n${backends}`,
     setup.rulesBlock ? setup.rulesBlock(rulesFile) : `rules:\n  file: "${rulesFile}"`,

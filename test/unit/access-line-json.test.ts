@@ -16,6 +16,7 @@ const fields = {
   request_id: tricky,
   trace_id: tricky,
   method: tricky,
+  protocol: tricky,
   path: tricky,
   route: tricky,
   backend: tricky,
