@@ -3,7 +3,9 @@
  * backend fails before any response byte reached the client, or is down. Compiled once per rule
  * set; the per-request part is gateway/forward-step.ts.
  */
+
 import { type Check, list, number, object, oneOf, opt, refine, reject, req, size, string } from '../config/schema.js';
+import { methodName } from './method-name.js';
 
 /** Failures a fallback may take: connection refused, reset, timeouts, and 5xx answers. */
 export const FALLBACK_ON = ['refused', 'reset', 'timeout', '5xx'] as const;
@@ -44,16 +46,7 @@ export function fallbackSchema(backendName: Check<string>) {
   return object({
     to: req(backendName),
     on: opt(list(oneOf(FALLBACK_ON), { min: 1 }), [...FALLBACK_ON]),
-    methods: opt(
-      list(
-        refine(string(), (v, node, ctx, path) => {
-          const up = v.toUpperCase();
-          return (METHODS as readonly string[]).includes(up) ? up : reject(ctx, node, path, `unknown method ${JSON.stringify(v)}`);
-        }),
-        { min: 1 },
-      ),
-      ['GET', 'HEAD', 'OPTIONS'],
-    ),
+    methods: opt(list(methodName(METHODS), { min: 1 }), ['GET', 'HEAD', 'OPTIONS']),
     budget: opt(percent, DEFAULT_BUDGET.ratio * 100),
     budget_min: opt(number({ integer: true, min: 0, max: 1_000_000 }), DEFAULT_BUDGET.min),
     max_body: opt(size({ max: 16 * 1024 * 1024 }), 64 * 1024),

@@ -31,6 +31,7 @@ import { compileSplit, type Split } from '../router/split.js';
 import { parseStickyKey, type StickyKey } from '../router/sticky-key.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { compileFallback, type FallbackPolicy, fallbackSchema } from './fallback-policy.js';
+import { methodName } from './method-name.js';
 import { compileRollout, type RolloutPolicy, rolloutSchema } from './rollout-policy.js';
 import { compileShadow, type ShadowPolicy, shadowSchema } from './shadow-policy.js';
 
@@ -77,15 +78,7 @@ function ruleSchema(rc: RuleContext) {
   const matchSchema = section({
     host: opt(compiled(compileHostPattern)),
     path: opt(compiled<PathPattern>(compilePathPattern)),
-    methods: opt(
-      list(
-        refine(string(), (v, node, ctx, path) => {
-          const up = v.toUpperCase();
-          return (METHODS as readonly string[]).includes(up) ? up : reject(ctx, node, path, `unknown method ${JSON.stringify(v)}`);
-        }),
-        { min: 1 },
-      ),
-    ),
+    methods: opt(list(methodName(METHODS), { min: 1 })),
     headers: opt(valueMatchers(true)),
     cookies: opt(valueMatchers(false)),
     query: opt(valueMatchers(false)),
