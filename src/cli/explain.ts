@@ -5,6 +5,7 @@
  * and sampling the gateway runs, on the same rules (Redis when the config names rules.redis, with
  * the version used; `--rules FILE` previews a file).
  */
+import { isAbsolute, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { decide, digestToken } from '../router/decide.js';
@@ -22,11 +23,17 @@ import { withRuleStore } from './rule-store-connection.js';
 export const EXPLAIN_USAGE = 'switchyard explain [--config FILE] [--rules FILE] METHOD URL [-H "name: value"]... [--ip ADDR] [--json]';
 
 /** The rules the gateway runs: the active version in Redis, or the rules file; `--rules` previews a file. */
+/** A path under the working directory as a relative one, as a person typed it; others as they are. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return isAbsolute(path) && rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
 async function loadRules(config: GatewayConfig, file: string | undefined): Promise<{ rules: RuleSet; source: string; version: number | null }> {
   const rc = ruleContextOf(config);
-  if (file) return { rules: readRuleFile(file, rc), source: `file ${file} (preview)`, version: null };
+  if (file) return { rules: readRuleFile(file, rc), source: `file ${shown(file)} (preview)`, version: null };
   const redis = config.rules.redis;
-  if (!redis) return { rules: readRuleFile(config.rules.file, rc), source: `file ${config.rules.file}`, version: null };
+  if (!redis) return { rules: readRuleFile(config.rules.file, rc), source: `file ${shown(config.rules.file)}`, version: null };
   const active = await withRuleStore(config, {}, (store) => store.active());
   if (!active)
     throw new UsageError(
@@ -98,7 +105,7 @@ export async function explainCommand(argv: string[]): Promise<number> {
             : sampled === null
               ? `sampled at random, ${policy.percent}% of requests without a sticky key value`
               : `copied to ${to}`;
-    shadow = { target: to, sampled, percent: policy.percent, why, samples: sampleSource(config) };
+    shadow = { target: to, sampled, percent: policy.percent, why, samples: shown(sampleSource(config)) };
   }
   const result = {
     rules: source,
