@@ -1,7 +1,30 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, TestRedis } from '../helpers/redis.js';
+import { TestRedis } from '../helpers/redis.js';
+
+/** Whether something can listen on 127.0.0.1:port right now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const s = createServer();
+    s.once('error', () => resolvePort(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolvePort(true)));
+  });
+}
+
+/**
+ * A base port for the demo, whose ports are base, base+1, base+10 and base+920
+ * (scripts/demo.ts): below Linux's ephemeral range (32768+), where outgoing connections of other
+ * tests never take one of them, and each checked free.
+ */
+async function freePortBlock(): Promise<number> {
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 11_000);
+    const all = await Promise.all([0, 1, 10, 920].map((d) => canListen(base + d)));
+    if (all.every(Boolean)) return base;
+  }
+}
 
 describe('npm run demo', () => {
   let redis: TestRedis;
@@ -13,7 +36,7 @@ describe('npm run demo', () => {
   });
 
   async function runDemo(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-    const base = await freePort();
+    const base = await freePortBlock();
     const child = spawn(process.execPath, [resolve('dist-scripts/demo.js'), ...args, '--base-port', String(base), '--exit'], {
       env: { ...process.env, SWITCHYARD_REDIS_URL: redis.url },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -42,8 +42,11 @@ describe('rollouts judged on evidence', () => {
     await expect.poll(async () => (await status(g.admin))?.state, { timeout: 110_000, interval: 100 }).toBe('complete');
     const s = (await status(g.admin))!;
     expect(s.percent).toBe(100);
-    const metrics = await fetch(`${g.admin}/metrics`).then((r) => r.text());
-    expect(metrics).toMatch(/^switchyard_rollout_step_percent\{route="catalog"\} 100$/m);
+    // The gauges follow the controller's next tick after the state it wrote to Redis.
+    const scrape = () => fetch(`${g.admin}/metrics`).then((r) => r.text());
+    await expect.poll(scrape, { timeout: 10_000, interval: 100 }).toMatch(/^switchyard_rollout_step_percent\{route="catalog"\} 100$/m);
+    await expect.poll(scrape, { timeout: 10_000, interval: 100 }).toMatch(/^switchyard_rollout_state\{route="catalog",state="complete"\} 1$/m);
+    const metrics = await scrape();
     expect(metrics).toMatch(/^switchyard_rollout_state\{route="catalog",state="complete"\} 1$/m);
     expect(metrics).toMatch(/^switchyard_rollout_state\{route="catalog",state="progressing"\} 0$/m);
     expect(metrics).toMatch(/^switchyard_rollout_transitions_total\{route="catalog",reason="promote"\} 2$/m);

@@ -108,11 +108,13 @@ export function runRulesStore(name: string, suite: RulesStoreSuite): void {
         async push(yaml, meta) {
           const file = join(cliDir, `${prefix.replace(/\W/g, '')}-${++n}.yaml`);
           writeFileSync(file, yaml);
-          const args = ['rules', 'push', file, '--json', '--config', configFile, '--author', meta.author, '-m', meta.message];
+          const args = ['rules', 'push', file, '--config', configFile, '--author', meta.author, '-m', meta.message];
           if (meta.expectVersion !== undefined) args.push('--expect-version', String(meta.expectVersion));
           const r = await runCli(args);
           if (r.code !== 0) throw new Error(r.stderr);
-          return (JSON.parse(r.stdout) as { version: number }).version;
+          const pushed = /^pushed version (\d+) \(was \d+\) to /.exec(r.stdout);
+          if (!pushed) throw new Error(`unexpected push output: ${r.stdout}`);
+          return Number(pushed[1]);
         },
         async history() {
           const r = await runCli(['rules', 'history', '--json', '--config', configFile]);
