@@ -3,7 +3,7 @@
  * sampled for memory, and stopped at the end (also on Ctrl-C).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { waitForPort } from '../../dist/http/wait-for-port.js';
@@ -108,15 +108,19 @@ export function startSwitchyard(
         : `  ${n}: { url: "${url}", connect_timeout: 2s, response_timeout: 10s }`,
     )
     .join('\n');
+  // A checkout from before issue 16 (a --node BIN@DIR baseline) knows no state_dir and no runtime
+  // tuning of its own: it gets the flag its bin's shebang gave it. This checkout is started as the
+  // README says (`node dist/cli.js gateway --config FILE`) and must tune itself (issue 14, item 2).
+  const current = existsSync(join(rt.root, 'dist', 'cli', 'runtime-tuning.js'));
+  const stateDir = current ? `state_dir: "${join(dir, 'state')}"\n` : '';
   writeFileSync(
     join(dir, 'gateway.yaml'),
-    `listen: "127.0.0.1:0"\nstate_dir: "${join(dir, 'state')}"\nadmin: { listen: "127.0.0.1:0" }\nbackends:\n${backendYaml}\nrules: { file: rules.yaml, watch: false }\nlog: { level: info, access: ${access} }\n${extra}\n`,
+    `listen: "127.0.0.1:0"\n${stateDir}admin: { listen: "127.0.0.1:0" }\nbackends:\n${backendYaml}\nrules: { file: rules.yaml, watch: false }\nlog: { level: info, access: ${access} }\n${extra}\n`,
   );
-  // The flags the bin's shebang and the Dockerfile run it with.
   return startProc(
     name,
     rt.node,
-    ['--max-semi-space-size=32', join(rt.root, 'dist', 'cli.js'), 'gateway', '--config', join(dir, 'gateway.yaml')],
+    [...(current ? [] : ['--max-semi-space-size=32']), join(rt.root, 'dist', 'cli.js'), 'gateway', '--config', join(dir, 'gateway.yaml')],
     /"listen":(\d+),"admin":(\d+)/,
     cpus,
     {
