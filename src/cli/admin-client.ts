@@ -4,6 +4,7 @@
  * carries the admin listener's own advice: send the token, or configure one).
  */
 import { request } from 'undici';
+import { parseJsonExact } from '../diff/exact-json.js';
 
 export class AdminRequestError extends Error {
   readonly exitCode = 1;
@@ -36,5 +37,6 @@ export async function adminGet(url: URL, token: string): Promise<unknown> {
         : '';
     throw new AdminRequestError(`GET ${url.pathname} on ${url.origin} answered ${res.statusCode}: ${message}${hint}`);
   }
-  return JSON.parse(text);
+  // /diffs answers hold bodies' keys, which JSON.parse can get wrong on Node 24 (see exact-json.ts).
+  return parseJsonExact(text);
 }

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { generalizeField } from '../diff/compare.js';
+import { parseJsonExact } from '../diff/exact-json.js';
 import type { FieldDiff } from '../diff/json-diff.js';
 import { createRedisClient } from '../store/redis-client.js';
 
@@ -54,7 +55,8 @@ export function matchesFilter(s: StoredSample, f: SampleFilter): boolean {
 
 function parse(text: string): StoredSample | undefined {
   try {
-    const v = JSON.parse(text) as StoredSample;
+    // Samples hold bodies' keys, which JSON.parse can get wrong on Node 24 (see exact-json.ts).
+    const v = parseJsonExact(text) as StoredSample;
     return v && typeof v === 'object' && typeof v.route === 'string' ? v : undefined;
   } catch {
     return undefined;
