@@ -4,7 +4,7 @@
  * checks keep going after a failure so that one run reports every problem in the file.
  */
 import { isAlias, isMap, isScalar, isSeq, type Pair, type YAMLMap } from 'yaml';
-import { ConfigError, type ConfigIssue, positionOf, type YamlSource } from './yaml-source.js';
+import { ConfigError, type ConfigIssue, parseYamlSource, positionOf, type YamlSource } from './yaml-source.js';
 
 /** Returned by a check whose input was invalid; the issue has already been reported. */
 export const INVALID: unique symbol = Symbol('invalid');
@@ -36,6 +36,8 @@ export function validateDocument<T>(src: YamlSource, check: Check<T>, env?: Reco
     const ctx = createContext(src, env);
     const value = check(src.doc.contents, ctx, '');
     if (value !== INVALID && src.issues.length === 0) return value;
+    // Rebuilt from a child's values (yaml-source.ts): parse here for the positions of the problems.
+    if (!src.positioned) return validateDocument(parseYamlSource(src.text, src.file, false), check, env);
   }
   if (src.issues.length === 0) src.issues.push({ file: src.file, line: 1, col: 1, path: '', message: 'invalid' });
   throw new ConfigError(sortIssues(src.issues));
