@@ -198,6 +198,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       labelNames: ['route', 'field'] as const,
       registers,
     }),
+    shadowSamplesDropped: new Counter({
+      name: 'switchyard_shadow_samples_dropped_total',
+      help: 'Mismatch samples that could not be stored, by reason (open_failed, write_failed: the JSONL file; xadd_failed: the Redis stream).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     shadowInFlight: new Gauge({
       name: 'switchyard_shadow_in_flight',
       help: 'Shadow requests in flight.',
@@ -257,6 +263,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     metrics.rulesReloads.inc({ result }, 0);
     metrics.productsReloads.inc({ result }, 0);
   }
+  for (const reason of ['open_failed', 'write_failed', 'xadd_failed']) metrics.shadowSamplesDropped.inc({ reason }, 0);
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   return metrics;
 }
