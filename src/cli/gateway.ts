@@ -1,7 +1,8 @@
 /**
  * `switchyard gateway [--config FILE]`: runs the gateway until SIGTERM or SIGINT, then stops
  * gracefully (in-flight requests finish, up to --drain seconds) and exits 0. SIGHUP re-reads the
- * rules file and the TLS certificates of the listeners (workers: the primary passes it on).
+ * rules file, the products file of an in-process pipeline and the TLS certificates of the
+ * listeners (workers: the primary passes it on).
  */
 
 import cluster from 'node:cluster';
@@ -46,11 +47,9 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
   // soon as it reads "gateway started" must not find Node's default action (exit by signal).
   const stop = stopSignal();
   let gw: Gateway | undefined;
-  // SIGHUP re-reads the rules file and the TLS certificates (Node's default would end the process).
-  onHangup(() => {
-    logger.info({ signal: 'SIGHUP', rules: config.rules.redis ? 'redis' : config.rules.file }, 'reloading');
-    gw?.reload();
-  });
+  // SIGHUP re-reads the rules file, the in-process pipeline's products file and the TLS
+  // certificates (Node's default would end the process).
+  onHangup(() => gw?.reload());
   gw = await Gateway.start(config, { logger });
   const signal = await stop;
   logger.info({ signal, drain_ms: drainMs }, 'stopping');

@@ -1,6 +1,7 @@
 /**
  * `switchyard pipeline [--config FILE] [--products FILE] [--origin URL] [--listen HOST:PORT]`:
- * runs the new pipeline as its own HTTP service until SIGTERM or SIGINT.
+ * runs the new pipeline as its own HTTP service until SIGTERM or SIGINT; SIGHUP re-reads the
+ * products file (a valid change swaps the pipeline, an invalid one is logged and refused).
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,8 +10,8 @@ import { logProcessWarnings } from '../log/process-warnings.js';
 import { createMetrics } from '../metrics/catalogue.js';
 import { loadPipelineConfig } from '../pipeline/pipeline-config.js';
 import { PipelineServer } from '../pipeline/pipeline-server.js';
-import { loadProducts } from '../products/products-config.js';
-import { hostPortArg, PACKAGE_ROOT, stopSignal } from './common.js';
+import { ProductsFile } from '../products/products-file.js';
+import { hostPortArg, onHangup, PACKAGE_ROOT, stopSignal } from './common.js';
 
 export const PIPELINE_USAGE = 'switchyard pipeline [--config FILE] [--products FILE] [--origin URL] [--listen HOST:PORT]';
 
@@ -25,15 +26,25 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
     },
   });
   const cfg = loadPipelineConfig(values.config);
+  const products = ProductsFile.load(values.products ?? cfg.products);
   const logger = createLogger(cfg.log.level);
   logProcessWarnings(logger);
+  const metrics = createMetrics();
   const stop = stopSignal(); // before starting, as in gateway.ts
-  const server = await PipelineServer.start({
-    products: loadProducts(values.products ?? cfg.products),
+  let server: PipelineServer | undefined;
+  // SIGHUP re-reads the products file (Node's default would end the process).
+  onHangup(() => {
+    const running = server;
+    if (!running) return;
+    logger.info({ signal: 'SIGHUP', products: products.file }, 'reloading');
+    products.reload((p) => running.reload(p), { logger, metrics });
+  });
+  server = await PipelineServer.start({
+    products: products.products,
     listen: values.listen ? hostPortArg(values.listen, '--listen') : cfg.listen,
     admin: cfg.admin,
     origin: values.origin ? hostPortArg(values.origin, '--origin') : undefined,
-    metrics: createMetrics(),
+    metrics,
     logger,
     log: cfg.log,
   });

@@ -55,6 +55,11 @@ export interface GatewayConfig {
     /** Worker threads comparing large bodies off the event loop (0: all inline). */
     compareThreads: number;
     samples: { file: string; maxBytes: number; streamMaxLen: number };
+    /**
+     * Names (lowercase; `*` matches any run of characters) of headers and query parameters
+     * redacted in samples besides the defaults (shadow/redact.ts), which stay on.
+     */
+    redact: { headers: readonly string[]; query: readonly string[] };
   };
   /** The rollout controller and its evidence (docs/rollouts.md); used with rules.redis only. */
   rollouts: { enabled: boolean; tickMs: number; leaseMs: number; bucketMs: number; flushMs: number; retainMs: number };
@@ -72,6 +77,8 @@ export interface GatewayConfig {
 }
 
 const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+/** A header name (RFC 9110 token), where `*` is the wildcard. */
+const REDACT_HEADER = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 const hostPort = refine(string(), (value, node, ctx, path) => {
   const m = /^(.+):(\d{1,5})$/.exec(value);
@@ -130,6 +137,12 @@ const schema = object({
           file: opt(string({ nonEmpty: true })),
           max_bytes: opt(size(), 10 * 1024 * 1024),
           stream_maxlen: opt(number({ integer: true, min: 1 }), 1000),
+        }),
+      ),
+      redact: opt(
+        section({
+          headers: opt(list(string({ pattern: REDACT_HEADER, patternHint: "a header name or a pattern with * (letters, digits, !#$%&'+.^_`|~-)" })), []),
+          query: opt(list(string({ nonEmpty: true })), []),
         }),
       ),
     }),
@@ -227,6 +240,7 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
         maxBytes: raw.shadow.samples.max_bytes,
         streamMaxLen: raw.shadow.samples.stream_maxlen,
       },
+      redact: { headers: raw.shadow.redact.headers.map((h) => h.toLowerCase()), query: raw.shadow.redact.query.map((q) => q.toLowerCase()) },
     },
     rollouts: {
       enabled: raw.rollouts.enabled,

@@ -24,6 +24,8 @@ export interface Backend {
   target(): URL;
   /** Streams `req` to the backend and its answer to `res`; calls `done` exactly once. */
   forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions, done: (outcome: ForwardOutcome) => void): void;
+  /** SIGHUP: re-reads what it was built from, when that is a file (the in-process pipeline's products); logs the outcome. */
+  reload?(): void;
   destroy(): Promise<void>;
 }
 

@@ -147,11 +147,16 @@ export class Gateway {
   }
 
   /**
-   * SIGHUP: re-reads the rules file when the rules come from one (the Redis source polls), and
-   * the certificates of the TLS listeners.
+   * SIGHUP: re-reads the rules file when the rules come from one (the Redis source polls), the
+   * products file of each in-process pipeline, and the certificates of the TLS listeners. Each
+   * logs one line with its outcome; what is refused keeps the active version.
    */
   reload(): void {
+    const rt = this.runtime;
+    const products = rt.config.backends.flatMap((b) => (b.inprocess ? [b.inprocess.products] : []));
+    rt.logger.info({ signal: 'SIGHUP', rules: rt.config.rules.redis ? 'redis' : rt.config.rules.file, products }, 'reloading');
     this.ruleSource?.reload?.();
+    for (const b of rt.backends.values()) b.reload?.();
     for (const l of this.listeners) l.reloadTls('signal');
   }
 

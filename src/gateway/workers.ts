@@ -6,7 +6,7 @@
  * SIGINT on the primary drains every worker (each logs its own drain and exits as soon as it is
  * done) and exits 0. Gauges are merged as the catalogue declares (metrics/catalogue.ts): the rule
  * version, source, weights and health read the same from every worker instead of adding up.
- * SIGHUP is passed on to every worker (rules file and TLS certificate reload).
+ * SIGHUP is passed on to every worker (rules file, in-process products and TLS certificate reload).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
@@ -175,8 +175,9 @@ export async function runPrimary(config: GatewayConfig, count: number, logger: L
 
   registerConsole(admin, config);
 
-  // SIGHUP (rules file and certificate reload) is for the workers, which hold the rules and the
-  // listeners; only ready ones have their handler installed (Node's default would end a booting one).
+  // SIGHUP (rules file, products and certificate reload) is for the workers, which hold the rules,
+  // the pipeline and the listeners; only ready ones have their handler installed (Node's default
+  // would end a booting one).
   process.on('SIGHUP', () => {
     for (const w of live()) w.process.kill('SIGHUP');
   });

@@ -2,10 +2,11 @@
  * Starts and stops the legacy layer: Debian's nginx with lua-nginx-module, running the edge
  * products of config/legacy/lua against one origin. Starting it generates, in its own prefix
  * directory, the products JSON the Lua side reads and nginx.conf from the template; checks the
- * result with `nginx -t`; then runs nginx in the foreground as a child process.
+ * result with `nginx -t`; then runs nginx in the foreground as a child process. A reload does the
+ * same beside the running files and signals nginx only once `nginx -t` accepts the result.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ListenAddress } from '../config/listen-address.js';
 import { waitForPort } from '../http/wait-for-port.js';
@@ -49,17 +50,15 @@ function seconds(ms: number): string {
   return `${Math.max(1, Math.round(ms))}ms`;
 }
 
-/** Writes products.json and nginx.conf into the prefix; returns the path of nginx.conf. */
-export function generateLegacyConfig(o: LegacyOptions, packageRoot: string): string {
+/**
+ * The text of products.json and of nginx.conf (from the template, read now), the latter naming
+ * `productsJson` as the file init_by_lua reads.
+ */
+function renderLegacyConfig(o: LegacyOptions, packageRoot: string, productsJson: string): { productsJson: string; conf: string } {
   const prefix = resolve(o.prefix);
   const legacyDir = o.legacyDir ?? join(packageRoot, 'config', 'legacy');
-  for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d), { recursive: true });
-  // nginx workers run as "nobody" when started as root: they must be able to read the prefix.
-  chmodSync(prefix, 0o755);
-  const productsJson = join(prefix, 'products.json');
   // WAF patterns in the PCRE spelling that answers as the pipeline's RE2 does (waf-dialect.ts).
   const products = { ...o.products, waf: o.products.waf.map((w) => ({ ...w, pattern: pcrePattern(w.pattern) })) };
-  writeFileSync(productsJson, JSON.stringify(products));
   const origin = o.origin ?? o.products.origin;
   const host = o.listen.host.includes(':') ? `[${o.listen.host}]` : o.listen.host;
   const values: Record<string, string> = {
@@ -85,8 +84,20 @@ export function generateLegacyConfig(o: LegacyOptions, packageRoot: string): str
     if (v === undefined) throw new Error(`nginx.conf.template: unknown placeholder {{${k}}}`);
     return v;
   });
+  return { productsJson: JSON.stringify(products), conf };
+}
+
+/** Writes products.json and nginx.conf into the prefix; returns the path of nginx.conf. */
+export function generateLegacyConfig(o: LegacyOptions, packageRoot: string): string {
+  const prefix = resolve(o.prefix);
+  for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d), { recursive: true });
+  // nginx workers run as "nobody" when started as root: they must be able to read the prefix.
+  chmodSync(prefix, 0o755);
+  const productsJson = join(prefix, 'products.json');
+  const r = renderLegacyConfig(o, packageRoot, productsJson);
+  writeFileSync(productsJson, r.productsJson);
   const file = join(prefix, 'nginx.conf');
-  writeFileSync(file, conf);
+  writeFileSync(file, r.conf);
   return file;
 }
 
@@ -103,6 +114,8 @@ export class LegacyLayer {
     readonly prefix: string,
     readonly listen: ListenAddress,
     readonly exited: Promise<number | null>,
+    private options: LegacyOptions,
+    private readonly packageRoot: string,
   ) {}
 
   get url(): string {
@@ -119,7 +132,7 @@ export class LegacyLayer {
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    const layer = new LegacyLayer(child, conf, resolve(o.prefix), o.listen, exited);
+    const layer = new LegacyLayer(child, conf, resolve(o.prefix), o.listen, exited, o, packageRoot);
     await Promise.race([
       waitForPort(o.listen.port, o.listen.host === '0.0.0.0' ? '127.0.0.1' : o.listen.host, 'the legacy layer'),
       exited.then((code) => {
@@ -127,6 +140,35 @@ export class LegacyLayer {
       }),
     ]);
     return layer;
+  }
+
+  /**
+   * SIGHUP (issue 11 item 8): products.json and nginx.conf are generated again, from `products`
+   * and the template as they are now, first beside the running ones (`*.next`) for `nginx -t`;
+   * only a config that passes replaces them and makes nginx reload (SIGHUP to its master: new
+   * workers on the new config, the old ones finish their requests). A config nginx refuses
+   * throws with nginx's words, and the running nginx and its files stay as they were.
+   */
+  reload(products: ProductsConfig): void {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error('nginx is not running');
+    const o = { ...this.options, products };
+    const productsJson = join(this.prefix, 'products.json');
+    const staged = { productsJson: `${productsJson}.next`, conf: `${this.conf}.next` };
+    const next = renderLegacyConfig(o, this.packageRoot, staged.productsJson);
+    writeFileSync(staged.productsJson, next.productsJson);
+    writeFileSync(staged.conf, next.conf);
+    const check = testNginxConfig(staged.conf, this.prefix);
+    if (!check.ok) {
+      rmSync(staged.productsJson, { force: true });
+      rmSync(staged.conf, { force: true });
+      throw new Error(`nginx -t refused the new config: ${check.output}`);
+    }
+    // Renames: nginx, or a restart of it, never reads a half-written file.
+    writeFileSync(staged.conf, renderLegacyConfig(o, this.packageRoot, productsJson).conf);
+    renameSync(staged.productsJson, productsJson);
+    renameSync(staged.conf, this.conf);
+    this.options = o;
+    this.child.kill('SIGHUP');
   }
 
   /** Graceful: SIGQUIT lets nginx finish in-flight requests; SIGKILL after `graceMs`. */

@@ -198,6 +198,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       labelNames: ['route', 'field'] as const,
       registers,
     }),
+    shadowSamplesDropped: new Counter({
+      name: 'switchyard_shadow_samples_dropped_total',
+      help: 'Mismatch samples that could not be stored, by reason (open_failed, write_failed: the JSONL file; xadd_failed: the Redis stream).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     shadowInFlight: new Gauge({
       name: 'switchyard_shadow_in_flight',
       help: 'Shadow requests in flight.',
@@ -238,6 +244,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       buckets: [0.000001, 0.000005, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01],
       registers,
     }),
+    productsReloads: new Counter({
+      name: 'switchyard_products_reloads_total',
+      help: 'Reloads of the products file on SIGHUP, by result (applied, invalid, error); an unchanged file is not counted.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
     moduleErrors: new Counter({
       name: 'switchyard_pipeline_module_errors_total',
       help: 'Handler errors by module (thrown errors and writes outside the phase that allows them).',
@@ -247,7 +259,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
   };
   // A counter series that appears already at 1 is invisible to rate() and increase(), so a single
   // failed rules load would never fire SwitchyardRulesReloadFailing (config/prometheus/alerts.yaml).
-  for (const result of ['applied', 'invalid', 'error']) metrics.rulesReloads.inc({ result }, 0);
+  for (const result of ['applied', 'invalid', 'error']) {
+    metrics.rulesReloads.inc({ result }, 0);
+    metrics.productsReloads.inc({ result }, 0);
+  }
+  for (const reason of ['open_failed', 'write_failed', 'xadd_failed']) metrics.shadowSamplesDropped.inc({ reason }, 0);
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   return metrics;
 }

@@ -356,6 +356,14 @@ export class Pipeline {
     }
   }
 
+  /**
+   * Replaced by a reload (SIGHUP): requests already in this pipeline finish on it, then its
+   * origin pool closes. The access log stays open: the next pipeline writes to it.
+   */
+  retire(): Promise<void> {
+    return this.upstream.close();
+  }
+
   close(): Promise<void> {
     this.access?.close();
     return this.upstream.destroy();

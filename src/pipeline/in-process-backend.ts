@@ -11,7 +11,7 @@ import { localUrl } from '../config/listen-address.js';
 import type { Backend, ForwardOptions, ForwardOutcome } from '../forward/backend.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
-import { loadProducts } from '../products/products-config.js';
+import { ProductsFile } from '../products/products-file.js';
 import { PipelineServer } from './pipeline-server.js';
 
 export class InProcessBackend implements Backend {
@@ -22,14 +22,24 @@ export class InProcessBackend implements Backend {
   private constructor(
     readonly config: BackendConfig,
     readonly server: PipelineServer,
+    private readonly products: ProductsFile,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
   ) {
     this.name = config.name;
   }
 
   static async start(cfg: BackendConfig, metrics: Metrics, logger: Logger): Promise<InProcessBackend> {
     const { products: file, shadowListen } = cfg.inprocess!;
-    const server = await PipelineServer.start({ products: loadProducts(file), listen: shadowListen, metrics, logger: logger.child({ backend: cfg.name }) });
-    return new InProcessBackend(Object.freeze({ ...cfg, url: new URL(localUrl(shadowListen, server.port)) }), server);
+    const products = ProductsFile.load(file);
+    const log = logger.child({ backend: cfg.name });
+    const server = await PipelineServer.start({ products: products.products, listen: shadowListen, metrics, logger: log });
+    return new InProcessBackend(Object.freeze({ ...cfg, url: new URL(localUrl(shadowListen, server.port)) }), server, products, metrics, log);
+  }
+
+  /** SIGHUP: re-reads the products file; a valid change swaps the pipeline, an invalid one is logged and refused. */
+  reload(): void {
+    this.products.reload((p) => this.server.reload(p), { logger: this.logger, metrics: this.metrics });
   }
 
   status() {

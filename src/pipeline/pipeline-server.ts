@@ -29,35 +29,63 @@ export interface PipelineServerOptions {
 }
 
 export class PipelineServer {
+  private current: Pipeline;
+  private admin: AdminServer | undefined;
+
   private constructor(
-    readonly pipeline: Pipeline,
+    private readonly build: (products: ProductsConfig) => Pipeline,
+    products: ProductsConfig,
     private readonly server: Server,
-    private readonly admin: AdminServer | undefined,
-  ) {}
+  ) {
+    this.current = build(products);
+  }
+
+  /** The pipeline new requests go to (a reload swaps it). */
+  get pipeline(): Pipeline {
+    return this.current;
+  }
 
   static async start(o: PipelineServerOptions): Promise<PipelineServer> {
     const access = o.log && AccessLog.of(o.logger, o.log);
-    const pipeline = new Pipeline(o.products, { metrics: o.metrics, logger: o.logger, origin: o.origin, modules: o.modules, access });
-    const server = createServer({ maxHeaderSize: PIPELINE_MAX_URL, requireHostHeader: false, keepAliveTimeout: 65_000 }, pipeline.handle);
+    const build = (products: ProductsConfig) => new Pipeline(products, { metrics: o.metrics, logger: o.logger, origin: o.origin, modules: o.modules, access });
+    const server = createServer({ maxHeaderSize: PIPELINE_MAX_URL, requireHostHeader: false, keepAliveTimeout: 65_000 }, (req, res) =>
+      s.current.handle(req, res),
+    );
+    const s = new PipelineServer(build, o.products, server);
     server.on('clientError', (err, socket: Socket) => {
       const refused = answerClientError(err, socket, PIPELINE_MAX_URL);
-      if (refused) pipeline.logRefused(refused);
+      if (refused) s.current.logRefused(refused);
     });
-    let admin: AdminServer | undefined;
     if (o.admin) {
-      admin = new AdminServer('');
+      const admin = new AdminServer('');
       admin.route('GET', '/healthz', () => ({ status: 200, body: { status: 'ok' } }));
-      admin.route('GET', '/readyz', () => ({ status: 200, body: { ready: true, modules: pipeline.modules.map((m) => m.module.name) } }));
+      admin.route('GET', '/readyz', () => ({ status: 200, body: { ready: true, modules: s.current.modules.map((m) => m.module.name) } }));
       admin.route('GET', '/metrics', async () => ({ status: 200, body: await o.metrics.registry.metrics(), contentType: o.metrics.registry.contentType }));
+      s.admin = admin;
       await admin.listen(o.admin);
     }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(o.listen.port, o.listen.host, () => resolve());
     });
-    const s = new PipelineServer(pipeline, server, admin);
-    o.logger.info({ listen: s.port, admin: admin?.port, modules: pipeline.modules.map((m) => m.module.name), exec_argv: process.execArgv }, 'pipeline started');
+    o.logger.info(
+      { listen: s.port, admin: s.admin?.port, modules: s.current.modules.map((m) => m.module.name), exec_argv: process.execArgv },
+      'pipeline started',
+    );
     return s;
+  }
+
+  /**
+   * Serves `products` from the next request on (SIGHUP): a new pipeline is built (each module's
+   * config and a fresh state: rate-limit buckets start full again) and swapped in whole; requests
+   * in flight finish on the old one, whose origin pool then closes. Throws, keeping the current
+   * pipeline, when a module refuses the products.
+   */
+  reload(products: ProductsConfig): void {
+    const next = this.build(products);
+    const old = this.current;
+    this.current = next;
+    void old.retire().catch(() => undefined);
   }
 
   get port(): number {
@@ -74,7 +102,7 @@ export class PipelineServer {
     this.server.closeIdleConnections();
     await Promise.race([closed, new Promise((r) => setTimeout(r, deadlineMs).unref())]);
     this.server.closeAllConnections();
-    await this.pipeline.close();
+    await this.current.close();
     await this.admin?.close();
   }
 }

@@ -10,7 +10,7 @@ import type { Metrics } from '../metrics/catalogue.js';
 import type { ShadowPolicy } from '../rules/shadow-policy.js';
 import type { ComparePool } from './compare-pool.js';
 import type { NoiseLearner } from './noise.js';
-import { isRedactedField, REDACTED, redactHeaders, redactJson } from './redact.js';
+import { hideRedacted, type Redaction, redactHeaders, redactJson, redactQuery } from './redact.js';
 import type { DiffReport, Outcome } from './report.js';
 import type { SampleSink } from './sample-sink.js';
 import { isTimeout } from './shadow-client.js';
@@ -57,6 +57,8 @@ export class ShadowJudge {
     private readonly sink: SampleSink,
     private readonly targets: ShadowTargets,
     private readonly compares: ComparePool,
+    /** Headers and query parameters whose values samples and the report never show. */
+    private readonly redaction: Redaction,
     /** Read on every comparison: the gateway sets it once its Redis is known. */
     private readonly evidence: { evidence?: ComparisonSink } = {},
   ) {}
@@ -136,7 +138,8 @@ export class ShadowJudge {
     this.finish(route, c.result, c.reason);
     if (c.result !== 'mismatch') return;
     for (const d of c.diffs) this.metrics.shadowDiffFields.inc({ route, field: this.fieldLabel(route, generalizeField(d.field)) });
-    const hide = (d: FieldDiff): FieldDiff => (isRedactedField(d.field, policy.redactJson) ? { ...d, a: REDACTED, b: REDACTED } : d);
+    const redaction = this.redaction;
+    const hide = (d: FieldDiff): FieldDiff => hideRedacted(d, policy.redactJson, redaction);
     this.report.fields(route, r.requestId, c.diffs, (d) => {
       const h = hide(d);
       const values: Record<string, unknown> = {};
@@ -151,14 +154,14 @@ export class ShadowJudge {
       trace_id: r.traceId,
       method: r.method,
       path: r.path,
-      query: r.query,
-      request_headers: redactHeaders(r.headers),
+      query: redactQuery(r.query, redaction),
+      request_headers: redactHeaders(r.headers, redaction),
       served,
       target,
       diffs: c.diffs.map(hide),
       noise: c.noise.map((d) => d.field),
-      [served]: { status: primary.status, headers: redactHeaders(primary.headers), body: sampleBody(primary, policy) },
-      [target]: { status: copy.status, headers: redactHeaders(copy.headers), body: sampleBody(copy, policy) },
+      [served]: { status: primary.status, headers: redactHeaders(primary.headers, redaction), body: sampleBody(primary, policy) },
+      [target]: { status: copy.status, headers: redactHeaders(copy.headers, redaction), body: sampleBody(copy, policy) },
     });
   }
 

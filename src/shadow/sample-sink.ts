@@ -1,11 +1,16 @@
 /**
  * Where mismatch samples are kept, capped: a Redis Stream trimmed with MAXLEN when Redis is
  * configured, a JSONL file rotated at a size otherwise (one previous file kept as FILE.1).
- * Writes are fire-and-forget: a slow or failing sink loses samples, never requests.
+ * Writes are fire-and-forget: a slow or failing sink loses samples, never requests. A sample
+ * lost is counted (switchyard_shadow_samples_dropped_total{reason}) and a failure logged once
+ * per episode, when it starts and when samples are stored again; the file sink drops a stream
+ * that failed (a full disk, a removed directory) and opens the file again for the next sample.
  */
-import { createWriteStream, fstatSync, mkdirSync, openSync, renameSync, type WriteStream } from 'node:fs';
+import { createWriteStream, fchmodSync, fstatSync, mkdirSync, openSync, renameSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import type { GatewayConfig } from '../config/gateway-config.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/catalogue.js';
 import { createRedisClient, type RedisClient } from '../store/redis-client.js';
 
 export interface SampleSink {
@@ -13,15 +18,48 @@ export interface SampleSink {
   close(): Promise<void>;
 }
 
+export type DropReason = 'open_failed' | 'write_failed' | 'xadd_failed';
+
+/** Counts lost samples and logs a failure episode once at each end. */
+export class SinkFailures {
+  private dropped = 0;
+
+  constructor(
+    private readonly where: object,
+    private readonly metrics?: Metrics,
+    private readonly logger?: Logger,
+  ) {}
+
+  failed(reason: DropReason, err: Error): void {
+    this.metrics?.shadowSamplesDropped.inc({ reason });
+    if (this.dropped++ === 0) this.logger?.error({ ...this.where, reason, err: err.message }, 'diff samples cannot be stored; dropping them until one is');
+  }
+
+  stored(): void {
+    if (this.dropped === 0) return;
+    this.logger?.info({ ...this.where, dropped: this.dropped }, 'diff samples stored again');
+    this.dropped = 0;
+  }
+}
+
 export class RedisStreamSink implements SampleSink {
+  private readonly failures: SinkFailures;
+
   constructor(
     private readonly redis: RedisClient,
     readonly key: string,
     private readonly maxLen: number,
-  ) {}
+    metrics?: Metrics,
+    logger?: Logger,
+  ) {
+    this.failures = new SinkFailures({ stream: key }, metrics, logger);
+  }
 
   write(sample: object): void {
-    this.redis.xadd(this.key, 'MAXLEN', '~', String(this.maxLen), '*', 'sample', JSON.stringify(sample)).catch(() => undefined);
+    this.redis.xadd(this.key, 'MAXLEN', '~', String(this.maxLen), '*', 'sample', JSON.stringify(sample)).then(
+      () => this.failures.stored(),
+      (err: Error) => this.failures.failed('xadd_failed', err),
+    );
   }
 
   async close(): Promise<void> {
@@ -32,30 +70,51 @@ export class RedisStreamSink implements SampleSink {
 export class JsonlFileSink implements SampleSink {
   private stream: WriteStream | undefined;
   private size = 0;
+  private readonly failures: SinkFailures;
 
   constructor(
     readonly file: string,
     private readonly maxBytes: number,
-  ) {}
+    metrics?: Metrics,
+    logger?: Logger,
+  ) {
+    this.failures = new SinkFailures({ file }, metrics, logger);
+  }
 
+  /** The open stream, or a new one on the file; throws when the file cannot be opened. */
   private open(): WriteStream {
-    if (!this.stream) {
-      mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-      // Opened synchronously, not by the stream: lines still pending when a rotation renames the
-      // file must land in FILE.1, not in whatever the name points to once an async open runs.
-      const fd = openSync(this.file, 'a');
-      this.size = fstatSync(fd).size;
-      this.stream = createWriteStream(this.file, { fd });
-      this.stream.on('error', () => undefined);
-    }
-    return this.stream;
+    if (this.stream) return this.stream;
+    // Samples hold request data: owner only. The mode applies to a directory this creates; one
+    // that exists (/var/log, say) is the operator's and stays as it is.
+    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+    // Opened synchronously, not by the stream: lines still pending when a rotation renames the
+    // file must land in FILE.1, not in whatever the name points to once an async open runs.
+    const fd = openSync(this.file, 'a', 0o600);
+    const stat = fstatSync(fd);
+    // Created 0600 (whatever the umask); an older, wider file is narrowed. Never a device.
+    if (stat.isFile() && (stat.mode & 0o777) !== 0o600) fchmodSync(fd, 0o600);
+    this.size = stat.size;
+    const stream = createWriteStream(this.file, { fd });
+    // A failed write (ENOSPC, EIO) ends the stream for good: let go of it, and the next sample
+    // opens the file again. Each line it held reports its own loss through its callback.
+    stream.on('error', () => {
+      if (this.stream === stream) this.stream = undefined;
+    });
+    this.stream = stream;
+    return stream;
   }
 
   write(sample: object): void {
     const line = JSON.stringify(sample) + '\n';
     const bytes = Buffer.byteLength(line);
     if (this.size + bytes > this.maxBytes && this.size > 0) this.rotate();
-    this.open().write(line);
+    let stream: WriteStream;
+    try {
+      stream = this.open();
+    } catch (err) {
+      return this.failures.failed('open_failed', err as Error);
+    }
+    stream.write(line, (err) => (err ? this.failures.failed('write_failed', err) : this.failures.stored()));
     this.size += bytes;
   }
 
@@ -70,17 +129,19 @@ export class JsonlFileSink implements SampleSink {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => (this.stream ? this.stream.end(resolve) : resolve()));
+    const stream = this.stream;
+    this.stream = undefined;
+    return new Promise((resolve) => (stream ? stream.end(() => resolve()) : resolve()));
   }
 }
 
 /** Mismatch samples go to a Redis Stream when the rules use Redis, else to a capped JSONL file. */
-export function createSampleSink(config: GatewayConfig): SampleSink {
+export function createSampleSink(config: GatewayConfig, metrics: Metrics, logger: Logger): SampleSink {
   const cfg = config.shadow.samples;
   const redis = config.rules.redis;
-  if (!redis) return new JsonlFileSink(cfg.file, cfg.maxBytes);
+  if (!redis) return new JsonlFileSink(cfg.file, cfg.maxBytes, metrics, logger);
   const client = createRedisClient(redis, { failFast: true });
   client.on('error', () => undefined);
   void client.connect().catch(() => undefined);
-  return new RedisStreamSink(client, `${redis.prefix}{diffs}:samples`, cfg.streamMaxLen);
+  return new RedisStreamSink(client, `${redis.prefix}{diffs}:samples`, cfg.streamMaxLen, metrics, logger);
 }

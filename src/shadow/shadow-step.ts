@@ -26,6 +26,7 @@ import { ComparePool } from './compare-pool.js';
 import { type ComparisonSink, type CopyTiming, ShadowJudge } from './judge.js';
 import { ShadowLimiter } from './limiter.js';
 import { NoiseLearner } from './noise.js';
+import { compileRedaction } from './redact.js';
 import { DiffReport } from './report.js';
 import { createSampleSink } from './sample-sink.js';
 import { isSampled, shadowTarget } from './sampling.js';
@@ -84,9 +85,9 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
   const noise = new NoiseLearner();
   const backendOrder = rt.config.backends.map((b) => b.name);
   const targets = new ShadowTargets(rt.backends, cfg.maxConcurrent);
-  const sink = createSampleSink(rt.config);
+  const sink = createSampleSink(rt.config, metrics, rt.logger);
   const compares = new ComparePool(cfg.compareThreads);
-  const judge = new ShadowJudge(metrics, report, noise, sink, targets, compares, rt);
+  const judge = new ShadowJudge(metrics, report, noise, sink, targets, compares, compileRedaction(cfg.redact), rt);
   const budget = new BufferBudget(cfg.maxBufferedBytes, (n) => metrics.shadowBufferedBytes.set(n));
 
   function begin(ctx: ShadowRequest): ShadowStart | undefined {

@@ -19,49 +19,71 @@ export interface RuleFileEvents {
   applied(rules: RuleSet): void;
   invalid(error: ConfigError): void;
   failed(error: Error): void;
+  /** A reload asked for (SIGHUP) found the text in use: nothing to apply. */
+  unchanged(): void;
 }
 
 export class RuleFileWatcher {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private lastText: string | undefined;
+  /** The text of the rules in use. */
+  private appliedText: string | undefined;
+  /** The last text refused, so that the watch does not report the same errors on every event. */
+  private refusedText: string | undefined;
 
+  /** `appliedText` is the content already applied, so that an unchanged save is a no-op. */
   constructor(
     private readonly file: string,
     private readonly rc: RuleContext,
     private readonly events: RuleFileEvents,
+    appliedText?: string,
     private readonly debounceMs = 50,
-  ) {}
+  ) {
+    this.appliedText = appliedText;
+  }
 
-  /** Starts watching; `initialText` is the content already applied, so an unchanged save is a no-op. */
-  start(initialText?: string): void {
-    this.lastText = initialText;
+  /** Starts watching the file's directory. */
+  start(): void {
     const name = basename(this.file);
     this.watcher = watch(dirname(this.file), { persistent: false }, (_event, changed) => {
       if (changed && changed.toString() !== name && changed.toString() !== '..data') return;
       clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.reload(), this.debounceMs);
+      this.timer = setTimeout(() => this.read('watch'), this.debounceMs);
     });
     this.watcher.on('error', (err) => this.events.failed(err));
   }
 
-  /** Re-reads the file now (SIGHUP); an unchanged text is a no-op, an invalid one is reported. */
+  /**
+   * Re-reads the file now (SIGHUP). Every outcome reaches one of the events, since a signal asked
+   * for an answer: an unchanged text (`unchanged`), and also a missing file or a text refused
+   * before, which the watch reports once only.
+   */
   reload(): void {
+    this.read('signal');
+  }
+
+  private read(reason: 'watch' | 'signal'): void {
     let text: string;
     try {
       text = readFileSync(this.file, 'utf8');
     } catch (err) {
-      // Mid-replace (the file is briefly absent) or gone: keep the active rules.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.events.failed(err as Error);
+      // Mid-replace (the file is briefly absent) or gone: keep the active rules; the watch sees
+      // the next event.
+      if (reason === 'signal' || (err as NodeJS.ErrnoException).code !== 'ENOENT') this.events.failed(err as Error);
       return;
     }
-    if (text === this.lastText) return;
+    if (text === this.appliedText) {
+      if (reason === 'signal') this.events.unchanged();
+      return;
+    }
+    if (reason === 'watch' && text === this.refusedText) return;
     try {
       const rules = parseRuleSet(text, this.file, this.rc);
-      this.lastText = text;
+      this.appliedText = text;
+      this.refusedText = undefined;
       this.events.applied(rules);
     } catch (err) {
-      this.lastText = text;
+      this.refusedText = text;
       if (err instanceof ConfigError) this.events.invalid(err);
       else this.events.failed(err as Error);
     }

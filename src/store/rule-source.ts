@@ -29,22 +29,30 @@ export async function startRuleSource(config: GatewayConfig, active: ActiveRules
   // A broken rules file at start is fatal: there is nothing good to fall back on.
   const rules = readRuleFile(config.rules.file, rc);
   active.apply(rules, { version: 0, source: 'file' });
-  const watcher = new RuleFileWatcher(config.rules.file, rc, {
-    applied(next) {
-      active.apply(next, { version: 0, source: 'file' });
-      metrics.rulesReloads.inc({ result: 'applied' });
-      logger.info({ file: config.rules.file, routes: next.routes.length }, 'rules file applied');
+  const watcher = new RuleFileWatcher(
+    config.rules.file,
+    rc,
+    {
+      applied(next) {
+        active.apply(next, { version: 0, source: 'file' });
+        metrics.rulesReloads.inc({ result: 'applied' });
+        logger.info({ file: config.rules.file, routes: next.routes.length }, 'rules file applied');
+      },
+      invalid(err) {
+        metrics.rulesReloads.inc({ result: 'invalid' });
+        logger.error({ file: config.rules.file, errors: err.issues.map(formatIssue) }, 'rules file invalid; keeping the active rules');
+      },
+      failed(err) {
+        metrics.rulesReloads.inc({ result: 'error' });
+        logger.error({ file: config.rules.file, err }, 'rules file could not be read; keeping the active rules');
+      },
+      unchanged() {
+        logger.info({ file: config.rules.file }, 'rules file unchanged');
+      },
     },
-    invalid(err) {
-      metrics.rulesReloads.inc({ result: 'invalid' });
-      logger.error({ file: config.rules.file, errors: err.issues.map(formatIssue) }, 'rules file invalid; keeping the active rules');
-    },
-    failed(err) {
-      metrics.rulesReloads.inc({ result: 'error' });
-      logger.error({ file: config.rules.file, err }, 'rules file could not be read; keeping the active rules');
-    },
-  });
-  if (config.rules.watch) watcher.start(rules.text);
+    rules.text,
+  );
+  if (config.rules.watch) watcher.start();
   return {
     kind: 'file',
     reload: () => watcher.reload(),

@@ -154,4 +154,15 @@ describe('backends with several hosts', () => {
       'gw.yaml:2:30: backends.legacy.retries: an in-process backend has no hosts, hence no "retries"',
     ]);
   });
+
+  it('reads shadow.redact (names added to the defaults, lowercased) and names line, column and key of a bad one', () => {
+    expect(parseGatewayConfig(ok, 'gw.yaml', {}).shadow.redact).toEqual({ headers: [], query: [] });
+    const c = parseGatewayConfig(`${ok}shadow:\n  redact:\n    headers: [X-Customer-*, x-tenant]\n    query: [Sig]\n`, 'gw.yaml', {});
+    expect(c.shadow.redact).toEqual({ headers: ['x-customer-*', 'x-tenant'], query: ['sig'] });
+    expect(issues(`${ok}shadow:\n  redact:\n    headers: ["x customer"]\n    query: [""]\n    cookies: [a]\n`)).toEqual([
+      expect.stringMatching(/^gw\.yaml:8:15: shadow\.redact\.headers\[0\]: "x customer" is not a header name or a pattern with \*/),
+      'gw.yaml:9:13: shadow.redact.query[0]: must not be empty',
+      'gw.yaml:10:5: shadow.redact.cookies: unknown key (expected one of: headers, query)',
+    ]);
+  });
 });

@@ -1,9 +1,14 @@
-/** The JSONL sample file: capped by rotation at max_bytes, one previous file kept (FILE.1). */
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+/**
+ * The JSONL sample file: capped by rotation at max_bytes, one previous file kept (FILE.1);
+ * owner-only; and a sink that cannot open or write its file counts what it drops and recovers.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/metrics/catalogue.js';
 import { JsonlFileSink } from '../../src/shadow/sample-sink.js';
 import { tempDir } from '../helpers/gateway.js';
+import { metricValue } from '../helpers/metrics.js';
 
 /** A sample whose JSON line is exactly 100 bytes (with its newline). */
 const sample = (n: number) => ({ n, pad: 'x'.repeat(100 - JSON.stringify({ n, pad: '' }).length - 1) });
@@ -73,5 +78,63 @@ describe('JSONL sample file', () => {
     await sink.close();
     expect(lines(file + '.1')).toEqual([1]);
     expect(lines(file)).toEqual([2]);
+  });
+
+  it('creates the file 0600 and its directory 0700, and narrows an older, wider file', async () => {
+    const sink = new JsonlFileSink(file, 150);
+    sink.write(sample(1));
+    sink.write(sample(2)); // rotates: FILE.1 keeps the mode
+    await sink.close();
+    expect(statSync(join(dir, 'samples')).mode & 0o777).toBe(0o700);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(file + '.1').mode & 0o777).toBe(0o600);
+    const old = join(dir, 'old.jsonl');
+    writeFileSync(old, '');
+    chmodSync(old, 0o644);
+    const again = new JsonlFileSink(old, 1000);
+    again.write(sample(3));
+    await again.close();
+    expect(statSync(old).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('JSONL sample file: failures', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir('switchyard-sink-');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const dropped = async (m: ReturnType<typeof createMetrics>, reason: string) =>
+    metricValue(await m.registry.metrics(), 'switchyard_shadow_samples_dropped_total', { reason });
+
+  it('counts a sample it cannot open the file for, and opens it for the next one', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    // The directory's name is taken by a file: mkdir fails (ENOTDIR/EEXIST), whoever runs this.
+    writeFileSync(join(dir, 'samples'), '');
+    const file = join(dir, 'samples', 'diff.jsonl');
+    const sink = new JsonlFileSink(file, 1000, metrics);
+    sink.write(sample(1));
+    expect(await dropped(metrics, 'open_failed')).toBe(1);
+    rmSync(join(dir, 'samples'));
+    sink.write(sample(2));
+    await sink.close();
+    expect(lines(file)).toEqual([2]);
+    expect(await dropped(metrics, 'open_failed')).toBe(1);
+  });
+
+  it('lets go of a stream whose write failed (ENOSPC on /dev/full) and writes again once it can', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    const file = join(dir, 'diff.jsonl');
+    symlinkSync('/dev/full', file);
+    const sink = new JsonlFileSink(file, 1000, metrics);
+    sink.write(sample(1));
+    sink.write(sample(2));
+    await expect.poll(() => dropped(metrics, 'write_failed')).toBe(2);
+    rmSync(file);
+    mkdirSync(dir, { recursive: true });
+    sink.write(sample(3));
+    await sink.close();
+    expect(lines(file)).toEqual([3]);
+    expect(await dropped(metrics, 'write_failed')).toBe(2);
   });
 });
