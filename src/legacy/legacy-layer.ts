@@ -7,10 +7,13 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { METHODS } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { ListenAddress } from '../config/listen-address.js';
+import { ERRORS, type ErrorDef, errorFields } from '../errors.js';
 import { waitForPort } from '../http/wait-for-port.js';
-import type { ProductsConfig } from '../products/products-config.js';
+import { EDGE_MAX_HEAD_BYTES } from '../products/edge-limits.js';
+import { EDGE_METHODS, type ProductsConfig } from '../products/products-config.js';
 import { pcrePattern } from '../products/waf-dialect.js';
 
 export interface LegacyOptions {
@@ -30,6 +33,25 @@ export interface LegacyOptions {
    */
   regexMatchLimit?: number;
 }
+
+const refusal = (e: ErrorDef) => ({ status: e.status, body: errorFields(e) });
+
+/**
+ * `edge` in products.json: the methods the edge serves (others: 405 with Allow), the method
+ * tokens Node's HTTP parser knows (it refuses any other with 400 before the pipeline runs, so
+ * edge.lua does too), the head limit nginx's buffers do not keep exactly (edge-limits.ts), and
+ * the status and JSON body of each refusal nginx makes itself (error_page in nginx.conf).
+ */
+const LEGACY_EDGE = Object.freeze({
+  methods: EDGE_METHODS,
+  knownMethods: METHODS,
+  maxHeadBytes: EDGE_MAX_HEAD_BYTES,
+  refusals: {
+    bad_request: refusal(ERRORS.CLIENT_BAD_REQUEST),
+    uri_too_long: refusal(ERRORS.CLIENT_URI_TOO_LONG),
+    headers_too_large: refusal(ERRORS.CLIENT_HEADERS_TOO_LARGE),
+  },
+});
 
 const NGINX_CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/openresty/nginx/sbin/nginx'];
 const MODULE_DIRS = ['/usr/lib/nginx/modules', '/usr/share/nginx/modules', '/usr/local/nginx/modules'];
@@ -57,8 +79,9 @@ function seconds(ms: number): string {
 function renderLegacyConfig(o: LegacyOptions, packageRoot: string, productsJson: string): { productsJson: string; conf: string } {
   const prefix = resolve(o.prefix);
   const legacyDir = o.legacyDir ?? join(packageRoot, 'config', 'legacy');
-  // WAF patterns in the PCRE spelling that answers as the pipeline's RE2 does (waf-dialect.ts).
-  const products = { ...o.products, waf: o.products.waf.map((w) => ({ ...w, pattern: pcrePattern(w.pattern) })) };
+  // WAF patterns in the PCRE spelling that answers as the pipeline's RE2 does (waf-dialect.ts),
+  // and what edge.lua needs to refuse as the pipeline does before any product runs.
+  const products = { ...o.products, waf: o.products.waf.map((w) => ({ ...w, pattern: pcrePattern(w.pattern) })), edge: LEGACY_EDGE };
   const origin = o.origin ?? o.products.origin;
   const host = o.listen.host.includes(':') ? `[${o.listen.host}]` : o.listen.host;
   const values: Record<string, string> = {

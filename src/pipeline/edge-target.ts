@@ -1,15 +1,20 @@
 /**
- * Request targets the legacy layer (nginx) refuses before any product runs, refused the same way
- * by the pipeline service (issue 11, item 3), and absolute-form targets brought to origin-form so
- * that redirects, WAF path rules and rate limits see "/path", not "http://host/path":
+ * Request heads the legacy layer (nginx) refuses or changes before any product runs, refused
+ * and changed the same way by the pipeline (issue 11, item 3), and absolute-form targets
+ * brought to origin-form so that redirects, WAF path rules and rate limits see "/path", not
+ * "http://host/path":
+ *   - a request line over 8 KiB (414), a header line over 8 KiB or a head over 32 KiB (431),
+ *     as products/edge-limits.ts counts them;
  *   - a repeated Host header (RFC 9112 §3.2; Node would keep the first one silently);
  *   - "%00" or an invalid escape ("%zz", "%4") in the path;
- *   - a dot segment (plain or percent-encoded) that climbs above the root ("/%2e%2e/x").
+ *   - a dot segment (plain or percent-encoded) that climbs above the root ("/%2e%2e/x");
+ *   - header names with anything but letters, digits and "-" are dropped, as nginx drops them.
  * Called before the Context is built; returns the error to answer, or undefined.
  */
 import type { IncomingMessage } from 'node:http';
 import { ERRORS, type ErrorDef } from '../errors.js';
 import { toOriginForm } from '../http/admission.js';
+import { headSizeError, isDroppedHeaderName } from '../products/edge-limits.js';
 import { percentDecode } from '../products/edge-match.js';
 
 function climbsAboveRoot(path: string): boolean {
@@ -23,7 +28,30 @@ function climbsAboveRoot(path: string): boolean {
   return false;
 }
 
+/**
+ * Removes the headers nginx ignores from what the products and the origin see: `headers` (the
+ * gateway's in-process backend replaces it with its own copy) and `headersDistinct` (the
+ * client's lines, read by the WAF). Nearly every request has none, and costs one test per name.
+ */
+function dropInvalidHeaders(req: IncomingMessage): void {
+  const raw = req.rawHeaders;
+  let dropped: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.charCodeAt(0) !== 58 /* ':' HTTP/2 pseudo-header */ && isDroppedHeaderName(name)) (dropped ??= []).push(name.toLowerCase());
+  }
+  if (!dropped) return;
+  const headers = req.headers as Record<string, unknown>;
+  const distinct = req.headersDistinct as Record<string, unknown>;
+  for (const name of dropped) {
+    delete headers[name];
+    delete distinct[name];
+  }
+}
+
 export function checkEdgeTarget(req: IncomingMessage): ErrorDef | undefined {
+  const size = headSizeError(req.method ?? 'GET', req.url ?? '/', req.rawHeaders);
+  if (size === ERRORS.CLIENT_URI_TOO_LONG) return size;
   if ((req.headersDistinct.host?.length ?? 0) > 1) return ERRORS.CLIENT_BAD_REQUEST;
   try {
     toOriginForm(req);
@@ -33,7 +61,9 @@ export function checkEdgeTarget(req: IncomingMessage): ErrorDef | undefined {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
-  if (!path.includes('%') && !path.includes('.')) return undefined;
-  if (/%(?![0-9a-fA-F]{2})|%00/.test(path)) return ERRORS.CLIENT_BAD_REQUEST;
-  return climbsAboveRoot(path) ? ERRORS.CLIENT_BAD_REQUEST : undefined;
+  // nginx reads the request line before the headers: its 400s come before a header's 431.
+  if ((path.includes('%') || path.includes('.')) && (/%(?![0-9a-fA-F]{2})|%00/.test(path) || climbsAboveRoot(path))) return ERRORS.CLIENT_BAD_REQUEST;
+  if (size) return size;
+  dropInvalidHeaders(req);
+  return undefined;
 }

@@ -24,6 +24,7 @@ import { REQUEST_ID, withoutHopByHop } from '../http/headers.js';
 import { type AccessLog, durationMs } from '../log/access-log.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
+import { EDGE_MAX_LINE_BYTES } from '../products/edge-limits.js';
 import type { ProductsConfig } from '../products/products-config.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { checkEdgeTarget } from './edge-target.js';
@@ -51,9 +52,8 @@ interface Loaded {
   state: unknown;
 }
 
-/** The edge's limit on the request target, the same as the legacy layer's 8 KiB request line. */
-export const PIPELINE_MAX_URL = 8 * 1024;
-const ADMISSION = Object.freeze({ maxUrlBytes: PIPELINE_MAX_URL });
+/** The request line's limit bounds the target too (checkEdgeTarget counts the whole line). */
+const ADMISSION = Object.freeze({ maxUrlBytes: EDGE_MAX_LINE_BYTES });
 
 class Context implements RequestView, RequestPhase, UpstreamRequestPhase, UpstreamResponsePhase, ResponsePhase, LogPhase {
   readonly method: string;

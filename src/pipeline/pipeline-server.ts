@@ -1,10 +1,9 @@
 /**
  * The pipeline as its own HTTP service: the client listener (the same edge limits as the legacy
- * layer: 8 KiB request line and header block), an access line per request when `log` asks for
- * one (the same line as the gateway's), and an admin listener with /healthz, /readyz and
- * /metrics.
+ * layer, products/edge-limits.ts), an access line per request when `log` asks for one (the same
+ * line as the gateway's), and an admin listener with /healthz, /readyz and /metrics.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AdminServer } from '../admin/admin-server.js';
 import type { ListenAddress } from '../config/listen-address.js';
@@ -12,8 +11,9 @@ import { answerClientError } from '../http/client-errors.js';
 import { AccessLog, type AccessLogConfig } from '../log/access-log.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
+import { EDGE_MAX_HEAD_BYTES, EDGE_MAX_LINE_BYTES } from '../products/edge-limits.js';
 import type { ProductsConfig } from '../products/products-config.js';
-import { PIPELINE_MAX_URL, Pipeline } from './engine.js';
+import { Pipeline } from './engine.js';
 import type { PipelineModule } from './module.js';
 
 export interface PipelineServerOptions {
@@ -26,6 +26,22 @@ export interface PipelineServerOptions {
   modules?: readonly PipelineModule<never>[];
   /** `log.access` and `log.access_sample`; no access line without it (the in-process pipeline). */
   log?: AccessLogConfig;
+}
+
+/**
+ * node:http hands a CONNECT request over as a tunnel, and closes the connection unanswered when
+ * nobody takes it. nginx answers it as a request: 400 for the authority-form target CONNECT
+ * has (RFC 9110 §9.3.6), 405 for an origin-form one. The pipeline answers it as a request too
+ * (admission refuses the authority-form target, the method guard the method), on the
+ * connection it came on, which then closes.
+ */
+function answerConnect(pipeline: Pipeline, req: IncomingMessage, socket: Socket): void {
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket);
+  res.once('finish', () => socket.destroySoon());
+  socket.once('close', () => res.destroy());
+  pipeline.handle(req, res);
 }
 
 export class PipelineServer {
@@ -48,14 +64,17 @@ export class PipelineServer {
   static async start(o: PipelineServerOptions): Promise<PipelineServer> {
     const access = o.log && AccessLog.of(o.logger, o.log);
     const build = (products: ProductsConfig) => new Pipeline(products, { metrics: o.metrics, logger: o.logger, origin: o.origin, modules: o.modules, access });
-    const server = createServer({ maxHeaderSize: PIPELINE_MAX_URL, requireHostHeader: false, keepAliveTimeout: 65_000 }, (req, res) =>
+    // Node counts only the target, names and values against maxHeaderSize, less than the head
+    // the edge measures: the parser refuses only heads the pipeline would refuse (431) itself.
+    const server = createServer({ maxHeaderSize: EDGE_MAX_HEAD_BYTES, requireHostHeader: false, keepAliveTimeout: 65_000 }, (req, res) =>
       s.current.handle(req, res),
     );
     const s = new PipelineServer(build, o.products, server);
     server.on('clientError', (err, socket: Socket) => {
-      const refused = answerClientError(err, socket, PIPELINE_MAX_URL);
+      const refused = answerClientError(err, socket, EDGE_MAX_LINE_BYTES);
       if (refused) s.current.logRefused(refused);
     });
+    server.on('connect', (req: IncomingMessage, socket: Socket) => answerConnect(s.current, req, socket));
     if (o.admin) {
       const admin = new AdminServer('');
       admin.route('GET', '/healthz', () => ({ status: 200, body: { status: 'ok' } }));

@@ -8,6 +8,7 @@ import { cidr } from '../config/cidr.js';
 import { boolean, type Check, list, number, object, oneOf, opt, refine, reject, req, section, string, unique, validateDocument } from '../config/schema.js';
 import { ConfigError, type ConfigIssue, parseYamlSource } from '../config/yaml-source.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { isDroppedHeaderName } from './edge-limits.js';
 import { checkPortableRegex } from './waf-dialect.js';
 
 export interface Redirect {
@@ -85,6 +86,21 @@ const pathPattern: Check<string> = refine(string(), (v, node, ctx, path) => {
   return v;
 });
 
+/**
+ * A WAF field or a rate-limit key: one of `words`, or `header:NAME` (lowercased). A name the
+ * edge drops before any product runs (edge-limits.ts) is refused: a rule on it never matches.
+ */
+const requestField = (words: readonly string[], expected: string) =>
+  refine(string(), (v, node, ctx, path) => {
+    if (words.includes(v)) return v;
+    const m = /^header:([!#$%&'*+.^_`|~0-9A-Za-z-]+)$/.exec(v);
+    if (!m) return reject(ctx, node, path, `${JSON.stringify(v)} is not ${expected}`);
+    if (isDroppedHeaderName(m[1]!)) {
+      return reject(ctx, node, path, `${JSON.stringify(v)} never matches: both implementations drop header names with anything but letters, digits and "-"`);
+    }
+    return `header:${m[1]!.toLowerCase()}`;
+  });
+
 const headerName = refine(string({ pattern: HEADER_NAME, patternHint: 'a header name' }), (v) => v.toLowerCase());
 
 const headerRule: Check<HeaderRule> = refine(
@@ -152,13 +168,7 @@ const schema = object({
       list(
         object({
           id: req(string({ pattern: ID, patternHint: 'an id (letters, digits, _.-)' })),
-          field: req(
-            refine(string(), (v, node, ctx, path) => {
-              if (v === 'path' || v === 'query' || v === 'user_agent') return v;
-              const m = /^header:([!#$%&'*+.^_`|~0-9A-Za-z-]+)$/.exec(v);
-              return m ? `header:${m[1]!.toLowerCase()}` : reject(ctx, node, path, `${JSON.stringify(v)} is not path, query, user_agent or header:NAME`);
-            }),
-          ),
+          field: req(requestField(['path', 'query', 'user_agent'], 'path, query, user_agent or header:NAME')),
           pattern: req(regex),
           ignore_case: opt(boolean(), false),
         }),
@@ -173,13 +183,7 @@ const schema = object({
         object({
           id: req(string({ pattern: ID, patternHint: 'an id (letters, digits, _.-)' })),
           path: opt(pathPattern),
-          key: req(
-            refine(string(), (v, node, ctx, path) => {
-              if (v === 'ip') return v;
-              const m = /^header:([!#$%&'*+.^_`|~0-9A-Za-z-]+)$/.exec(v);
-              return m ? `header:${m[1]!.toLowerCase()}` : reject(ctx, node, path, `${JSON.stringify(v)} is not ip or header:NAME`);
-            }),
-          ),
+          key: req(requestField(['ip'], 'ip or header:NAME')),
           rate: req(number({ min: 0.001, max: 1_000_000 })),
           burst: req(number({ integer: true, min: 1, max: 1_000_000 })),
           missing_key: opt(oneOf(['reject', 'allow'] as const), 'reject'),

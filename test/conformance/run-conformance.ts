@@ -46,7 +46,8 @@ function sendRaw(base: string, raw: string): Promise<Got> {
       }
       resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0), headers, body: text.slice(head.length + 4) });
     });
-    sock.end(raw);
+    // Not end(): node:http aborts a request whose client half-closed before the answer.
+    sock.write(raw);
   });
 }
 

@@ -13,7 +13,11 @@ export interface Req {
   /** A repeated header is sent as one line per value. */
   headers?: Record<string, string | string[]>;
   body?: string;
-  /** Sent as these bytes over a raw socket instead (requests Node's client will not send). */
+  /**
+   * Sent as these bytes over a raw socket instead (requests Node's client will not send, or
+   * heads of an exact size). End the head with `Connection: close`: the answer is what arrives
+   * until the server closes.
+   */
   raw?: string;
 }
 
@@ -46,6 +50,23 @@ const one = (name: string, product: Scenario['product'], req: Req, expect: Expec
   steps: [{ req, expect }],
   differs,
 });
+
+/** One header line of exactly `bytes` bytes, CRLF included. */
+const line = (name: string, bytes: number): string => `${name}: ${'z'.repeat(bytes - name.length - 4)}\r\n`;
+
+/**
+ * A raw GET whose head (request line, header lines, the empty line) is exactly `total` bytes,
+ * made of lines of at most `lineBytes` (the edge's limits: docs/products.md).
+ */
+function headOf(target: string, total: number, lineBytes = 8000): string {
+  let head = `GET ${target} HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n`;
+  for (let i = 0; head.length + 2 < total; i++) head += line(`X-Pad-${i}`, Math.min(lineBytes, total - head.length - 2));
+  return `${head}\r\n`;
+}
+
+/** A raw GET whose request line is exactly `bytes` bytes, CRLF included, with a target under `prefix`. */
+const requestLineOf = (prefix: string, bytes: number): string =>
+  `GET ${prefix}${'y'.repeat(bytes - prefix.length - 'GET  HTTP/1.1\r\n'.length)} HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n`;
 
 const SECURITY = { 'x-frame-options': 'DENY', 'x-content-type-options': 'nosniff', server: null, 'x-powered-by': null };
 
@@ -250,16 +271,22 @@ export const scenarios: Scenario[] = [
     { status: 405, json: { error: 'method_not_allowed' }, headers: { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' } },
   ),
   one(
-    'answers an unknown method token with 405',
+    'answers TRACE with 405 and Allow, through the response header rules',
+    'edge',
+    { method: 'TRACE', path: '/api/catalog', headers: { Origin: 'https://shop.example' } },
+    {
+      status: 405,
+      json: { error: 'method_not_allowed' },
+      headers: { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS', 'access-control-allow-origin': 'https://shop.example', ...SECURITY },
+    },
+  ),
+  // Node's parser (llhttp) knows a fixed list of methods (http.METHODS) and refuses any other
+  // token before the pipeline runs; the legacy layer refuses the same tokens the same way.
+  one(
+    'refuses a method token the HTTP parser does not know with 400',
     'edge',
     { method: 'BREW', path: '/api/catalog' },
-    { status: 405, json: { error: 'method_not_allowed' } },
-    {
-      pipeline: {
-        expect: { status: 400, json: { error: 'bad_request' } },
-        why: "Node's HTTP parser (llhttp) knows a fixed list of methods and refuses any other token with 400 before the pipeline sees the request; nginx accepts any uppercase token.",
-      },
-    },
+    { status: 400, json: { error: 'bad_request', code: 'SWY_ERR_CLIENT_BAD_REQUEST' }, headers: { 'x-frame-options': null } },
   ),
   one(
     'refuses a repeated Host',
@@ -270,6 +297,9 @@ export const scenarios: Scenario[] = [
   one('refuses %00 in the path', 'edge', { path: '/api/catalog%00' }, { status: 400 }),
   one('refuses an invalid escape in the path', 'edge', { path: '/api/%zz' }, { status: 400 }),
   one('refuses a dot segment above the root', 'edge', { path: '/%2e%2e/api/catalog' }, { status: 400 }),
+  // The legacy layer answers its own refusals from this path (nginx.conf's error_page): no
+  // client request reaches it.
+  one("refuses the path of the legacy layer's refusal answers like any climb above the root", 'edge', { path: '/../refused/uri_too_long' }, { status: 400 }),
   one('resolves dot segments below the root', 'edge', { path: '/api/x/%2e%2e/catalog/1' }, { status: 403, json: { rule: '1001' } }),
   one(
     'treats an absolute-form target as its path',
@@ -278,16 +308,57 @@ export const scenarios: Scenario[] = [
     { status: 308, headers: { location: '/api/search?q=1' } },
   ),
   one('treats header names case-insensitively', 'edge', { path: '/api/catalog', headers: { 'uSeR-aGeNt': 'NIKTO' } }, { status: 403, json: { rule: '1003' } }),
-  one('refuses a request line over 8 KiB', 'edge', { path: `/api/search?q=${'y'.repeat(9000)}` }, { status: 414 }),
+
+  // The head's limits (docs/products.md): 8 KiB per line, CRLF included, and 32 KiB in all,
+  // refused before any product runs, so without the response header rules.
   one(
-    'refuses a header over 8 KiB',
+    'refuses a request line over 8 KiB with 414',
     'edge',
-    { path: '/api/catalog', headers: { 'x-big': 'z'.repeat(9000) } },
-    { status: 400 },
+    { path: `/api/search?q=${'y'.repeat(9000)}` },
+    { status: 414, json: { error: 'uri_too_long', code: 'SWY_ERR_CLIENT_URI_TOO_LONG' }, headers: { 'x-frame-options': null } },
+  ),
+  one('takes a request line of 8 KiB', 'edge', { path: '/', raw: requestLineOf('/find?q=', 8192) }, { status: 308 }),
+  one(
+    'refuses a request line of 8 KiB and one byte',
+    'edge',
+    { path: '/', raw: requestLineOf('/find?q=', 8193) },
+    { status: 414, json: { error: 'uri_too_long' } },
+  ),
+  one('takes a header line of 8 KiB', 'edge', { path: '/find', headers: { 'x-big': 'z'.repeat(8192 - 'x-big: \r\n'.length) } }, { status: 308 }),
+  one(
+    'refuses a header line of 8 KiB and one byte with 431',
+    'edge',
+    { path: '/find', headers: { 'x-big': 'z'.repeat(8193 - 'x-big: \r\n'.length) } },
+    { status: 431, json: { error: 'headers_too_large', code: 'SWY_ERR_CLIENT_HEADERS_TOO_LARGE' }, headers: { 'x-frame-options': null } },
+  ),
+  one('takes a head of 32 KiB', 'edge', { path: '/', raw: headOf('/find', 32 * 1024) }, { status: 308 }),
+  one(
+    // In lines of 1000 bytes nginx's buffers still have room: edge.lua refuses it, not nginx.
+    'refuses a head of 32 KiB and one byte',
+    'edge',
+    { path: '/', raw: headOf('/find', 32 * 1024 + 1, 1000) },
+    { status: 431, json: { error: 'headers_too_large' } },
+  ),
+  // Lines just over half a buffer leave nginx's buffers half empty: its 8 buffers still take 32 KiB.
+  one('takes a head of 32 KiB in lines of half a buffer', 'edge', { path: '/', raw: headOf('/find', 32 * 1024, 4097) }, { status: 308 }),
+
+  // Header names: nginx ignores a name with anything but letters, digits and "-"
+  // (underscores_in_headers off, ignore_invalid_headers on); the pipeline drops the same ones.
+  one(
+    'drops header names with "_" and other characters nginx ignores, before the products and the origin',
+    'edge',
+    { path: '/api/headers', headers: { X_Forwarded_For: '203.0.113.9', 'x~tag': '1', x_attack: 'yes', 'X-Kept-1': 'ok' } },
+    { status: 200, json: { headers: { 'x-kept-1': 'ok' } }, absent: ['headers.x_forwarded_for', 'headers.x~tag', 'headers.x_attack'] },
+  ),
+  one(
+    'drops or refuses a header name with a character outside HTTP tokens',
+    'edge',
+    { path: '/', raw: 'GET /api/headers HTTP/1.1\r\nHost: shop.example\r\nX"Odd: 1\r\nConnection: close\r\n\r\n' },
+    { status: 200, absent: ['headers.x"odd'] },
     {
       pipeline: {
-        expect: { status: 431 },
-        why: 'Node answers oversized headers with 431 (RFC 6585); nginx uses 400 for a header line over large_client_header_buffers.',
+        expect: { status: 400, json: { error: 'bad_request' } },
+        why: "Node's HTTP parser refuses a header name that is not an HTTP token (RFC 9110 §5.1) before the pipeline runs; nginx ignores the line (ignore_invalid_headers).",
       },
     },
   ),

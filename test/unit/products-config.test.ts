@@ -47,6 +47,20 @@ cors: { origins: ["*"], credentials: true }
     ]);
   });
 
+  it('refuses a WAF field or rate-limit key on a header name both implementations drop', () => {
+    expect(
+      errors(`${ORIGIN}waf:
+  - { id: w1, field: "header:X_Forwarded_For", pattern: "x" }
+  - { id: w2, field: "header:X-Kept", pattern: "x" }
+rate_limits:
+  - { id: r1, key: "header:x.client", rate: 1, burst: 1 }
+`),
+    ).toEqual([
+      'products.yaml:3:22: waf[0].field: "header:X_Forwarded_For" never matches: both implementations drop header names with anything but letters, digits and "-"',
+      'products.yaml:6:20: rate_limits[0].key: "header:x.client" never matches: both implementations drop header names with anything but letters, digits and "-"',
+    ]);
+  });
+
   it.each([
     ['(?<name>x)', 'named groups'],
     ['(?>x)', 'atomic groups'],

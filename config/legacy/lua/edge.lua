@@ -1,8 +1,12 @@
 -- The legacy layer's edge products (switchyard's "FL"): one module, run by nginx phases.
 --
---   access:        method check (405) → WAF (403) → rate limits (429/400) → CORS preflight
---                  (204/403) → redirects (3xx) → request header rules → proxy to the origin
+--   access:        head size (431) and method token (400), as the pipeline refuses them
+--                  before any product → method check (405) → WAF (403) → rate limits (429/400)
+--                  → CORS preflight (204/403) → redirects (3xx) → request header rules → proxy
+--                  to the origin
 --   header_filter: CORS response headers → response header rules (on every response)
+--   refuse:        nginx's own 400, 414 and 494 (error_page), with the pipeline's JSON
+--   method_not_allowed: nginx's own 405 (TRACE), as the method check answers it
 --
 -- The configuration is the JSON that switchyard generates from config/products.yaml at start
 -- (src/legacy/legacy-layer.ts). docs/products.md describes each product; the new pipeline
@@ -13,8 +17,15 @@ local _M = {}
 local cfg
 local limits = ngx.shared.ratelimit
 
-local METHODS = { GET = true, HEAD = true, POST = true, PUT = true, PATCH = true, DELETE = true, OPTIONS = true }
-local ALLOW = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+-- From cfg.edge (src/legacy/legacy-layer.ts): the methods the edge serves, and every method
+-- token Node's HTTP parser knows (the pipeline's parser refuses any other with 400).
+local METHODS, KNOWN, ALLOW
+
+local function set_of(list)
+  local t = {}
+  for _, v in ipairs(list) do t[v] = true end
+  return t
+end
 
 function _M.init(path)
   local f = assert(io.open(path, "rb"))
@@ -25,6 +36,8 @@ function _M.init(path)
   cfg = decoded
   -- cjson.decode turns JSON null into a sentinel: normalise optional parts to nil.
   if cfg.cors == cjson.null then cfg.cors = nil end
+  METHODS, KNOWN = set_of(cfg.edge.methods), set_of(cfg.edge.knownMethods)
+  ALLOW = table.concat(cfg.edge.methods, ", ")
 end
 
 -- A local reply: status, headers, and an optional JSON body (Lua table) or none.
@@ -184,10 +197,24 @@ local function request_headers()
   end
 end
 
+-- A refusal before any product (error_page /../refused/REASON): the pipeline's status and body.
+function _M.refuse()
+  local r = cfg.edge.refusals[ngx.var.uri:match("[^/]+$")]
+  return respond(r.status, nil, r.body)
+end
+
+function _M.method_not_allowed()
+  return respond(405, { Allow = ALLOW }, { error = "method_not_allowed" })
+end
+
 function _M.access()
-  if not METHODS[ngx.req.get_method()] then
-    return respond(405, { Allow = ALLOW }, { error = "method_not_allowed" })
-  end
+  -- nginx's buffers take any head up to the limit and some above it: refuse those exactly
+  -- ($request_length is the head until the body is read). ngx.exit hands both refusals to
+  -- nginx's error_page, which answers them as it answers its own.
+  if tonumber(ngx.var.request_length) > cfg.edge.maxHeadBytes then return ngx.exit(494) end
+  local method = ngx.req.get_method()
+  if not KNOWN[method] then return ngx.exit(ngx.HTTP_BAD_REQUEST) end
+  if not METHODS[method] then return _M.method_not_allowed() end
   local path, query = split_uri()
   waf(path, query)
   rate_limits(path)
