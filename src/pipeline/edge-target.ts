@@ -25,11 +25,7 @@ function climbsAboveRoot(path: string): boolean {
 
 export function checkEdgeTarget(req: IncomingMessage): ErrorDef | undefined {
   if ((req.headersDistinct.host?.length ?? 0) > 1) return ERRORS.CLIENT_BAD_REQUEST;
-  try {
-    toOriginForm(req);
-  } catch {
-    return ERRORS.CLIENT_BAD_REQUEST; // "http://[" and other targets that are no URL
-  }
+  if (!toOriginForm(req)) return ERRORS.CLIENT_BAD_REQUEST; // "http://[", "http:///x": no URI
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);

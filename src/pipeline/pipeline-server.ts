@@ -8,12 +8,13 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { AdminServer } from '../admin/admin-server.js';
 import type { ListenAddress } from '../config/listen-address.js';
-import { answerClientError } from '../http/client-errors.js';
+import { answerClientError, refuseConnect } from '../http/client-errors.js';
+import { droppedBehindLast } from '../http/closing-connection.js';
 import { AccessLog, type AccessLogConfig } from '../log/access-log.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { ProductsConfig } from '../products/products-config.js';
-import { PIPELINE_MAX_URL, Pipeline } from './engine.js';
+import { PIPELINE_MAX_HEADER_COUNT, PIPELINE_MAX_URL, Pipeline } from './engine.js';
 import type { PipelineModule } from './module.js';
 
 export interface PipelineServerOptions {
@@ -38,9 +39,18 @@ export class PipelineServer {
   static async start(o: PipelineServerOptions): Promise<PipelineServer> {
     const access = o.log && AccessLog.of(o.logger, o.log);
     const pipeline = new Pipeline(o.products, { metrics: o.metrics, logger: o.logger, origin: o.origin, modules: o.modules, access });
-    const server = createServer({ maxHeaderSize: PIPELINE_MAX_URL, requireHostHeader: false, keepAliveTimeout: 65_000 }, pipeline.handle);
+    const server = createServer({ maxHeaderSize: PIPELINE_MAX_URL, requireHostHeader: false, keepAliveTimeout: 65_000 }, (req, res) => {
+      // Pipelined behind a request whose answer ends the connection: never read, as in nginx.
+      if (!droppedBehindLast(req)) pipeline.handle(req, res);
+    });
+    // One more than the limit: admission answers 431 to a request over it (listener.ts).
+    server.maxHeadersCount = PIPELINE_MAX_HEADER_COUNT + 1;
     server.on('clientError', (err, socket: Socket) => {
       const refused = answerClientError(err, socket, PIPELINE_MAX_URL);
+      if (refused) pipeline.logRefused(refused);
+    });
+    server.on('connect', (req, socket) => {
+      const refused = refuseConnect(req, socket);
       if (refused) pipeline.logRefused(refused);
     });
     let admin: AdminServer | undefined;

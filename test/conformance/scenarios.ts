@@ -277,6 +277,34 @@ export const scenarios: Scenario[] = [
     { path: 'http://shop.example/find?q=1' },
     { status: 308, headers: { location: '/api/search?q=1' } },
   ),
+  one(
+    'refuses an absolute-form target with an empty host',
+    'edge',
+    { path: '/', raw: 'GET http:///api/catalog HTTP/1.1\r\nHost: a.example\r\n\r\n' },
+    { status: 400 },
+  ),
+  one(
+    'refuses an absolute-form target with userinfo',
+    'edge',
+    { path: '/', raw: 'GET http://user@shop.example/api/catalog HTTP/1.1\r\nHost: a.example\r\n\r\n' },
+    { status: 400 },
+  ),
+  one('refuses an HTTP/2.0 request line with 505', 'edge', { path: '/', raw: 'GET /api/catalog HTTP/2.0\r\nHost: a.example\r\n\r\n' }, { status: 505 }),
+  one('refuses an HTTP/3.0 request line with 505', 'edge', { path: '/', raw: 'GET /api/catalog HTTP/3.0\r\nHost: a.example\r\n\r\n' }, { status: 505 }),
+  one('refuses an HTTP/0.9 request line', 'edge', { path: '/', raw: 'GET /api/catalog HTTP/0.9\r\nHost: a.example\r\n\r\n' }, { status: 400 }),
+  one('refuses CONNECT with a path with 405', 'edge', { path: '/', raw: 'CONNECT /api/catalog HTTP/1.1\r\nHost: a.example\r\n\r\n' }, { status: 405 }),
+  one(
+    'refuses CONNECT to an authority',
+    'edge',
+    { path: '/', raw: 'CONNECT shop.example:443 HTTP/1.1\r\nHost: shop.example:443\r\n\r\n' },
+    { status: 400 },
+    {
+      pipeline: {
+        expect: { status: 405, json: { error: 'method_not_allowed' }, headers: { allow: /^GET, HEAD, / } },
+        why: 'nginx does not parse the authority-form target of CONNECT ("host:443") and answers 400; the pipeline and the gateway refuse the method itself, whatever the target, with 405 and Allow.',
+      },
+    },
+  ),
   one('treats header names case-insensitively', 'edge', { path: '/api/catalog', headers: { 'uSeR-aGeNt': 'NIKTO' } }, { status: 403, json: { rule: '1003' } }),
   one('refuses a request line over 8 KiB', 'edge', { path: `/api/search?q=${'y'.repeat(9000)}` }, { status: 414 }),
   one(
