@@ -11,11 +11,20 @@ export interface ErrorDef {
   /** Bounded metric label and log word. */
   reason: string;
   message: string;
+  /** Headers every reply with this error carries (a 405's Allow, RFC 9110 §15.5.6). */
+  headers?: Readonly<Record<string, string>>;
 }
 
-function def(code: string, status: number, reason: string, message: string): ErrorDef {
-  return Object.freeze({ code, status, reason, message });
+function def(code: string, status: number, reason: string, message: string, headers?: Record<string, string>): ErrorDef {
+  return Object.freeze(headers ? { code, status, reason, message, headers: Object.freeze(headers) } : { code, status, reason, message });
 }
+
+/**
+ * The methods the gateway forwards by name (the rule language's, src/rules/rule-set.ts), for the
+ * Allow header of the 405 that CONNECT gets; any other method token Node's parser knows is
+ * forwarded too.
+ */
+const FORWARDED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE';
 
 export const ERRORS = Object.freeze({
   // Upstream (backend) side.
@@ -29,7 +38,20 @@ export const ERRORS = Object.freeze({
   // Downstream (client) side.
   CLIENT_BAD_REQUEST: def('SWY_ERR_CLIENT_BAD_REQUEST', 400, 'bad_request', 'the request is malformed'),
   CLIENT_URI_TOO_LONG: def('SWY_ERR_CLIENT_URI_TOO_LONG', 414, 'uri_too_long', 'the request target is longer than the limit'),
-  CLIENT_HEADERS_TOO_LARGE: def('SWY_ERR_CLIENT_HEADERS_TOO_LARGE', 431, 'headers_too_large', 'the request headers are larger than the limit'),
+  CLIENT_HEADERS_TOO_LARGE: def('SWY_ERR_CLIENT_HEADERS_TOO_LARGE', 431, 'headers_too_large', 'the request headers are over the size or count limit'),
+  CLIENT_METHOD_NOT_ALLOWED: def(
+    'SWY_ERR_CLIENT_METHOD_NOT_ALLOWED',
+    405,
+    'method_not_allowed',
+    'CONNECT is not served: the gateway forwards requests and opens no tunnels',
+    { allow: FORWARDED_METHODS },
+  ),
+  CLIENT_HTTP_VERSION: def(
+    'SWY_ERR_CLIENT_HTTP_VERSION',
+    505,
+    'http_version',
+    'the HTTP version of the request line is not supported (HTTP/1.0 and HTTP/1.1 are)',
+  ),
   CLIENT_TIMEOUT: def('SWY_ERR_CLIENT_TIMEOUT', 408, 'timeout', 'the request was not received in time'),
   CLIENT_ABORTED: def('SWY_ERR_CLIENT_ABORTED', 499, 'client_aborted', 'the client went away before the answer was complete'),
   // The gateway itself.
@@ -134,5 +156,7 @@ export function errorBody(e: ErrorDef, extra: Record<string, string | undefined>
  */
 export function rawErrorResponse(e: ErrorDef): string {
   const body = errorBody(e);
-  return `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  let extra = '';
+  for (const name in e.headers) extra += `${name}: ${e.headers[name]}\r\n`;
+  return `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: application/json\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }

@@ -66,6 +66,8 @@ export interface GatewayConfig {
   limits: {
     maxUrlBytes: number;
     maxHeaderBytes: number;
+    /** Header fields of a request; past it, 431 (Node would drop the fields past its own count). */
+    maxHeaderCount: number;
     headersTimeoutMs: number;
     requestTimeoutMs: number;
     keepAliveTimeoutMs: number;
@@ -79,6 +81,14 @@ export interface GatewayConfig {
 const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 /** A header name (RFC 9110 token), where `*` is the wildcard. */
 const REDACT_HEADER = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Header fields a request may carry (`limits.max_header_count`; the pipeline service's edge
+ * limit too): where Node stops keeping them. nginx bounds only their size, and the legacy layer
+ * reads every one (a WAF rule must see the 120th: test/conformance/scenarios.ts), so the default
+ * refuses nothing Node served before; Envoy and Apache default to 100.
+ */
+export const DEFAULT_MAX_HEADER_COUNT = 1000;
 
 const hostPort = refine(string(), (value, node, ctx, path) => {
   const m = /^(.+):(\d{1,5})$/.exec(value);
@@ -161,6 +171,7 @@ const schema = object({
     section({
       max_url_length: opt(size({ max: 1024 * 1024 }), 8 * 1024),
       max_header_size: opt(size({ max: 1024 * 1024 }), 32 * 1024),
+      max_header_count: opt(number({ min: 1, max: 10_000, integer: true }), DEFAULT_MAX_HEADER_COUNT),
       headers_timeout: opt(duration({ min: 100 }), 20_000),
       request_timeout: opt(duration({ min: 0 }), 300_000),
       keep_alive_timeout: opt(duration({ min: 0 }), 65_000),
@@ -253,6 +264,7 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
     limits: {
       maxUrlBytes: limits.max_url_length,
       maxHeaderBytes: limits.max_header_size,
+      maxHeaderCount: limits.max_header_count,
       headersTimeoutMs: limits.headers_timeout,
       requestTimeoutMs: limits.request_timeout,
       keepAliveTimeoutMs: limits.keep_alive_timeout,

@@ -10,7 +10,7 @@ import type { Backend } from '../forward/backend.js';
 import { HttpBackend } from '../forward/http-backend.js';
 import { UpgradeProxy } from '../forward/websocket.js';
 import { compileTrustedProxies } from '../http/client-address.js';
-import { answerClientError } from '../http/client-errors.js';
+import { answerClientError, refuseConnect } from '../http/client-errors.js';
 import { Listener, type ListenerHandlers } from '../http/listener.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createMetrics, type Metrics } from '../metrics/catalogue.js';
@@ -63,6 +63,10 @@ export class Gateway {
       upgrade: createUpgradeHandler(rt, logStep),
       clientError: (err, socket) => {
         const refused = answerClientError(err, socket, rt.config.limits.maxUrlBytes);
+        if (refused) logStep.refused(refused);
+      },
+      connect: (req, socket) => {
+        const refused = refuseConnect(req, socket);
         if (refused) logStep.refused(refused);
       },
     };

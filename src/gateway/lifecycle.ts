@@ -19,11 +19,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ERRORS, type ErrorDef, errorBody, rawErrorResponse } from '../errors.js';
+import { blameOf, ERRORS, type ErrorDef, errorBody, rawErrorResponse } from '../errors.js';
 import type { ForwardOutcome } from '../forward/backend.js';
 import { admit, toOriginForm } from '../http/admission.js';
 import { bytesInOf } from '../http/bytes-in.js';
 import { isTrusted } from '../http/client-address.js';
+import { closeAfter, droppedBehindLast } from '../http/closing-connection.js';
 import { REQUEST_ID, upstreamRequestHeaders } from '../http/headers.js';
 import { isHttp2Request } from '../http/http2-compat.js';
 import { childTraceparent, parseTraceContext, startTrace, TRACEPARENT, TRACESTATE } from '../http/trace-context.js';
@@ -34,14 +35,16 @@ import type { GatewayRuntime, RequestContext } from './contracts.js';
 import { createForwardStep } from './forward-step.js';
 import type { LogStep, UpgradeExchange } from './log-step.js';
 
-function localReply(res: ServerResponse, e: ErrorDef, requestId: string, close: boolean): void {
+/** `close`: the connection ends after this reply (closing-connection.ts). */
+function localReply(req: IncomingMessage, res: ServerResponse, e: ErrorDef, requestId: string, close: boolean): void {
   const body = errorBody(e, { request_id: requestId });
   const headers: Record<string, string | number> = {
+    ...e.headers,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     [REQUEST_ID]: requestId,
   };
-  if (close) headers.connection = 'close';
+  if (close) closeAfter(req, res);
   res.writeHead(e.status, headers);
   res.end(body);
 }
@@ -75,6 +78,8 @@ export function createRequestHandler(rt: GatewayRuntime, logStep: LogStep) {
   const forwardStep = createForwardStep(rt);
 
   return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    // Pipelined behind a request whose answer ends the connection: never read, as in nginx.
+    if (droppedBehindLast(req)) return;
     const startNs = process.hrtime.bigint();
     // The socket is detached from `res` once the response ends, so keep it for the byte count.
     const socket = req.socket;
@@ -91,12 +96,13 @@ export function createRequestHandler(rt: GatewayRuntime, logStep: LogStep) {
     };
     try {
       // 1. admit
-      if (rt.draining) res.setHeader('connection', 'close');
+      if (rt.draining) closeAfter(req, res);
       const refused = admit(req, rt.config.limits);
       const rules = rt.rules.rules;
       if (refused || !rules) {
         const e = refused ?? ERRORS.NOT_READY;
-        localReply(res, e, requestId, e.status < 500);
+        // A refused request ends its connection (nginx's way); not being ready does not.
+        localReply(req, res, e, requestId, blameOf(e) === 'client');
         log({ status: e.status, bytesOut: 0, error: e });
         return;
       }
@@ -130,7 +136,7 @@ export function createRequestHandler(rt: GatewayRuntime, logStep: LogStep) {
       // counted as a 500, never against a backend.
       rt.logger.error({ err, request_id: requestId }, 'request handler failed');
       const sent = res.headersSent;
-      if (!sent) localReply(res, ERRORS.INTERNAL, requestId, true);
+      if (!sent) localReply(req, res, ERRORS.INTERNAL, requestId, true);
       else res.destroy();
       log({ status: sent ? res.statusCode : ERRORS.INTERNAL.status, bytesOut: 0, error: ERRORS.INTERNAL, cause: err as Error });
     }
@@ -144,6 +150,10 @@ export function createRequestHandler(rt: GatewayRuntime, logStep: LogStep) {
 export function createUpgradeHandler(rt: GatewayRuntime, logStep: LogStep) {
   const route = createRouter(rt);
   return function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (droppedBehindLast(req)) {
+      socket.end();
+      return;
+    }
     const x: UpgradeExchange = {
       req,
       socket,

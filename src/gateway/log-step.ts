@@ -4,7 +4,7 @@
  *
  *   request    answered by a backend, or locally (admit, not ready, the catch-all's 500)
  *   upgrade    a WebSocket upgrade, when its tunnel closes (or its handshake failed)
- *   refused    a request Node's parser refused, answered on the bare socket
+ *   refused    a request Node's parser refused, or an HTTP/1.1 CONNECT, answered on the bare socket
  *
  * It always runs, once per exchange, and never throws. The request path allocates nothing here
  * beyond the status string and, when sampled, the access line (see src/metrics/hot-metrics.ts
@@ -52,7 +52,7 @@ export interface LogStep {
   ): void;
   /** The end of an upgrade: `status` is what the client got (101, or a refusal), `error` what ended it. */
   upgrade(x: UpgradeExchange, status: number, error?: ErrorDef): void;
-  /** A request Node's parser refused (route and backend "-"). */
+  /** A request Node's parser refused, or an HTTP/1.1 CONNECT (route and backend "-"). */
   refused(r: RefusedRequest): void;
   /** The stop path: writes the buffered access lines. */
   close(): void;
@@ -169,8 +169,11 @@ export function createLogStep(rt: GatewayRuntime): LogStep {
     try {
       count('-', '-', undefined, r.error.status, r.error);
       if (access?.sampled()) {
-        // Method and path are not logged: the request line is what the parser refused.
+        // Method and path only for CONNECT: otherwise the request line is what the parser refused.
         access.write({
+          method: r.method,
+          protocol: r.protocol,
+          path: r.path,
           route: '-',
           backend: '-',
           shadow: 'none',

@@ -1,13 +1,20 @@
 /**
  * Answers for requests that Node's HTTP parser refused before the gateway saw them (malformed
- * request line, invalid header, oversized headers, CL+TE, slow clients). Only the offending
- * connection is closed; the process and every other connection carry on. Nothing is counted
- * here: what was answered goes to the caller's log step.
+ * request line, invalid header, oversized headers, CL+TE, slow clients), and for HTTP/1.1
+ * CONNECT, whose socket node:http hands over. Only the offending connection is closed; the
+ * process and every other connection carry on. Nothing is counted here: what was answered goes
+ * to the caller's log step.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ERRORS, type ErrorDef, rawErrorResponse } from '../errors.js';
+import { connectError } from './admission.js';
 import { bytesInOf } from './bytes-in.js';
+import { droppedBehindLast } from './closing-connection.js';
+
+/** "HTTP/3.0", "HTTP/9.9": a major version past 1 in the request line of what the parser refused. */
+const LATER_MAJOR_VERSION = /^[^\r\n]* HTTP\/[2-9]\.\d\r?\n/;
 
 export function classifyClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, maxUrlBytes: number): ErrorDef | undefined {
   switch (err.code) {
@@ -23,6 +30,11 @@ export function classifyClientError(err: NodeJS.ErrnoException & { rawPacket?: B
         ? ERRORS.CLIENT_URI_TOO_LONG
         : ERRORS.CLIENT_HEADERS_TOO_LARGE;
     }
+    case 'HPE_INVALID_VERSION':
+      // nginx answers 505 to a major version it does not speak, 400 to any other bad version.
+      return err.rawPacket && LATER_MAJOR_VERSION.test(err.rawPacket.subarray(0, 8192).toString('latin1'))
+        ? ERRORS.CLIENT_HTTP_VERSION
+        : ERRORS.CLIENT_BAD_REQUEST;
     case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'HPE_HEADERS_TIMEOUT':
       return ERRORS.CLIENT_TIMEOUT;
@@ -39,6 +51,10 @@ export interface RefusedRequest {
   bytesIn: number;
   /** Bytes of the answer written on the socket (0 when none was). */
   bytesOut: number;
+  /** The request line, when the parser read one (CONNECT). */
+  method?: string;
+  path?: string;
+  protocol?: string;
 }
 
 const CLIENT_ERROR = Symbol('client error during this response');
@@ -75,4 +91,36 @@ export function answerClientError(err: Error, socket: Socket, maxUrlBytes: numbe
   const bytesIn = bytesInOf(socket);
   if (!e && bytesIn === 0) return undefined;
   return { error: e ?? ERRORS.CLIENT_ABORTED, bytesIn, bytesOut };
+}
+
+/**
+ * Ends a socket once what was written to it is sent, and for sure after a second. What the
+ * client still sends is read and dropped meanwhile: closing with unread bytes would reset the
+ * connection, and the client could lose the answer.
+ */
+function endSocket(socket: Duplex, data?: string): void {
+  socket.resume();
+  socket.end(data);
+  (socket as Socket).destroySoon?.();
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+/**
+ * HTTP/1.1 CONNECT (node:http's 'connect' event): 405 with Allow and the connection closed, for
+ * the bytes after the request head belong to the tunnel the client asked for and are never read
+ * as requests. nginx answers 400 to the usual authority-form target ("CONNECT host:443"), which
+ * it does not parse, and 405 to any other; the method is what is refused here, whatever the
+ * target. Returns what the log step records; undefined for a CONNECT pipelined behind a refused
+ * request, which is dropped unanswered (closing-connection.ts).
+ */
+export function refuseConnect(req: IncomingMessage, socket: Duplex): RefusedRequest | undefined {
+  socket.on('error', () => socket.destroy());
+  if (droppedBehindLast(req)) {
+    endSocket(socket);
+    return undefined;
+  }
+  const e = connectError(req.url ?? '');
+  const raw = rawErrorResponse(e);
+  endSocket(socket, raw);
+  return { error: e, bytesIn: bytesInOf(socket), bytesOut: Buffer.byteLength(raw), method: req.method, path: req.url, protocol: `HTTP/${req.httpVersion}` };
 }

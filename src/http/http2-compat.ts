@@ -15,7 +15,8 @@
  *   node:http2 throw, and the reason phrase, which HTTP/2 does not have, is not passed on.
  * - `destroyed` and `writableFinished` mean what they mean on ServerResponse (a stream the
  *   client reset is not finished), and `headerBytes` and `bytesIn` count per stream what the
- *   lifecycle counts on the socket for HTTP/1.1 (here every stream shares the socket).
+ *   lifecycle counts on the socket for HTTP/1.1 (here every stream shares the socket), and
+ *   `headerCount` what HTTP/1.1's rawHeaders would hold.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { Http2ServerRequest, Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
@@ -30,13 +31,20 @@ const NO_BODY_EXPECTED = new Set(['GET', 'HEAD']);
 export class EdgeHttp2Request extends Http2ServerRequest {
   /** The header block as HTTP/1.1 would spell it (name, value, ": " and CRLF per field). */
   readonly headerBytes: number;
+  /** Header fields, pseudo-headers not counted (as HTTP/1.1's rawHeaders would hold them). */
+  readonly headerCount: number;
   private bodyBytes = 0;
 
   constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, options: ReadableOptions, rawHeaders: string[]) {
     super(stream, headers, options, rawHeaders);
     let size = 0;
-    for (let i = 0; i < rawHeaders.length; i += 2) size += rawHeaders[i]!.length + rawHeaders[i + 1]!.length + 4;
+    let count = 0;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      size += rawHeaders[i]!.length + rawHeaders[i + 1]!.length + 4;
+      if (rawHeaders[i]!.charCodeAt(0) !== 58 /* ':' */) count++;
+    }
     this.headerBytes = size;
+    this.headerCount = count;
     const fields: IncomingHttpHeaders = {};
     for (const name in headers) if (name.charCodeAt(0) !== 58 /* ':' */) fields[name] = headers[name];
     const authority = headers[':authority'];

@@ -23,7 +23,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ListenerConfig } from '../config/listener-config.js';
 import type { Logger } from '../log/logger.js';
-import { EdgeHttp2Request, EdgeHttp2Response } from './http2-compat.js';
+import { EdgeHttp2Request, EdgeHttp2Response, isHttp2Request } from './http2-compat.js';
 import { type ReloadReason, TlsReloader } from './tls-reloader.js';
 
 export interface ListenerHandlers {
@@ -32,10 +32,16 @@ export interface ListenerHandlers {
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Requests node:http's parser refused (HTTP/1.1). */
   clientError?(err: Error, socket: Socket): void;
+  /**
+   * HTTP/1.1 CONNECT, whose socket node:http hands over as for an upgrade; absent: node:http
+   * closes it unanswered. HTTP/2 CONNECT is a request like any other (`request`).
+   */
+  connect?(req: IncomingMessage, socket: Duplex): void;
 }
 
 export interface ListenerLimits {
   maxHeaderBytes: number;
+  maxHeaderCount: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
@@ -108,7 +114,14 @@ export class Listener {
       // At most 128 streams at a time per connection, nginx's default: node:http2 would allow
       // 2^32-1, and each open stream holds an upstream request.
       settings: { maxHeaderListSize: 2 * limits.maxHeaderBytes, maxConcurrentStreams: 128 },
+      // The same for the number of fields: admit() answers 431 past max_header_count, node:http2
+      // resets the stream past twice that (and the pseudo-headers); its default is 128.
+      maxHeaderListPairs: 2 * limits.maxHeaderCount + 4,
     };
+    // node:http's count of header fields is a property, not an option. One more than the limit,
+    // so that admit() sees a request over it and answers 431 (Node 24's parser refuses past the
+    // count with a 431 of its own; Node 20's dropped the fields past it, silently).
+    const maxHeadersCount = limits.maxHeaderCount + 1;
     // An idle HTTP/2 connection closes after keep_alive_timeout, as an HTTP/1.1 one does;
     // close() is graceful (GOAWAY), so streams still open finish first.
     const idleSessions = (session: ServerHttp2Session) => session.setTimeout(limits.keepAliveTimeoutMs, () => session.close());
@@ -130,14 +143,18 @@ export class Listener {
       // With allowHTTP1 the secure server is also node:http's Server for HTTP/1.1 connections
       // (same fields, same methods), which its typings do not say.
       (secure as unknown as Server).keepAliveTimeout = limits.keepAliveTimeoutMs;
+      (secure as unknown as Server).maxHeadersCount = maxHeadersCount;
       secure.on('session', idleSessions);
       server = secure;
     } else {
       const plain = createServer(http1, handlers.request);
+      plain.maxHeadersCount = maxHeadersCount;
       server = plain;
       if (config.h2c) {
         const h2 = createH2Server(http2, handlers.request as never);
         h2.on('session', idleSessions);
+        // node:http2 answers CONNECT with an empty 405 unless 'connect' has a listener.
+        h2.on('connect', handlers.request as never);
         const [serveHttp1] = plain.listeners('connection') as ((s: Socket) => void)[];
         plain.removeAllListeners('connection');
         plain.on('connection', (socket: Socket) =>
@@ -156,6 +173,13 @@ export class Listener {
     }
     if (handlers.upgrade) server.on('upgrade', handlers.upgrade);
     if (handlers.clientError) server.on('clientError', handlers.clientError);
+    // On a TLS listener, HTTP/2 CONNECT streams (req, res) and HTTP/1.1 CONNECT sockets
+    // (req, socket, head) both come as 'connect'.
+    server.on('connect', (req: IncomingMessage, resOrSocket: ServerResponse | Duplex) => {
+      if (isHttp2Request(req)) handlers.request(req, resOrSocket as ServerResponse);
+      else if (handlers.connect) handlers.connect(req, resOrSocket as Duplex);
+      else (resOrSocket as Duplex).destroy();
+    });
 
     const listener = new Listener(config, server, h2c, tls);
     await new Promise<void>((resolve, reject) => {

@@ -53,11 +53,7 @@ export function checkEdgeTarget(req: IncomingMessage): ErrorDef | undefined {
   const size = headSizeError(req.method ?? 'GET', req.url ?? '/', req.rawHeaders);
   if (size === ERRORS.CLIENT_URI_TOO_LONG) return size;
   if ((req.headersDistinct.host?.length ?? 0) > 1) return ERRORS.CLIENT_BAD_REQUEST;
-  try {
-    toOriginForm(req);
-  } catch {
-    return ERRORS.CLIENT_BAD_REQUEST; // "http://[" and other targets that are no URL
-  }
+  if (!toOriginForm(req)) return ERRORS.CLIENT_BAD_REQUEST; // "http://[", "http:///x": no URI
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);

@@ -13,13 +13,15 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable } from 'node:stream';
 import { NO_RETRIES } from '../config/backend-config.js';
-import { ERRORS, errorFields } from '../errors.js';
+import { DEFAULT_MAX_HEADER_COUNT } from '../config/gateway-config.js';
+import { ERRORS, type ErrorDef, errorFields } from '../errors.js';
 import type { ForwardOutcome, ResponseTap } from '../forward/backend.js';
 import { HttpBackend } from '../forward/http-backend.js';
 import { admit } from '../http/admission.js';
 import { bytesInOf } from '../http/bytes-in.js';
 import { clientAddress, compileTrustedProxies, type TrustedProxies } from '../http/client-address.js';
 import type { RefusedRequest } from '../http/client-errors.js';
+import { closeAfter } from '../http/closing-connection.js';
 import { REQUEST_ID, withoutHopByHop } from '../http/headers.js';
 import { type AccessLog, durationMs } from '../log/access-log.js';
 import type { Logger } from '../log/logger.js';
@@ -52,8 +54,10 @@ interface Loaded {
   state: unknown;
 }
 
+/** The edge's limit on header fields (nginx has none; its 32 KiB of head bounds them). */
+export const PIPELINE_MAX_HEADER_COUNT = DEFAULT_MAX_HEADER_COUNT;
 /** The request line's limit bounds the target too (checkEdgeTarget counts the whole line). */
-const ADMISSION = Object.freeze({ maxUrlBytes: EDGE_MAX_LINE_BYTES });
+const ADMISSION = Object.freeze({ maxUrlBytes: EDGE_MAX_LINE_BYTES, maxHeaderCount: PIPELINE_MAX_HEADER_COUNT });
 
 class Context implements RequestView, RequestPhase, UpstreamRequestPhase, UpstreamResponsePhase, ResponsePhase, LogPhase {
   readonly method: string;
@@ -66,6 +70,12 @@ class Context implements RequestView, RequestPhase, UpstreamRequestPhase, Upstre
   originHeaders: ReadonlyHeaders = EMPTY_HEADERS;
   status = 0;
   answeredBy: string | undefined;
+  /**
+   * Why admission refused the request on the pipeline service's own listener: a client error,
+   * counted and logged as `error` as logRefused does the parser's (in the gateway, the gateway's
+   * log step records the exchange).
+   */
+  refusal: ErrorDef | undefined;
   reason: string | undefined;
   error: Error | undefined;
   durationSeconds = 0;
@@ -186,7 +196,12 @@ export class Pipeline {
     }
   }
 
-  /** The HTTP handler: a request in, a response out, every phase in order. */
+  /**
+   * The HTTP handler: a request in, a response out, every phase in order. Without `h`, the
+   * request came to the pipeline service's own listener (pipeline-server.ts), and one refused
+   * at admission ends its connection, as nginx ends it; in the gateway (`h`), the client's
+   * connection is the gateway's to keep.
+   */
   handle = (req: IncomingMessage, res: ServerResponse, h?: HandleOptions): void => {
     const start = performance.now();
     // Before the Context: an absolute-form target becomes the origin-form path the modules see.
@@ -201,7 +216,18 @@ export class Pipeline {
     const refused = refusedTarget ?? admit(req, ADMISSION);
     if (refused) {
       ctx.reason = refused.reason;
-      return this.reply(ctx, res, { kind: 'respond', status: refused.status, reason: refused.reason, body: errorFields(refused) }, [], done, h);
+      if (!h) {
+        closeAfter(req, res);
+        ctx.refusal = refused;
+      }
+      return this.reply(
+        ctx,
+        res,
+        { kind: 'respond', status: refused.status, reason: refused.reason, body: errorFields(refused), headers: refused.headers },
+        [],
+        done,
+        h,
+      );
     }
 
     // filter: which modules concern this request.
@@ -309,6 +335,7 @@ export class Pipeline {
       const m = this.metrics;
       const answeredBy = ctx.answeredBy ?? (reply !== undefined || (error && error !== ERRORS.CLIENT_ABORTED) ? 'pipeline' : 'origin');
       m.pipelineRequests.inc({ answered_by: answeredBy, code: String(status) });
+      if (ctx.refusal) m.clientErrors.inc({ reason: ctx.refusal.reason });
       m.pipelineDuration.observe(ctx.durationSeconds);
       for (const [module, phase, seconds] of ctx.timings) m.moduleDuration.observe({ module, phase }, seconds);
       for (const l of this.modules) {
@@ -335,7 +362,7 @@ export class Pipeline {
             bytes_in: bytesIn,
             bytes_out: outcome ? outcome.bytesOut : ctx.bytesOut,
             reply,
-            error: error?.reason,
+            error: (error ?? ctx.refusal)?.reason,
             cause: outcome?.cause?.message,
           });
         }
@@ -350,7 +377,9 @@ export class Pipeline {
     try {
       this.metrics.pipelineRequests.inc({ answered_by: 'pipeline', code: String(r.error.status) });
       this.metrics.clientErrors.inc({ reason: r.error.reason });
-      if (this.access?.sampled()) this.access.write({ status: r.error.status, bytes_in: r.bytesIn, bytes_out: r.bytesOut, error: r.error.reason });
+      if (this.access?.sampled()) {
+        this.access.write({ method: r.method, path: r.path, status: r.error.status, bytes_in: r.bytesIn, bytes_out: r.bytesOut, error: r.error.reason });
+      }
     } catch (err) {
       this.logger.error({ err }, 'pipeline log step failed');
     }

@@ -8,12 +8,13 @@ import type { Socket } from 'node:net';
 import { AdminServer } from '../admin/admin-server.js';
 import type { ListenAddress } from '../config/listen-address.js';
 import { answerClientError } from '../http/client-errors.js';
+import { droppedBehindLast } from '../http/closing-connection.js';
 import { AccessLog, type AccessLogConfig } from '../log/access-log.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import { EDGE_MAX_HEAD_BYTES, EDGE_MAX_LINE_BYTES } from '../products/edge-limits.js';
 import type { ProductsConfig } from '../products/products-config.js';
-import { Pipeline } from './engine.js';
+import { PIPELINE_MAX_HEADER_COUNT, Pipeline } from './engine.js';
 import type { PipelineModule } from './module.js';
 
 export interface PipelineServerOptions {
@@ -36,6 +37,10 @@ export interface PipelineServerOptions {
  * connection it came on, which then closes.
  */
 function answerConnect(pipeline: Pipeline, req: IncomingMessage, socket: Socket): void {
+  if (droppedBehindLast(req)) {
+    socket.destroy();
+    return;
+  }
   const res = new ServerResponse(req);
   res.shouldKeepAlive = false;
   res.assignSocket(socket);
@@ -66,9 +71,12 @@ export class PipelineServer {
     const build = (products: ProductsConfig) => new Pipeline(products, { metrics: o.metrics, logger: o.logger, origin: o.origin, modules: o.modules, access });
     // Node counts only the target, names and values against maxHeaderSize, less than the head
     // the edge measures: the parser refuses only heads the pipeline would refuse (431) itself.
-    const server = createServer({ maxHeaderSize: EDGE_MAX_HEAD_BYTES, requireHostHeader: false, keepAliveTimeout: 65_000 }, (req, res) =>
-      s.current.handle(req, res),
-    );
+    const server = createServer({ maxHeaderSize: EDGE_MAX_HEAD_BYTES, requireHostHeader: false, keepAliveTimeout: 65_000 }, (req, res) => {
+      // Pipelined behind a request whose answer ends the connection: never read, as in nginx.
+      if (!droppedBehindLast(req)) s.current.handle(req, res);
+    });
+    // One more than the limit: admission answers 431 to a request over it (listener.ts).
+    server.maxHeadersCount = PIPELINE_MAX_HEADER_COUNT + 1;
     const s = new PipelineServer(build, o.products, server);
     server.on('clientError', (err, socket: Socket) => {
       const refused = answerClientError(err, socket, EDGE_MAX_LINE_BYTES);

@@ -4,8 +4,10 @@
  * because pub/sub drops messages while a client is disconnected.
  *
  * Redis is never in the request path: while it is down the gateway serves the rules it has.
- * Unreachable at start → the last-known-good snapshot on disk, else `rules.file`. A version that
- * fails validation (written behind the CLI's back) is counted and logged, never applied.
+ * Unreachable at start → the last-known-good snapshot on disk, else `rules.file` (a snapshot that
+ * is corrupt or invalid is logged, counted and said in the /readyz note, not taken for none). A
+ * version that fails validation (written behind the CLI's back) is counted and logged, never
+ * applied.
  *
  * Each read is also recorded in `PREFIX{rules}:readers` (at most every READ_MARK_MS, never
  * awaited by anything), so that `switchyard rules push` can warn when no gateway reads the
@@ -100,20 +102,33 @@ export class RedisRuleSource {
   }
 
   private fallBack(config: GatewayConfig, why: string): void {
-    const snap = readSnapshot(this.cfg.snapshot);
-    if (snap) {
+    const snapshot = this.cfg.snapshot;
+    const read = readSnapshot(snapshot);
+    let instead = 'no snapshot';
+    if (read.kind === 'found') {
+      const snap = read.snapshot;
       try {
-        const rules = parseRuleSet(snap.yaml, this.cfg.snapshot, this.rc);
+        const rules = parseRuleSet(snap.yaml, snapshot, this.rc);
         this.active.apply(rules, { version: snap.version, source: 'snapshot', note: `${why}; serving the snapshot of version ${snap.version}` });
-        this.logger.warn({ snapshot: this.cfg.snapshot, version: snap.version }, `${why}; serving the last-known-good snapshot`);
+        this.logger.warn({ snapshot, version: snap.version }, `${why}; serving the last-known-good snapshot`);
         return;
       } catch (err) {
-        this.logger.error({ snapshot: this.cfg.snapshot, err }, 'snapshot unreadable; falling back to rules.file');
+        // Valid when it was written: the gateway config changed since (a backend renamed), or it was edited.
+        const errors = err instanceof ConfigError ? err.issues.map(formatIssue) : [(err as Error).message];
+        this.metrics.rulesReloads.inc({ result: 'invalid' });
+        this.logger.error({ snapshot, version: snap.version, errors }, 'rules snapshot holds invalid rules; falling back to rules.file');
+        instead = `the snapshot ${snapshot} holds invalid rules (version ${snap.version})`;
       }
+    } else if (read.kind === 'corrupt') {
+      // Not the same as no snapshot: the last-known-good rules were lost (a full disk, a bad
+      // copy, an edit), and the operator should know before the next Redis outage.
+      this.metrics.rulesReloads.inc({ result: 'error' });
+      this.logger.error({ snapshot, err: read.why }, 'rules snapshot is corrupt; falling back to rules.file');
+      instead = `the snapshot ${snapshot} is corrupt (${read.why})`;
     }
     const rules = readRuleFile(config.rules.file, this.rc);
-    this.active.apply(rules, { version: 0, source: 'file', note: `${why}; no snapshot, serving ${config.rules.file}` });
-    this.logger.warn({ file: config.rules.file }, `${why}; no snapshot, serving rules.file`);
+    this.active.apply(rules, { version: 0, source: 'file', note: `${why}; ${instead}, serving ${config.rules.file}` });
+    this.logger.warn({ file: config.rules.file }, `${why}; ${instead}, serving rules.file`);
   }
 
   /** Reads the active version and applies it if it differs from ours. Calls coalesce. */
@@ -185,13 +200,27 @@ export class RedisRuleSource {
   }
 }
 
-function readSnapshot(file: string): Snapshot | undefined {
+type SnapshotRead = { kind: 'found'; snapshot: Snapshot } | { kind: 'missing' } | { kind: 'corrupt'; why: string };
+
+/** The snapshot file: found, missing (never written), or corrupt (unreadable, not JSON, not a snapshot). */
+function readSnapshot(file: string): SnapshotRead {
+  let text: string;
   try {
-    const s = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
-    return typeof s.yaml === 'string' && typeof s.version === 'number' ? s : undefined;
-  } catch {
-    return undefined;
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return e.code === 'ENOENT' ? { kind: 'missing' } : { kind: 'corrupt', why: `cannot read it: ${e.code ?? e.message}` };
   }
+  let s: Partial<Snapshot>;
+  try {
+    s = JSON.parse(text) as Partial<Snapshot>;
+  } catch (err) {
+    return { kind: 'corrupt', why: `not JSON: ${(err as Error).message}` };
+  }
+  if (typeof s !== 'object' || s === null || typeof s.yaml !== 'string' || typeof s.version !== 'number') {
+    return { kind: 'corrupt', why: 'not a rules snapshot: "version" (a number) and "yaml" (a string) are required' };
+  }
+  return { kind: 'found', snapshot: s as Snapshot };
 }
 
 /** Written to a temporary file and renamed, so a crash never leaves half a snapshot. */

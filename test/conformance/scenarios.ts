@@ -307,6 +307,28 @@ export const scenarios: Scenario[] = [
     { path: 'http://shop.example/find?q=1' },
     { status: 308, headers: { location: '/api/search?q=1' } },
   ),
+  one(
+    'refuses an absolute-form target with an empty host',
+    'edge',
+    { path: '/', raw: 'GET http:///api/catalog HTTP/1.1\r\nHost: a.example\r\n\r\n' },
+    { status: 400 },
+  ),
+  one(
+    'refuses an absolute-form target with userinfo',
+    'edge',
+    { path: '/', raw: 'GET http://user@shop.example/api/catalog HTTP/1.1\r\nHost: a.example\r\n\r\n' },
+    { status: 400 },
+  ),
+  one('refuses an HTTP/2.0 request line with 505', 'edge', { path: '/', raw: 'GET /api/catalog HTTP/2.0\r\nHost: a.example\r\n\r\n' }, { status: 505 }),
+  one('refuses an HTTP/3.0 request line with 505', 'edge', { path: '/', raw: 'GET /api/catalog HTTP/3.0\r\nHost: a.example\r\n\r\n' }, { status: 505 }),
+  one('refuses an HTTP/0.9 request line', 'edge', { path: '/', raw: 'GET /api/catalog HTTP/0.9\r\nHost: a.example\r\n\r\n' }, { status: 400 }),
+  one('refuses CONNECT with a path with 405', 'edge', { path: '/', raw: 'CONNECT /api/catalog HTTP/1.1\r\nHost: a.example\r\n\r\n' }, { status: 405 }),
+  one(
+    'refuses CONNECT to an authority with 400',
+    'edge',
+    { path: '/', raw: 'CONNECT shop.example:443 HTTP/1.1\r\nHost: shop.example:443\r\n\r\n' },
+    { status: 400, json: { error: 'bad_request' } },
+  ),
   one('treats header names case-insensitively', 'edge', { path: '/api/catalog', headers: { 'uSeR-aGeNt': 'NIKTO' } }, { status: 403, json: { rule: '1003' } }),
 
   // The head's limits (docs/products.md): 8 KiB per line, CRLF included, and 32 KiB in all,

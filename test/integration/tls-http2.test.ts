@@ -108,6 +108,13 @@ describe('TLS and HTTP/2 listeners', () => {
       expect((await h2Request(session, { ':path': '/after' })).status).toBe(200);
     });
 
+    it('answers CONNECT with 400 JSON on its stream, as nginx answers its authority target, and the session serves on', async () => {
+      const r = await h2Request(session, { ':method': 'CONNECT', ':authority': 'example.com:443' });
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body)).toMatchObject({ code: 'SWY_ERR_CLIENT_BAD_REQUEST' });
+      expect((await h2Request(session, { ':path': '/after-connect' })).status).toBe(200);
+    });
+
     it('shadows a route and compares the answers, as over HTTP/1.1', async () => {
       const before = seen.filter((s) => s.url === '/cmp').length;
       expect((await h2Request(session, { ':path': '/cmp' })).status).toBe(200);
@@ -166,6 +173,21 @@ describe('TLS and HTTP/2 listeners', () => {
         c.on('error', reject);
       });
       expect(text).toMatch(/^HTTP\/1\.1 400 /);
+    });
+
+    it('answers CONNECT with a path with 405 JSON and closes over TLS too', async () => {
+      const text = await new Promise<string>((resolve, reject) => {
+        let got = '';
+        const c = tlsConnect({ port: tls, host: '127.0.0.1', ca: ca.cert, ALPNProtocols: ['http/1.1'] }, () =>
+          c.write('CONNECT /tunnel HTTP/1.1\r\nHost: example.com:443\r\n\r\n'),
+        );
+        c.on('data', (d: Buffer) => (got += d.toString()));
+        c.on('close', () => resolve(got));
+        c.on('error', reject);
+      });
+      expect(text).toMatch(/^HTTP\/1\.1 405 /);
+      expect(text).toMatch(/^allow: GET, HEAD, /im);
+      expect(text).toContain('"code":"SWY_ERR_CLIENT_METHOD_NOT_ALLOWED"');
     });
 
     it('negotiates http/1.1 or h2 by ALPN with curl', async () => {

@@ -39,6 +39,13 @@ describe('gateway config', () => {
     ]);
   });
 
+  it('takes limits.max_header_count, 1000 by default, a whole number from 1', () => {
+    expect(parseGatewayConfig(ok, 'gw.yaml', {}).limits.maxHeaderCount).toBe(1000);
+    expect(parseGatewayConfig(`${ok}limits: { max_header_count: 100 }\n`, 'gw.yaml', {}).limits.maxHeaderCount).toBe(100);
+    expect(issues(`${ok}limits:\n  max_header_count: 0\n`)).toEqual([expect.stringMatching(/^gw\.yaml:7:21: limits\.max_header_count: /)]);
+    expect(issues(`${ok}limits:\n  max_header_count: 1.5\n`)).toEqual([expect.stringMatching(/^gw\.yaml:7:21: limits\.max_header_count: /)]);
+  });
+
   it('names file, line, column and key of every error', () => {
     expect(
       issues(`listen: 8080
