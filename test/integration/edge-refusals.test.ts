@@ -150,7 +150,7 @@ describe('the gateway at the edge', () => {
       expect(origin.seen).not.toContain('/tunnelled');
       await expect.poll(() => clientErrors('method_not_allowed')).toBe(before + 1);
       await expect
-        .poll(() => access().find((l) => l.method === 'CONNECT'))
+        .poll(() => access().find((l) => l.method === 'CONNECT' && l.path === '/example'))
         .toMatchObject({
           path: '/example',
           protocol: 'HTTP/1.1',

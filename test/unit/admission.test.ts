@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ERRORS } from '../../src/errors.js';
-import { absoluteForm, admit } from '../../src/http/admission.js';
+import { absoluteForm, admit, connectError } from '../../src/http/admission.js';
 import { classifyClientError } from '../../src/http/client-errors.js';
 
 /** The fields admit() reads of an HTTP/1.x request. */
@@ -25,8 +25,10 @@ describe('admit', () => {
     expect(admit(request({ url: '/', version: [...version] }), LIMITS)).toBe(want);
   });
 
-  it('refuses CONNECT with 405, whatever its target', () => {
-    for (const url of ['example.com:443', '/x', '']) expect(admit(request({ method: 'CONNECT', url }), LIMITS)).toBe(ERRORS.CLIENT_METHOD_NOT_ALLOWED);
+  it('refuses CONNECT to an authority (or none) with 400, as nginx; CONNECT with a path goes on to the method rules', () => {
+    for (const url of ['example.com:443', '']) expect(admit(request({ method: 'CONNECT', url }), LIMITS)).toBe(ERRORS.CLIENT_BAD_REQUEST);
+    expect(admit(request({ method: 'CONNECT', url: '/x' }), LIMITS)).toBeUndefined();
+    expect(connectError('/x')).toBe(ERRORS.CLIENT_METHOD_NOT_ALLOWED);
     expect(ERRORS.CLIENT_METHOD_NOT_ALLOWED.headers).toEqual({ allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE' });
   });
 
