@@ -183,12 +183,35 @@ function processTree(pid: number): number[] {
   return out;
 }
 
-/** Samples the resident memory of a process tree every 100 ms; stop() returns the peak in bytes. */
-export function sampleRss(pid: number) {
+/** Clock ticks per second of utime/stime in /proc/PID/stat (USER_HZ: 100 on every Linux ABI). */
+const USER_HZ = 100;
+
+/**
+ * CPU seconds (user + system) used so far by the process trees rooted at `pids`: every process on
+ * a proxied path with its children (the legacy layer's launcher, nginx master and worker). Read
+ * from /proc/PID/stat, fields 14 and 15, after the command name (which may hold spaces).
+ */
+export function cpuSeconds(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const p of pids.flatMap(processTree)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields[0] is field 3 (state): utime is field 14, stime field 15.
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks / USER_HZ;
+}
+
+/** Samples the resident memory of process trees every 100 ms; stop() returns the peak of their sum, in bytes. */
+export function sampleRss(pids: readonly number[]) {
   let peak = 0;
   const read = () => {
     let total = 0;
-    for (const p of processTree(pid)) {
+    for (const p of pids.flatMap(processTree)) {
       try {
         const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
         if (m) total += Number(m[1]) * 1024;
