@@ -10,6 +10,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ERRORS, type ErrorDef } from '../errors.js';
 import { toOriginForm } from '../http/admission.js';
+import { isHttp2Request } from '../http/http2-compat.js';
 import { percentDecode } from '../products/edge-match.js';
 
 function climbsAboveRoot(path: string): boolean {
@@ -23,8 +24,25 @@ function climbsAboveRoot(path: string): boolean {
   return false;
 }
 
+/**
+ * Every line of a request header as the client sent it (`headersDistinct[name]`, `name` in
+ * lowercase). On HTTP/1 read from rawHeaders: headersDistinct would build an array for every
+ * header of every request, where the pipeline asks for one or two. HTTP/2 requests keep their
+ * own headersDistinct (Host comes from :authority there).
+ */
+export function headerLines(req: IncomingMessage, name: string): string[] | undefined {
+  if (isHttp2Request(req)) return req.headersDistinct[name];
+  const raw = req.rawHeaders;
+  let out: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === name.length && (n === name || n.toLowerCase() === name)) (out ??= []).push(raw[i + 1]!);
+  }
+  return out;
+}
+
 export function checkEdgeTarget(req: IncomingMessage): ErrorDef | undefined {
-  if ((req.headersDistinct.host?.length ?? 0) > 1) return ERRORS.CLIENT_BAD_REQUEST;
+  if ((headerLines(req, 'host')?.length ?? 0) > 1) return ERRORS.CLIENT_BAD_REQUEST;
   try {
     toOriginForm(req);
   } catch {
