@@ -167,19 +167,24 @@ http {
   return startProc(name, '/usr/sbin/nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], port, cpus);
 }
 
+/** The direct children of a process (the legacy layer's launcher → nginx master). */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const kids = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (kids) out.push(...kids.split(/\s+/).map(Number));
+    }
+  } catch {
+    /* gone */
+  }
+  return out;
+}
+
 /** A process and its descendants (the legacy layer's launcher runs nginx master and worker). */
 function processTree(pid: number): number[] {
   const out = [pid];
-  for (let i = 0; i < out.length; i++) {
-    try {
-      for (const tid of readdirSync(`/proc/${out[i]}/task`)) {
-        const kids = readFileSync(`/proc/${out[i]}/task/${tid}/children`, 'utf8').trim();
-        if (kids) out.push(...kids.split(/\s+/).map(Number));
-      }
-    } catch {
-      /* gone */
-    }
-  }
+  for (let i = 0; i < out.length; i++) out.push(...childrenOf(out[i]!));
   return out;
 }
 

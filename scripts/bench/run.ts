@@ -136,8 +136,8 @@ interface Running {
   /** The row's name: the scenario, with its runtime when there are several. */
   key: string;
   proc: Proc | undefined;
-  /** Every process on the proxied path (CPU time, memory). */
-  path: readonly Proc[];
+  /** The processes on the proxied path, with their descendants (CPU time, memory). */
+  path: readonly number[];
   url: string;
   paths?: readonly string[];
 }
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     for (const { rt, setup } of runs) {
       const { proc, path, url, paths } = await s.start(setup);
       const key = many && rt ? `${s.name} [${rt.label}]` : s.name;
-      started.push({ scenario: s, runtime: rt, key, proc, path: path ?? (proc ? [proc] : []), url, paths });
+      started.push({ scenario: s, runtime: rt, key, proc, path: path ?? (proc?.child.pid ? [proc.child.pid] : []), url, paths });
     }
   }
   if (values.check) {
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
   for (const s of started) await runLoad({ url: s.url, connections, seconds: 1, cpus: LOAD_CPU, paths: s.paths });
   for (let round = 0; round < rounds; round++) {
     for (const s of started) {
-      const pids = s.path.flatMap((p) => (p.child.pid ? [p.child.pid] : []));
+      const pids = s.path;
       const rss = pids.length ? sampleRss(pids) : undefined;
       const admin = adminOf(s);
       if (admin) await loopDelay(admin); // starts the window

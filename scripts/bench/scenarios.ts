@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { manyRoutes } from './many-routes.js';
-import { type PeerKind, type Proc, ROOT, SCRIPTS, workdir } from './procs.js';
+import { childrenOf, type PeerKind, type Proc, ROOT, SCRIPTS, workdir } from './procs.js';
 import type { Runtime } from './runtimes.js';
 
 export { manyRoutes };
@@ -37,10 +37,12 @@ export interface Started {
   /** The proxy the load generator hits. */
   proc?: Proc;
   /**
-   * Every process on the proxied path, for CPU time and memory (default: `proc` alone): a gateway
-   * and the backend process behind it. Never the origin or the load generator.
+   * The processes on the proxied path, each with its descendants, for CPU time and memory
+   * (default: `proc`): a gateway and the backend behind it; for the legacy layer, its nginx
+   * (master and worker) without the Node launcher, which serves no request. Never the origin
+   * or the load generator.
    */
-  path?: readonly Proc[];
+  path?: readonly number[];
   url: string;
   paths?: readonly string[];
 }
@@ -78,6 +80,10 @@ function benchProducts(origin: string): string {
 
 const PATH = '/api/items';
 const url = (p: Proc, path = PATH) => `http://127.0.0.1:${p.port}${path}`;
+
+const pidOf = (p: Proc): number => p.child.pid!;
+/** What serves a legacy layer's requests: the nginx its launcher runs (master, and the worker below it). */
+const nginxOf = (legacy: Proc): number[] => childrenOf(pidOf(legacy));
 
 /** The legacy layer (nginx + Lua, started by `switchyard legacy`) in front of the demo origin. */
 async function startLegacyLayer(s: Setup, name: string, cpus: string): Promise<Proc> {
@@ -250,7 +256,7 @@ export const scenarios: Scenario[] = [
     node: false,
     start: async (s) => {
       const p = await startLegacyLayer(s, 'legacy-layer', s.proxyCpu);
-      return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
+      return { proc: p, path: nginxOf(p), url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
     },
   },
   {
@@ -262,7 +268,7 @@ export const scenarios: Scenario[] = [
     start: async (s) => {
       const legacy = await startLegacyLayer(s, `legacy-behind${s.tag}`, s.loadCpu);
       const p = await s.startSwitchyard('gw-legacy', s.proxyCpu, { legacy: `http://127.0.0.1:${legacy.port}` }, 'default: legacy\n');
-      return { proc: p, path: [p, legacy], url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
+      return { proc: p, path: [pidOf(p), ...nginxOf(legacy)], url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
     },
   },
   {
@@ -307,7 +313,7 @@ export const scenarios: Scenario[] = [
         s.loadCpu,
       );
       const p = await s.startSwitchyard('gw-pipeline-http', s.proxyCpu, { pipeline: `http://127.0.0.1:${pipe.port}` }, 'default: pipeline\n');
-      return { proc: p, path: [p, pipe], url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
+      return { proc: p, path: [pidOf(p), pidOf(pipe)], url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
     },
   },
   {
