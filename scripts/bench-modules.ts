@@ -38,6 +38,7 @@ const req = {
   url: '/api/catalog/1?x=1',
   method: 'GET',
   headers: { host: 'shop.example', 'user-agent': 'bench' },
+  rawHeaders: ['Host', 'shop.example', 'User-Agent', 'bench'],
   socket: { remoteAddress: '127.0.0.1' },
   httpVersionMajor: 1,
   httpVersionMinor: 1,

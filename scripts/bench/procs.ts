@@ -167,28 +167,56 @@ http {
   return startProc(name, '/usr/sbin/nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], port, cpus);
 }
 
-/** A process and its descendants (the legacy layer's launcher runs nginx master and worker). */
-function processTree(pid: number): number[] {
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) {
-    try {
-      for (const tid of readdirSync(`/proc/${out[i]}/task`)) {
-        const kids = readFileSync(`/proc/${out[i]}/task/${tid}/children`, 'utf8').trim();
-        if (kids) out.push(...kids.split(/\s+/).map(Number));
-      }
-    } catch {
-      /* gone */
+/** The direct children of a process (the legacy layer's launcher → nginx master). */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const kids = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (kids) out.push(...kids.split(/\s+/).map(Number));
     }
+  } catch {
+    /* gone */
   }
   return out;
 }
 
-/** Samples the resident memory of a process tree every 100 ms; stop() returns the peak in bytes. */
-export function sampleRss(pid: number) {
+/** A process and its descendants (the legacy layer's launcher runs nginx master and worker). */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...childrenOf(out[i]!));
+  return out;
+}
+
+/** Clock ticks per second of utime/stime in /proc/PID/stat (USER_HZ: 100 on every Linux ABI). */
+const USER_HZ = 100;
+
+/**
+ * CPU seconds (user + system) used so far by the process trees rooted at `pids`: every process on
+ * a proxied path with its children (the legacy layer's launcher, nginx master and worker). Read
+ * from /proc/PID/stat, fields 14 and 15, after the command name (which may hold spaces).
+ */
+export function cpuSeconds(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const p of pids.flatMap(processTree)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields[0] is field 3 (state): utime is field 14, stime field 15.
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks / USER_HZ;
+}
+
+/** Samples the resident memory of process trees every 100 ms; stop() returns the peak of their sum, in bytes. */
+export function sampleRss(pids: readonly number[]) {
   let peak = 0;
   const read = () => {
     let total = 0;
-    for (const p of processTree(pid)) {
+    for (const p of pids.flatMap(processTree)) {
       try {
         const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
         if (m) total += Number(m[1]) * 1024;

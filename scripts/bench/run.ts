@@ -13,7 +13,7 @@
 import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { hasTaskset, type LoadResult, loadTool, runLoad } from './load.js';
-import { HARNESS, type Proc, ROOT, sampleRss, startNginx, startPeer, startProc, startSwitchyard, stopAll } from './procs.js';
+import { cpuSeconds, HARNESS, type Proc, ROOT, sampleRss, startNginx, startPeer, startProc, startSwitchyard, stopAll } from './procs.js';
 import { parseRuntimes, type Runtime } from './runtimes.js';
 import { type Scenario, type Setup, scenarios } from './scenarios.js';
 
@@ -46,6 +46,11 @@ interface Row {
   p50ms: number;
   p99ms: number;
   errors: number;
+  /**
+   * CPU time (user + system, µs) per request served, summed over every process on the proxied
+   * path (with their children: nginx workers), origin and load generator excluded.
+   */
+  cpuUsPerReq?: number;
   peakRssMb: number;
   /** The gateway's event-loop delay during the load (switchyard_event_loop_delay_seconds): largest max, median p99. */
   loopMaxMs?: number;
@@ -71,6 +76,11 @@ function median(xs: number[]): number {
 
 const ratio = (a?: number, b?: number) => (a && b ? round2(a / b) : null);
 
+/** The three edges of issue 14, item 5: before switchyard, during the migration, after the cutover. */
+const BEFORE = 'legacy-layer';
+const DURING = 'gateway-to-legacy-layer';
+const AFTER = 'gateway-with-pipeline-inprocess';
+
 /** The ratios the benchmark issue set targets for, within one runtime. */
 function ratiosOf(by: (name: string) => Row | undefined): Record<string, number | null> {
   return {
@@ -93,6 +103,15 @@ function ratiosOf(by: (name: string) => Row | undefined): Record<string, number 
       by('gateway-with-pipeline-inprocess')?.rps,
       by('gateway-to-pipeline-process')?.rps,
     ),
+    // Issue 14, item 5: the edge after the cutover (gateway, in-process pipeline at 100%) against
+    // the edge before switchyard (the legacy layer alone), and during the migration.
+    'after cutover / legacy layer CPU per request (target <= 1.0)': ratio(by(AFTER)?.cpuUsPerReq, by(BEFORE)?.cpuUsPerReq),
+    'after cutover / legacy layer req/s (target >= 1.0)': ratio(by(AFTER)?.rps, by(BEFORE)?.rps),
+    'after cutover / legacy layer p99 (target <= 1.0)': ratio(by(AFTER)?.p99ms, by(BEFORE)?.p99ms),
+    'after cutover / legacy layer peak RSS': ratio(by(AFTER)?.peakRssMb, by(BEFORE)?.peakRssMb),
+    'gateway + in-process pipeline / gateway -> legacy layer CPU per request (target <= 1.0)': ratio(by(AFTER)?.cpuUsPerReq, by(DURING)?.cpuUsPerReq),
+    'gateway -> legacy layer / legacy layer CPU per request': ratio(by(DURING)?.cpuUsPerReq, by(BEFORE)?.cpuUsPerReq),
+    'gateway -> legacy layer / legacy layer peak RSS': ratio(by(DURING)?.peakRssMb, by(BEFORE)?.peakRssMb),
   };
 }
 
@@ -111,12 +130,14 @@ function setupFor(rt: Setup['rt'], tag: string): Setup {
   };
 }
 
-interface Started {
+interface Running {
   scenario: Scenario;
   runtime?: Runtime;
   /** The row's name: the scenario, with its runtime when there are several. */
   key: string;
   proc: Proc | undefined;
+  /** The processes on the proxied path, with their descendants (CPU time, memory). */
+  path: readonly number[];
   url: string;
   paths?: readonly string[];
 }
@@ -126,13 +147,14 @@ async function main(): Promise<void> {
   const chosen = scenarios.filter((s) => !only || only.includes(s.name) || only.includes(s.group));
   const runtimes = parseRuntimes(values.node, ROOT);
   const many = runtimes.length > 1;
-  const started: Started[] = [];
+  const started: Running[] = [];
   for (const s of chosen) {
     // Runtimes side by side, so that each round measures them back to back.
     const runs = s.node ? runtimes.map((rt, i) => ({ rt, setup: setupFor(rt, many ? `-${i}` : '') })) : [{ rt: undefined, setup: setupFor(HARNESS, '') }];
     for (const { rt, setup } of runs) {
-      const { proc, url, paths } = await s.start(setup);
-      started.push({ scenario: s, runtime: rt, key: many && rt ? `${s.name} [${rt.label}]` : s.name, proc, url, paths });
+      const { proc, path, url, paths } = await s.start(setup);
+      const key = many && rt ? `${s.name} [${rt.label}]` : s.name;
+      started.push({ scenario: s, runtime: rt, key, proc, path: path ?? (proc?.child.pid ? [proc.child.pid] : []), url, paths });
     }
   }
   if (values.check) {
@@ -149,21 +171,23 @@ async function main(): Promise<void> {
     }
     return;
   }
-  const samples = new Map<string, { load: LoadResult; rss: number; loop?: { p99: number; max: number } }[]>();
+  const samples = new Map<string, { load: LoadResult; rss: number; cpu?: number; loop?: { p99: number; max: number } }[]>();
   // A gateway announces its admin port second: its event-loop delay is read around each load run.
-  const adminOf = (s: Started) => (s.proc && s.proc.ports.length > 1 && s.proc.name.includes('shadow') ? s.proc.ports[1] : undefined);
+  const adminOf = (s: Running) => (s.proc && s.proc.ports.length > 1 && s.proc.name.includes('shadow') ? s.proc.ports[1] : undefined);
   // Warm-up: JIT, pools and keep-alive connections.
   for (const s of started) await runLoad({ url: s.url, connections, seconds: 1, cpus: LOAD_CPU, paths: s.paths });
   for (let round = 0; round < rounds; round++) {
     for (const s of started) {
-      const pid = s.proc?.child.pid;
-      const rss = pid ? sampleRss(pid) : undefined;
+      const pids = s.path;
+      const rss = pids.length ? sampleRss(pids) : undefined;
       const admin = adminOf(s);
       if (admin) await loopDelay(admin); // starts the window
+      const cpu0 = cpuSeconds(pids);
       const load = await runLoad({ url: s.url, connections, seconds, cpus: LOAD_CPU, paths: s.paths });
+      const cpu = cpuSeconds(pids) - cpu0;
       const loop = admin ? await loopDelay(admin) : undefined;
       const list = samples.get(s.key) ?? [];
-      list.push({ load, rss: rss?.stop() ?? 0, loop });
+      list.push({ load, rss: rss?.stop() ?? 0, cpu: pids.length && load.requests ? (cpu * 1e6) / load.requests : undefined, loop });
       samples.set(s.key, list);
       if (!values.json) process.stderr.write(`round ${round + 1}/${rounds} ${s.key}: ${Math.round(load.rps)} req/s\n`);
     }
@@ -179,6 +203,7 @@ async function main(): Promise<void> {
       p50ms: round2(median(list.map((x) => x.load.p50ms))),
       p99ms: round2(median(list.map((x) => x.load.p99ms))),
       errors: list.reduce((a, x) => a + x.load.errors, 0),
+      ...(list[0]!.cpu === undefined ? {} : { cpuUsPerReq: Math.round(median(list.map((x) => x.cpu!))) }),
       peakRssMb: Math.round(Math.max(...list.map((x) => x.rss)) / 1024 / 102.4) / 10,
       ...(list[0]!.loop ? { loopMaxMs: round2(Math.max(...list.map((x) => x.loop!.max))), loopP99Ms: round2(median(list.map((x) => x.loop!.p99))) } : {}),
     };
@@ -214,11 +239,11 @@ async function main(): Promise<void> {
     `${meta.load}; ${meta.pinning}`,
     ...meta.runtimes.map((r) => `runtime ${r.label}: ${r.node} ${r.version}, ${r.checkout}, undici ${r.undici}`),
     '',
-    '| scenario | req/s | p50 ms | p99 ms | errors | peak RSS MB | loop delay p99 / max ms |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| scenario | req/s | p50 ms | p99 ms | errors | CPU µs/req | peak RSS MB | loop delay p99 / max ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.key} | ${r.rps} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${r.peakRssMb} | ${r.loopMaxMs === undefined ? '' : `${r.loopP99Ms} / ${r.loopMaxMs}`} |`,
+        `| ${r.key} | ${r.rps} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${r.cpuUsPerReq ?? ''} | ${r.peakRssMb} | ${r.loopMaxMs === undefined ? '' : `${r.loopP99Ms} / ${r.loopMaxMs}`} |`,
     ),
     '',
     ...Object.entries(ratios)

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { manyRoutes } from './many-routes.js';
-import { type PeerKind, type Proc, ROOT, SCRIPTS, workdir } from './procs.js';
+import { childrenOf, type PeerKind, type Proc, ROOT, SCRIPTS, workdir } from './procs.js';
 import type { Runtime } from './runtimes.js';
 
 export { manyRoutes };
@@ -30,7 +30,21 @@ export interface Scenario {
   group: 'passthrough' | 'shadow' | 'pipeline';
   /** The proxy under test runs on Node (once per `--node` runtime); nginx and the origin do not. */
   node: boolean;
-  start(s: Setup): Promise<{ proc?: Proc; url: string; paths?: readonly string[] }>;
+  start(s: Setup): Promise<Started>;
+}
+
+export interface Started {
+  /** The proxy the load generator hits. */
+  proc?: Proc;
+  /**
+   * The processes on the proxied path, each with its descendants, for CPU time and memory
+   * (default: `proc`): a gateway and the backend behind it; for the legacy layer, its nginx
+   * (master and worker) without the Node launcher, which serves no request. Never the origin
+   * or the load generator.
+   */
+  path?: readonly number[];
+  url: string;
+  paths?: readonly string[];
 }
 
 /**
@@ -66,6 +80,32 @@ function benchProducts(origin: string): string {
 
 const PATH = '/api/items';
 const url = (p: Proc, path = PATH) => `http://127.0.0.1:${p.port}${path}`;
+
+const pidOf = (p: Proc): number => p.child.pid!;
+/** What serves a legacy layer's requests: the nginx its launcher runs (master, and the worker below it). */
+const nginxOf = (legacy: Proc): number[] => childrenOf(pidOf(legacy));
+
+/** The legacy layer (nginx + Lua, started by `switchyard legacy`) in front of the demo origin. */
+async function startLegacyLayer(s: Setup, name: string, cpus: string): Promise<Proc> {
+  const o = await demoOriginOf(s);
+  const port = 30000 + Math.floor(Math.random() * 10000);
+  return s.startProc(
+    name,
+    process.execPath,
+    [
+      join(ROOT, 'dist', 'cli.js'),
+      'legacy',
+      '--products',
+      benchProducts(`http://127.0.0.1:${o.port}`),
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--prefix',
+      join(workdir, name),
+    ],
+    /legacy layer on http:\/\/127\.0\.0\.1:(\d+)/,
+    cpus,
+  );
+}
 
 let origin: Promise<Proc> | undefined;
 /** The shared origin: 1 KiB JSON, on the load generator's core. */
@@ -210,29 +250,25 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    // The edge before switchyard.
     name: 'legacy-layer',
     group: 'pipeline',
     node: false,
     start: async (s) => {
-      const o = await demoOriginOf(s);
-      const port = 30000 + Math.floor(Math.random() * 10000);
-      const p = await s.startProc(
-        'legacy-layer',
-        process.execPath,
-        [
-          join(ROOT, 'dist', 'cli.js'),
-          'legacy',
-          '--products',
-          benchProducts(`http://127.0.0.1:${o.port}`),
-          '--listen',
-          `127.0.0.1:${port}`,
-          '--prefix',
-          join(workdir, 'legacy'),
-        ],
-        /legacy layer on http:\/\/127\.0\.0\.1:(\d+)/,
-        s.proxyCpu,
-      );
-      return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
+      const p = await startLegacyLayer(s, 'legacy-layer', s.proxyCpu);
+      return { proc: p, path: nginxOf(p), url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
+    },
+  },
+  {
+    // The edge during the migration: the gateway in front of the legacy layer (its own core, as
+    // the pipeline process below), every request to it. Same mix, same origin.
+    name: 'gateway-to-legacy-layer',
+    group: 'pipeline',
+    node: true,
+    start: async (s) => {
+      const legacy = await startLegacyLayer(s, `legacy-behind${s.tag}`, s.loadCpu);
+      const p = await s.startSwitchyard('gw-legacy', s.proxyCpu, { legacy: `http://127.0.0.1:${legacy.port}` }, 'default: legacy\n');
+      return { proc: p, path: [pidOf(p), ...nginxOf(legacy)], url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
     },
   },
   {
@@ -277,10 +313,11 @@ export const scenarios: Scenario[] = [
         s.loadCpu,
       );
       const p = await s.startSwitchyard('gw-pipeline-http', s.proxyCpu, { pipeline: `http://127.0.0.1:${pipe.port}` }, 'default: pipeline\n');
-      return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
+      return { proc: p, path: [pidOf(p), pidOf(pipe)], url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX };
     },
   },
   {
+    // The edge after the cutover: one process, the pipeline at 100%.
     name: 'gateway-with-pipeline-inprocess',
     group: 'pipeline',
     node: true,

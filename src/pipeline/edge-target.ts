@@ -14,6 +14,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ERRORS, type ErrorDef } from '../errors.js';
 import { toOriginForm } from '../http/admission.js';
+import { isHttp2Request } from '../http/http2-compat.js';
 import { headSizeError, isDroppedHeaderName } from '../products/edge-limits.js';
 import { percentDecode } from '../products/edge-match.js';
 
@@ -29,9 +30,28 @@ function climbsAboveRoot(path: string): boolean {
 }
 
 /**
+ * Every line of a request header as the client sent it (`headersDistinct[name]`, `name` in
+ * lowercase). On HTTP/1 read from rawHeaders: headersDistinct would build an array for every
+ * header of every request, where the pipeline asks for one or two. HTTP/2 requests keep their
+ * own headersDistinct (Host comes from :authority there).
+ */
+export function headerLines(req: IncomingMessage, name: string): string[] | undefined {
+  if (isHttp2Request(req)) return req.headersDistinct[name];
+  const raw = req.rawHeaders;
+  let out: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === name.length && (n === name || n.toLowerCase() === name)) (out ??= []).push(raw[i + 1]!);
+  }
+  return out;
+}
+
+/**
  * Removes the headers nginx ignores from what the products and the origin see: `headers` (the
  * gateway's in-process backend replaces it with its own copy) and `headersDistinct` (the
- * client's lines, read by the WAF). Nearly every request has none, and costs one test per name.
+ * client's lines on HTTP/2). headerLines never returns them on HTTP/1: products name only
+ * headers that are kept (products-config.ts refuses the others). Nearly every request has
+ * none, and costs one test per name.
  */
 function dropInvalidHeaders(req: IncomingMessage): void {
   const raw = req.rawHeaders;
@@ -52,7 +72,7 @@ function dropInvalidHeaders(req: IncomingMessage): void {
 export function checkEdgeTarget(req: IncomingMessage): ErrorDef | undefined {
   const size = headSizeError(req.method ?? 'GET', req.url ?? '/', req.rawHeaders);
   if (size === ERRORS.CLIENT_URI_TOO_LONG) return size;
-  if ((req.headersDistinct.host?.length ?? 0) > 1) return ERRORS.CLIENT_BAD_REQUEST;
+  if ((headerLines(req, 'host')?.length ?? 0) > 1) return ERRORS.CLIENT_BAD_REQUEST;
   if (!toOriginForm(req)) return ERRORS.CLIENT_BAD_REQUEST; // "http://[", "http:///x": no URI
   const url = req.url ?? '/';
   const q = url.indexOf('?');

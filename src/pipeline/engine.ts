@@ -29,20 +29,21 @@ import type { Metrics } from '../metrics/catalogue.js';
 import { EDGE_MAX_LINE_BYTES } from '../products/edge-limits.js';
 import type { ProductsConfig } from '../products/products-config.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import { checkEdgeTarget } from './edge-target.js';
+import { checkEdgeTarget, headerLines } from './edge-target.js';
 import { HeaderMap, type ReadonlyHeaders } from './header-map.js';
-import type {
-  LogPhase,
-  Phase,
-  PipelineModule,
-  RequestPhase,
-  RequestView,
-  Respond,
-  ResponsePhase,
-  UpstreamRequestPhase,
-  UpstreamResponsePhase,
-  Vars,
-  Verdict,
+import {
+  type LogPhase,
+  PHASES,
+  type Phase,
+  type PipelineModule,
+  type RequestPhase,
+  type RequestView,
+  type Respond,
+  type ResponsePhase,
+  type UpstreamRequestPhase,
+  type UpstreamResponsePhase,
+  type Vars,
+  type Verdict,
 } from './module.js';
 import { STANDARD_MODULES } from './modules/index.js';
 
@@ -52,7 +53,15 @@ interface Loaded {
   config: unknown;
   /** What the module changes while requests run (createState), one per pipeline. */
   state: unknown;
+  /** Where this module's timings start in the pipeline's table of metric labels: one per phase. */
+  slot: number;
 }
+
+/** A phase handler of a module, called with the module as `this`. */
+type Handler<T> = (this: PipelineModule<unknown, unknown>, ctx: Context, config: unknown, state: unknown) => T;
+
+/** A phase's index in PHASES: a module's timing slot is its `slot` plus this. */
+const PHASE_INDEX: Readonly<Record<Phase, number>> = Object.freeze(Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>);
 
 /** The edge's limit on header fields (nginx has none; its 32 KiB of head bounds them). */
 export const PIPELINE_MAX_HEADER_COUNT = DEFAULT_MAX_HEADER_COUNT;
@@ -81,8 +90,11 @@ class Context implements RequestView, RequestPhase, UpstreamRequestPhase, Upstre
   durationSeconds = 0;
   bytesOut = 0;
   readonly request: RequestView = this;
-  /** [module, phase, seconds] of the handlers that ran, observed in the log step. */
-  timings: [string, Phase, number][] = [];
+  /**
+   * The handlers that ran, observed in the log step: pairs of a timing slot (the module's slot
+   * plus the phase's index) and milliseconds. Flat, so that a request allocates no tuple per handler.
+   */
+  readonly timings: number[] = [];
 
   /** Kept for the byte count: the socket is detached once the response ends. */
   readonly socket: Duplex;
@@ -107,11 +119,21 @@ class Context implements RequestView, RequestPhase, UpstreamRequestPhase, Upstre
   }
 
   headerValues(name: string): readonly string[] | undefined {
-    return this.req.headersDistinct[name];
+    return headerLines(this.req, name);
   }
 }
 
 const EMPTY_HEADERS: ReadonlyHeaders = { get: () => undefined };
+
+/** The origin's response headers as the upstream_response phase reads them (repeats joined with ", "). */
+class OriginHeaders implements ReadonlyHeaders {
+  constructor(private readonly headers: Record<string, string | string[] | undefined>) {}
+
+  get(name: string): string | undefined {
+    const v = this.headers[name];
+    return Array.isArray(v) ? v.join(', ') : v;
+  }
+}
 
 /** What a caller in the same process (the gateway's in-process backend) hands to handle(). */
 export interface HandleOptions {
@@ -146,6 +168,12 @@ export class Pipeline {
   private readonly logger: Logger;
   private readonly access: AccessLog | undefined;
   private readonly trustedProxies: TrustedProxies;
+  /** The modules with a log handler, in order. */
+  private readonly logging: readonly Loaded[];
+  /** Label objects of switchyard_pipeline_module_duration_seconds by timing slot, built once. */
+  private readonly timingLabels: { module: string; phase: Phase }[] = [];
+  /** Label objects of switchyard_pipeline_requests_total by answered_by and code, built on first use (both bounded). */
+  private readonly requestLabels = new Map<string, Map<number, { answered_by: string; code: string }>>();
 
   constructor(products: ProductsConfig, opts: PipelineOptions) {
     this.metrics = opts.metrics;
@@ -159,9 +187,12 @@ export class Pipeline {
       if (config === undefined) continue;
       // Config is shared by every request and never changes; what does change is the state.
       deepFreeze(config);
-      loaded.push({ module, config, state: module.createState?.(config) });
+      const slot = this.timingLabels.length;
+      for (const phase of PHASES) this.timingLabels.push({ module: module.name, phase });
+      loaded.push({ module, config, state: module.createState?.(config), slot });
     }
     this.modules = loaded;
+    this.logging = loaded.filter((l) => l.module.log);
     const peers = loaded.filter((l) => l.module.peer);
     if (peers.length !== 1) throw new Error(`the pipeline needs exactly one module that names the upstream peer, found ${peers.length}`);
     const peer = peers[0]!.module.peer!(peers[0]!.config);
@@ -182,17 +213,17 @@ export class Pipeline {
     });
   }
 
-  /** Runs one handler of one module, timing it and containing its errors. */
-  private run<T>(ctx: Context, l: Loaded, phase: Phase, fn: () => T): T | Error {
+  /** Runs one handler of one module, timing it and containing its errors (no closure per call: this is per request). */
+  private run<T>(ctx: Context, l: Loaded, phase: Phase, fn: Handler<T>): T | Error {
     const t0 = performance.now();
     try {
-      return fn();
+      return fn.call(l.module, ctx, l.config, l.state);
     } catch (err) {
       this.metrics.moduleErrors.inc({ module: l.module.name });
       this.logger.error({ err, module: l.module.name, phase }, 'pipeline module failed');
       return err as Error;
     } finally {
-      ctx.timings.push([l.module.name, phase, (performance.now() - t0) / 1000]);
+      ctx.timings.push(l.slot + PHASE_INDEX[phase], performance.now() - t0);
     }
   }
 
@@ -237,7 +268,7 @@ export class Pipeline {
     // request: a module may answer early.
     for (const l of active) {
       if (!l.module.request) continue;
-      const d = this.run<Verdict>(ctx, l, 'request', () => l.module.request!(ctx, l.config, l.state));
+      const d = this.run(ctx, l, 'request', l.module.request as Handler<Verdict>);
       if (d instanceof Error) {
         if (l.module.failure === 'closed') {
           ctx.answeredBy = l.module.name;
@@ -266,7 +297,7 @@ export class Pipeline {
     headers['x-forwarded-for'] = xff ? `${xff}, ${ctx.remoteAddress}` : ctx.remoteAddress;
     ctx.upstreamHeaders = new HeaderMap(headers, 'upstream request headers');
     ctx.upstreamHeaders.writable = true;
-    for (const l of active) if (l.module.upstreamRequest) this.run(ctx, l, 'upstream_request', () => l.module.upstreamRequest!(ctx, l.config, l.state));
+    for (const l of active) if (l.module.upstreamRequest) this.run(ctx, l, 'upstream_request', l.module.upstreamRequest as Handler<void>);
     ctx.upstreamHeaders.writable = false;
 
     // origin → upstream_response → response, then the body streams to the client.
@@ -281,9 +312,8 @@ export class Pipeline {
         beforeResponse: (status, out, origin) => {
           ctx.status = status;
           if (origin) {
-            ctx.originHeaders = { get: (n) => ((v) => (Array.isArray(v) ? v.join(', ') : v))(origin[n]) };
-            for (const l of active)
-              if (l.module.upstreamResponse) this.run(ctx, l, 'upstream_response', () => l.module.upstreamResponse!(ctx, l.config, l.state));
+            ctx.originHeaders = new OriginHeaders(origin);
+            for (const l of active) if (l.module.upstreamResponse) this.run(ctx, l, 'upstream_response', l.module.upstreamResponse as Handler<void>);
           }
           this.responsePhase(ctx, out, active);
         },
@@ -295,7 +325,7 @@ export class Pipeline {
   private responsePhase(ctx: Context, out: OutgoingHttpHeaders, active: readonly Loaded[]): void {
     ctx.responseHeaders = new HeaderMap(out as Record<string, string | string[] | number | undefined>, 'response headers');
     ctx.responseHeaders.writable = true;
-    for (const l of active) if (l.module.response) this.run(ctx, l, 'response', () => l.module.response!(ctx, l.config, l.state));
+    for (const l of active) if (l.module.response) this.run(ctx, l, 'response', l.module.response as Handler<void>);
     ctx.responseHeaders.writable = false;
   }
 
@@ -334,20 +364,20 @@ export class Pipeline {
       const status = ctx.status || res.statusCode;
       const m = this.metrics;
       const answeredBy = ctx.answeredBy ?? (reply !== undefined || (error && error !== ERRORS.CLIENT_ABORTED) ? 'pipeline' : 'origin');
-      m.pipelineRequests.inc({ answered_by: answeredBy, code: String(status) });
+      m.pipelineRequests.inc(this.requestLabelsOf(answeredBy, status));
       if (ctx.refusal) m.clientErrors.inc({ reason: ctx.refusal.reason });
       m.pipelineDuration.observe(ctx.durationSeconds);
-      for (const [module, phase, seconds] of ctx.timings) m.moduleDuration.observe({ module, phase }, seconds);
-      for (const l of this.modules) {
-        if (!l.module.log) continue;
+      const t = ctx.timings;
+      for (let i = 0; i < t.length; i += 2) m.moduleDuration.observe(this.timingLabels[t[i]!]!, t[i + 1]! / 1000);
+      for (const l of this.logging) {
         const t0 = performance.now();
         try {
-          l.module.log(ctx, l.config, l.state);
+          l.module.log!(ctx, l.config, l.state);
         } catch (err) {
           m.moduleErrors.inc({ module: l.module.name });
           this.logger.error({ err, module: l.module.name, phase: 'log' }, 'pipeline module failed');
         }
-        m.moduleDuration.observe({ module: l.module.name, phase: 'log' }, (performance.now() - t0) / 1000);
+        m.moduleDuration.observe(this.timingLabels[l.slot + PHASE_INDEX.log]!, (performance.now() - t0) / 1000);
       }
       if (this.access) {
         // Every request takes its bytes, sampled or not, so that the next one counts from here.
@@ -370,6 +400,15 @@ export class Pipeline {
     } catch (err) {
       this.logger.error({ err }, 'pipeline log step failed');
     }
+  }
+
+  /** The labels of one request's count, the same object for every request alike. */
+  private requestLabelsOf(answeredBy: string, status: number): { answered_by: string; code: string } {
+    let byStatus = this.requestLabels.get(answeredBy);
+    if (!byStatus) this.requestLabels.set(answeredBy, (byStatus = new Map()));
+    let labels = byStatus.get(status);
+    if (!labels) byStatus.set(status, (labels = { answered_by: answeredBy, code: String(status) }));
+    return labels;
   }
 
   /** The log step of a request Node's parser refused on the pipeline's own listener. */

@@ -5,14 +5,27 @@
 
 /** Exact "/a", or prefix "/a/**" matching "/a" and "/a/…"; the rest is what "/**" matched. */
 export function matchEdgePath(pattern: string, path: string): { rest: string } | undefined {
-  if (pattern.endsWith('/**')) {
-    const p = pattern.slice(0, -3);
-    if (p === '') return { rest: path.slice(1) };
-    if (path === p) return { rest: '' };
-    if (path.startsWith(p + '/')) return { rest: path.slice(p.length + 1) };
-    return undefined;
-  }
-  return path === pattern ? { rest: '' } : undefined;
+  const rest = compileEdgePath(pattern).rest(path);
+  return rest === undefined ? undefined : { rest };
+}
+
+/** A path pattern taken apart once, to match per request (the pipeline's modules). */
+export interface EdgePath {
+  /** What "/**" matched ("" for an exact match or the base itself), or undefined. */
+  rest(path: string): string | undefined;
+  /** Whether the path matches, allocating nothing. */
+  test(path: string): boolean;
+}
+
+export function compileEdgePath(pattern: string): EdgePath {
+  if (!pattern.endsWith('/**')) return { rest: (path) => (path === pattern ? '' : undefined), test: (path) => path === pattern };
+  const base = pattern.slice(0, -3);
+  if (base === '') return { rest: (path) => path.slice(1), test: () => true };
+  const prefix = `${base}/`;
+  return {
+    rest: (path) => (path === base ? '' : path.startsWith(prefix) ? path.slice(prefix.length) : undefined),
+    test: (path) => path === base || path.startsWith(prefix),
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestView } from '../../src/pipeline/module.js';
 import { waf } from '../../src/pipeline/modules/waf.js';
-import { decodeQuery, matchEdgePath, percentDecode } from '../../src/products/edge-match.js';
+import { compileEdgePath, decodeQuery, matchEdgePath, percentDecode } from '../../src/products/edge-match.js';
 import { parseProducts } from '../../src/products/products-config.js';
 
 describe('percent-decoding, as the WAF reads paths (twin of pct_decode in edge.lua)', () => {
@@ -50,6 +50,10 @@ describe('edge path patterns', () => {
     ['/exact', '/exactly', undefined],
   ])('%s against %s', (pattern, path, expected) => {
     expect(matchEdgePath(pattern, path)).toEqual(expected);
+    // The compiled form the modules use per request says the same, with and without the rest.
+    const compiled = compileEdgePath(pattern);
+    expect(compiled.rest(path)).toBe(expected?.rest);
+    expect(compiled.test(path)).toBe(expected !== undefined);
   });
 });
 

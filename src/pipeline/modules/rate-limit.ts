@@ -5,7 +5,7 @@
  * be full again.
  */
 
-import { matchEdgePath } from '../../products/edge-match.js';
+import { compileEdgePath, type EdgePath } from '../../products/edge-match.js';
 import type { RateLimit } from '../../products/products-config.js';
 import { CONTINUE, defineModule, type RequestView, respond } from '../module.js';
 
@@ -14,8 +14,13 @@ interface Bucket {
   at: number;
 }
 
+/** A limit with its `path` compiled once (absent: every path). */
+interface Limit extends RateLimit {
+  match?: EdgePath;
+}
+
 interface Config {
-  limits: readonly RateLimit[];
+  limits: readonly Limit[];
 }
 
 /** What changes while requests run: one per pipeline. */
@@ -43,12 +48,15 @@ function keyOf(rl: RateLimit, r: RequestView): string | undefined {
 export const rateLimit = defineModule<Config, RateLimitState>({
   name: 'rate-limit',
   failure: 'open',
-  configure: (p) => (p.rateLimits.length ? { limits: p.rateLimits } : undefined),
+  configure: (p) => (p.rateLimits.length ? { limits: p.rateLimits.map((rl) => (rl.path ? { ...rl, match: compileEdgePath(rl.path) } : rl)) } : undefined),
   createState: () => ({ buckets: new Map(), inserts: 0, now: () => Date.now() / 1000 }),
-  filter: (r, c) => c.limits.some((rl) => !rl.path || matchEdgePath(rl.path, r.path) !== undefined),
+  filter(r, c) {
+    for (const rl of c.limits) if (!rl.match || rl.match.test(r.path)) return true;
+    return false;
+  },
   request(ctx, c, s) {
     for (const rl of c.limits) {
-      if (rl.path && !matchEdgePath(rl.path, ctx.request.path)) continue;
+      if (rl.match && !rl.match.test(ctx.request.path)) continue;
       const key = keyOf(rl, ctx.request);
       if (key === undefined) {
         if (rl.missingKey === 'reject') return respond(400, `rate_limit_key:${rl.id}`, { error: 'missing_rate_limit_key', rule: rl.id });

@@ -5,16 +5,21 @@ import { CONTINUE, defineModule, type RequestView, respond } from '../module.js'
 
 interface CompiledRule {
   id: string;
-  /** The subjects: one, or one per line of a repeated header (each is checked). */
-  read: (r: RequestView) => readonly string[] | undefined;
-  regex: LinearRegex;
+  /** Does the rule's pattern match its subject: one, or any line of a repeated header (each is checked)? */
+  matches: (r: RequestView) => boolean;
 }
 
-function reader(field: string): CompiledRule['read'] {
-  if (field === 'path') return (r) => [percentDecode(r.path)];
-  if (field === 'query') return (r) => [decodeQuery(r.query)];
+/** Built once per rule: a request checks its subject without an array or a closure of its own. */
+function matcher(field: string, regex: LinearRegex): CompiledRule['matches'] {
+  if (field === 'path') return (r) => regex.test(percentDecode(r.path));
+  if (field === 'query') return (r) => regex.test(decodeQuery(r.query));
   const name = field === 'user_agent' ? 'user-agent' : field.slice('header:'.length);
-  return (r) => r.headerValues(name);
+  return (r) => {
+    const lines = r.headerValues(name);
+    if (lines === undefined) return false;
+    for (const line of lines) if (regex.test(line)) return true;
+    return false;
+  };
 }
 
 /** Validation (products-config.ts) already compiled the pattern: a failure here is a bug. */
@@ -27,12 +32,9 @@ function linear(pattern: string, ignoreCase: boolean): LinearRegex {
 export const waf = defineModule<CompiledRule[]>({
   name: 'waf',
   failure: 'closed',
-  configure: (p) => (p.waf.length ? p.waf.map((w) => ({ id: w.id, read: reader(w.field), regex: linear(w.pattern, w.ignoreCase) })) : undefined),
+  configure: (p) => (p.waf.length ? p.waf.map((w) => ({ id: w.id, matches: matcher(w.field, linear(w.pattern, w.ignoreCase)) })) : undefined),
   request(ctx, rules) {
-    for (const rule of rules) {
-      const subjects = rule.read(ctx.request);
-      if (subjects?.some((s) => rule.regex.test(s))) return respond(403, `waf:${rule.id}`, { error: 'blocked', rule: rule.id });
-    }
+    for (const rule of rules) if (rule.matches(ctx.request)) return respond(403, `waf:${rule.id}`, { error: 'blocked', rule: rule.id });
     return CONTINUE;
   },
 });
