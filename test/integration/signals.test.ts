@@ -281,8 +281,10 @@ describe('signals: `switchyard legacy` reloads nginx', () => {
     const master = nginxPid();
     writeFileSync(file, products(origin.url, redirect('/second') + BLOCKED));
     s.child.kill('SIGHUP');
-    await expect.poll(async () => (await send(url + '/moved')).headers.location, { timeout: 10_000 }).toBe('/second');
-    expect((await send(url + '/blocked')).status).toBe(403);
+    // Old workers finish their keep-alive connections on the old config: wait for both answers.
+    await expect
+      .poll(async () => [(await send(url + '/moved')).headers.location, (await send(url + '/blocked')).status], { timeout: 10_000 })
+      .toEqual(['/second', 403]);
     expect(lines(s.stderr(), 'products file reloaded')).toEqual([expect.objectContaining({ file, result: 'applied' })]);
     expect(nginxPid()).toBe(master);
     expect(alive(master)).toBe(true);
