@@ -39,6 +39,9 @@ export class PipelineServer {
     const access = o.log && AccessLog.of(o.logger, o.log);
     const pipeline = new Pipeline(o.products, { metrics: o.metrics, logger: o.logger, origin: o.origin, modules: o.modules, access });
     const server = createServer({ maxHeaderSize: PIPELINE_MAX_URL, requireHostHeader: false, keepAliveTimeout: 65_000 }, pipeline.handle);
+    // An expectation other than 100-continue is served as nginx serves it, ignored; Node would
+    // answer 417 itself (RFC 9110 §10.1.1 allows either; found by the differential fuzz).
+    server.on('checkExpectation', pipeline.handle);
     server.on('clientError', (err, socket: Socket) => {
       const refused = answerClientError(err, socket, PIPELINE_MAX_URL);
       if (refused) pipeline.logRefused(refused);
