@@ -98,6 +98,8 @@ class Context implements RequestView, RequestPhase, UpstreamRequestPhase, Upstre
 
   /** Kept for the byte count: the socket is detached once the response ends. */
   readonly socket: Duplex;
+  /** Some header may have come on several lines (hasRepeatedLines), computed once. */
+  readonly repeats: boolean;
 
   constructor(
     readonly req: IncomingMessage,
@@ -109,11 +111,15 @@ class Context implements RequestView, RequestPhase, UpstreamRequestPhase, Upstre
     this.method = req.method ?? 'GET';
     this.path = q === -1 ? url : url.slice(0, q);
     this.query = q === -1 ? '' : url.slice(q + 1);
-    const xff = req.headers['x-forwarded-for'];
-    this.remoteAddress = clientAddress(req.socket.remoteAddress ?? '', Array.isArray(xff) ? xff.join(', ') : xff, trusted);
+    this.repeats = hasRepeatedLines(req);
+    // Line by line when the header came on several: nginx walks the lines, not their join.
+    const xff = (this.repeats && sentLines(req, 'x-forwarded-for')) || req.headers['x-forwarded-for'];
+    this.remoteAddress = clientAddress(req.socket.remoteAddress ?? '', xff, trusted);
   }
 
   header(name: string): string | undefined {
+    const lines = this.repeats && UNJOINED.has(name) ? sentLines(this.req, name) : undefined;
+    if (lines) return lines.join(', ');
     const v = this.req.headers[name];
     return Array.isArray(v) ? v.join(', ') : v;
   }
@@ -133,6 +139,48 @@ class OriginHeaders implements ReadonlyHeaders {
     const v = this.headers[name];
     return Array.isArray(v) ? v.join(', ') : v;
   }
+}
+
+/**
+ * Headers whose repeated lines node:http does not join with ", " in req.headers: it keeps the
+ * first User-Agent, Referer, Authorization… and joins Cookie with "; ". The modules read them
+ * joined with ", ", as the legacy layer's Lua does. Host and Content-Length are not here: a
+ * repeat of either is refused.
+ */
+const UNJOINED = new Set([
+  'age',
+  'authorization',
+  'content-type',
+  'cookie',
+  'etag',
+  'expires',
+  'from',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
+]);
+
+/** Whether some header may have come on more than one line (cheap: no per-header work when none did). */
+function hasRepeatedLines(req: IncomingMessage): boolean {
+  return req.rawHeaders.length > 2 * Object.keys(req.headers).length;
+}
+
+/**
+ * The lines of a header the client sent on several (ask when hasRepeatedLines), when req.headers
+ * still holds what Node's parser made of them; undefined otherwise. In the gateway's process req.headers are the
+ * gateway's upstream headers: a value it rewrote (X-Request-Id, X-Forwarded-Proto) stays.
+ */
+function sentLines(req: IncomingMessage, name: string): string[] | undefined {
+  const lines = req.headersDistinct[name];
+  if (!lines || lines.length < 2) return undefined;
+  const parsed = name === 'cookie' ? lines.join('; ') : UNJOINED.has(name) ? lines[0] : lines.join(', ');
+  return req.headers[name] === parsed ? lines : undefined;
 }
 
 /** What a caller in the same process (the gateway's in-process backend) hands to handle(). */
@@ -293,8 +341,17 @@ export class Pipeline {
 
     // upstream_request: headers for the origin may change, here only.
     const headers = withoutHopByHop(req.headers);
-    const xff = headers['x-forwarded-for'];
-    headers['x-forwarded-for'] = xff ? `${xff}, ${ctx.remoteAddress}` : ctx.remoteAddress;
+    // Every line of a repeated header goes on as its own line, as nginx passes them.
+    if (ctx.repeats) {
+      for (const name in headers) {
+        const lines = sentLines(req, name);
+        if (lines) headers[name] = lines;
+      }
+    }
+    // As nginx's $proxy_add_x_forwarded_for: the client's lines joined, then the client address
+    // (after ", " even when the client's header was empty).
+    const xff = req.headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = xff === undefined ? ctx.remoteAddress : `${xff}, ${ctx.remoteAddress}`;
     ctx.upstreamHeaders = new HeaderMap(headers, 'upstream request headers');
     ctx.upstreamHeaders.writable = true;
     for (const l of active) if (l.module.upstreamRequest) this.run(ctx, l, 'upstream_request', l.module.upstreamRequest as Handler<void>);

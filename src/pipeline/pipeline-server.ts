@@ -75,6 +75,11 @@ export class PipelineServer {
       // Pipelined behind a request whose answer ends the connection: never read, as in nginx.
       if (!droppedBehindLast(req)) s.current.handle(req, res);
     });
+    // An expectation other than 100-continue is served as nginx serves it, ignored; Node would
+    // answer 417 itself (RFC 9110 §10.1.1 allows either; found by the differential fuzz).
+    server.on('checkExpectation', (req, res) => {
+      if (!droppedBehindLast(req)) s.current.handle(req, res);
+    });
     // One more than the limit: admission answers 431 to a request over it (listener.ts).
     server.maxHeadersCount = PIPELINE_MAX_HEADER_COUNT + 1;
     const s = new PipelineServer(build, o.products, server);

@@ -90,6 +90,25 @@ describe('client addresses through trusted proxies', () => {
     expect(clientAddress('127.0.0.1', '198.51.100.7', undefined)).toBe('127.0.0.1');
   });
 
+  // Found by the differential fuzz (test/fuzz/): nginx's ngx_http_get_forwarded_addr in detail.
+  it('reads entries as nginx does: ports, leading zeros, text form, empty entries, several lines', () => {
+    const t = compileTrustedProxies(['127.0.0.1', '10.0.0.0/8']);
+    expect(clientAddress('127.0.0.1', '010.000.000.001', t)).toBe('10.0.0.1');
+    expect(clientAddress('127.0.0.1', '198.51.100.7:8080', t)).toBe('198.51.100.7');
+    expect(clientAddress('127.0.0.1', '[2001:DB8::1]:80', t)).toBe('2001:db8::1');
+    expect(clientAddress('127.0.0.1', '[2001:db8::1]', t)).toBe('127.0.0.1');
+    expect(clientAddress('127.0.0.1', '::FFFF:198.51.100.7', t)).toBe('::ffff:198.51.100.7');
+    expect(clientAddress('127.0.0.1', '198.51.100.7:99999', t)).toBe('127.0.0.1');
+    expect(clientAddress('127.0.0.1', '255.255.255.255', t)).toBe('127.0.0.1');
+    expect(clientAddress('127.0.0.1', '198.51.100.7, , 10.0.0.1', t)).toBe('198.51.100.7');
+    // A malformed entry ends the walk at the address found before it.
+    expect(clientAddress('127.0.0.1', '198.51.100.7, junk, 10.0.0.1', t)).toBe('10.0.0.1');
+    // Lines are walked from the last; an empty last line yields nothing, so the peer stays.
+    expect(clientAddress('127.0.0.1', ['198.51.100.7', '10.0.0.1'], t)).toBe('198.51.100.7');
+    expect(clientAddress('127.0.0.1', ['10.0.0.1, 10.0.0.2', ''], t)).toBe('127.0.0.1');
+    expect(clientAddress('127.0.0.1', ['junk', '10.0.0.2'], t)).toBe('10.0.0.2');
+  });
+
   it('refuses a malformed CIDR with FILE:LINE:COL', () => {
     const text = 'origin: { url: "http://127.0.0.1:9" }\ntrusted_proxies: ["10.0.0.0/33", "nope"]\n';
     expect(validateProductsText(text, 'products.yaml').map(formatIssue)).toEqual([

@@ -75,12 +75,29 @@ local function path_match(pattern, path)
   return path == pattern, ""
 end
 
--- Every request header (0: no count limit; the head's size is bounded by
--- large_client_header_buffers, as the pipeline's by its header size limit).
-local function header(name)
+-- A header value without its surrounding whitespace (RFC 9110 §5.5: OWS is SP or HTAB). nginx
+-- strips leading and trailing spaces but keeps tabs, Node strips both: without this, "\tsqlmap"
+-- passes a "^sqlmap" WAF rule here and not in the pipeline (found by the differential fuzz).
+local function trim(v)
+  return (v:match("^[ \t]*(.-)[ \t]*$"))
+end
+
+-- Every line of a request header, trimmed, or nil (0: no count limit; the head's size is bounded
+-- by large_client_header_buffers, as the pipeline's by its header size limit).
+local function header_lines(name)
   local v = ngx.req.get_headers(0)[name]
-  if type(v) == "table" then return table.concat(v, ", ") end
-  return v
+  if v == nil then return nil end
+  if type(v) ~= "table" then return { trim(v) } end
+  local lines = {}
+  for i, line in ipairs(v) do lines[i] = trim(line) end
+  return lines
+end
+
+-- A request header as one value: repeated lines joined with ", " (RFC 9110 §5.3), as the
+-- pipeline reads it; nil when absent.
+local function header(name)
+  local lines = header_lines(name)
+  return lines and table.concat(lines, ", ")
 end
 
 local function split_uri()
@@ -94,10 +111,7 @@ end
 local function subjects(rule, path, query)
   if rule.field == "path" then return { pct_decode(path) } end
   if rule.field == "query" then return { pct_decode((query:gsub("%+", " "))) } end
-  local name = rule.field == "user_agent" and "user-agent" or rule.field:sub(8)
-  local v = ngx.req.get_headers(0)[name]
-  if type(v) == "table" then return v end
-  return { v }
+  return header_lines(rule.field == "user_agent" and "user-agent" or rule.field:sub(8)) or {}
 end
 
 local function waf(path, query)
@@ -154,8 +168,8 @@ end
 local function cors_preflight()
   local cors = cfg.cors
   if not cors or ngx.req.get_method() ~= "OPTIONS" then return end
-  local origin = ngx.var.http_origin
-  if not origin or not ngx.var.http_access_control_request_method then return end
+  local origin = header("origin")
+  if not origin or not header("access-control-request-method") then return end
   ngx.ctx.preflight = true
   if not origin_allowed(origin) then
     return respond(403, nil, { error = "cors_origin_not_allowed" })
@@ -225,8 +239,9 @@ end
 
 function _M.header_filter()
   local cors = cfg.cors
-  if cors and not ngx.ctx.preflight then
-    local origin = ngx.var.http_origin
+  -- ngx.var first: most responses have no Origin, and it costs no header table.
+  if cors and not ngx.ctx.preflight and ngx.var.http_origin then
+    local origin = header("origin")
     if origin and origin_allowed(origin) then
       ngx.header["Access-Control-Allow-Origin"] = origin
       if cors.credentials then ngx.header["Access-Control-Allow-Credentials"] = "true" end
