@@ -154,9 +154,10 @@ export function errorBody(e: ErrorDef, extra: Record<string, string | undefined>
  * A whole HTTP/1.1 error response, for the places that answer on a bare socket (parser errors,
  * refused upgrades): the same JSON body as every other local reply, and the connection closes.
  */
-export function rawErrorResponse(e: ErrorDef): string {
+export function rawErrorResponse(e: ErrorDef, head = false): string {
   const body = errorBody(e);
   let extra = '';
   for (const name in e.headers) extra += `${name}: ${e.headers[name]}\r\n`;
-  return `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: application/json\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  // An answer to HEAD carries the headers of the body it would have, not the body (RFC 9110 §9.3.2).
+  return `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: application/json\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\n\r\n${head ? '' : body}`;
 }

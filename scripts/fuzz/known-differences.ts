@@ -173,6 +173,12 @@ export const DOCUMENTED: readonly Classifier[] = [
       typeof json(x.pipeline)?.error === 'string',
   },
   {
+    name: 'HTTP/0.9 simple request: served against 400',
+    row: 'an HTTP/0.9 simple request (`GET /path` and no version)',
+    // nginx answers with the body alone: no status line, so the observation has status 0.
+    explains: (x) => x.head.version === '' && x.head.method === 'GET' && x.legacy.answer.status === 0 && pipelineRefused(x),
+  },
+  {
     name: 'HTTP/1.x minor version other than 0 and 1: served against 400',
     row: 'an `HTTP/1.x` version other than 1.0 and 1.1 (`HTTP/1.2`, `HTTP/1.10`)',
     explains: (x) => /^HTTP\/0*1\.\d+$/.test(x.head.version) && !/^HTTP\/1\.[01]$/.test(x.head.version) && legacyServed(x) && pipelineRefused(x),

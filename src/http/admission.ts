@@ -21,14 +21,23 @@ export interface AdmissionLimits {
  * IP-literal or a non-empty reg-name/IPv4, then an optional port. WHATWG URL accepts more
  * ("http:///x" becomes host "x"), so both must accept a target.
  */
-const ABSOLUTE_FORM = /^https?:\/\/(?:\[[0-9A-Za-z:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=]+)(?::[0-9]*)?(?:[/?#]|$)/;
+const ABSOLUTE_FORM = /^https?:\/\/(?:\[[0-9A-Za-z:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=]+)(?::[0-9]*)?(?=[/?#]|$)/;
 
-/** The path (with query) and authority of an absolute-form target; undefined when it is no valid http(s) URI. */
+/**
+ * The path (with query) and authority of an absolute-form target; undefined when it is no valid
+ * http(s) URI. The path is what follows the authority, byte for byte, as nginx keeps it: the URL
+ * parser would resolve "/static/../x" to "/x" before any rule or WAF behind the gateway sees it.
+ */
 export function absoluteForm(url: string): { path: string; host: string } | undefined {
-  if (!ABSOLUTE_FORM.test(url)) return undefined;
+  const m = ABSOLUTE_FORM.exec(url);
+  if (!m) return undefined;
   // Port over 65535, an IPv4 address out of range, an IPv6 literal that is none.
   const u = URL.parse(url);
-  return u ? { path: u.pathname + u.search, host: u.host } : undefined;
+  if (!u) return undefined;
+  const rest = url.slice(m[0].length);
+  const hash = rest.indexOf('#');
+  const path = hash === -1 ? rest : rest.slice(0, hash);
+  return { path: path.startsWith('/') ? path : `/${path}`, host: u.host };
 }
 
 function isAbsoluteForm(url: string): boolean {

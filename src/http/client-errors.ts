@@ -78,7 +78,8 @@ export function answerClientError(err: Error, socket: Socket, maxUrlBytes: numbe
   const inProgress = (socket as Socket & { _httpMessage?: (ServerResponse & { [CLIENT_ERROR]?: ErrorDef }) | null })._httpMessage;
   let bytesOut = 0;
   if (e && socket.writable && !inProgress?.headersSent) {
-    const raw = rawErrorResponse(e);
+    // The parser stopped before a request existed: the method is read from the bytes it had.
+    const raw = rawErrorResponse(e, isHeadRequest(err));
     socket.end(raw);
     bytesOut = Buffer.byteLength(raw);
   }
@@ -91,6 +92,12 @@ export function answerClientError(err: Error, socket: Socket, maxUrlBytes: numbe
   const bytesIn = bytesInOf(socket);
   if (!e && bytesIn === 0) return undefined;
   return { error: e ?? ERRORS.CLIENT_ABORTED, bytesIn, bytesOut };
+}
+
+/** Whether the bytes the parser refused begin a HEAD request. */
+function isHeadRequest(err: Error): boolean {
+  const packet = (err as { rawPacket?: Buffer }).rawPacket;
+  return packet !== undefined && packet.length >= 5 && packet.toString('latin1', 0, 5) === 'HEAD ';
 }
 
 /**
