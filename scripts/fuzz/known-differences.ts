@@ -7,7 +7,6 @@
  * field follows from those answers.
 
  */
-import { METHODS } from 'node:http';
 import type { FieldDiff, Observation } from './compare.js';
 import type { FuzzRequest } from './generate.js';
 import { type RequestHead, readHead, values } from './request-head.js';
@@ -66,11 +65,6 @@ function pipelineRefused(x: Exchange, status = 400): boolean {
 /** The legacy layer answered through its products: forwarded, or a local reply of a product. */
 function legacyServed(x: Exchange): boolean {
   return x.legacy.answer.status !== 0 && !nginxPage(x.legacy);
-}
-
-/** Every difference is in what the origin received, in headers whose names pass `name`. */
-function onlyOriginHeaders(x: Exchange, name: (n: string) => boolean): boolean {
-  return x.diffs.every((d) => d.field.startsWith('origin header ') && name(d.field.slice('origin header '.length)) && d.legacy === '(none)');
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
