@@ -142,17 +142,20 @@ export class HostSet {
     }, this.config.outlier!.ejectionTimeMs);
     timer.unref();
     this.ejectionTimers[i] = timer;
+    host.health?.restartPasses();
     this.refresh(i, 'ejected');
   }
 
   private checked(i: number, passed: boolean, detail: string): void {
-    const host = this.hosts[i]!;
-    const change = host.health!.record(passed);
-    if (!change) return;
-    // An active check that brings a host back also ends its ejection, as Envoy's
-    // successful_active_health_check_uneject_host: the check is the fresher evidence.
-    if (change === 'healthy' && this.outlier?.uneject(i)) clearTimeout(this.ejectionTimers[i]);
-    this.refresh(i, `health check: ${detail}`);
+    const health = this.hosts[i]!.health!;
+    const change = health.record(passed);
+    // Passing checks also end an ejection, as Envoy's successful_active_health_check_uneject_host
+    // (the check is the fresher evidence): those that bring an unhealthy host back, and
+    // healthy_threshold in a row since the ejection of a host that active checks never took out
+    // (requests can fail, and eject it, within fewer than unhealthy_threshold checks).
+    const unejected = passed && (change === 'healthy' || health.proven) && this.outlier?.uneject(i) === true;
+    if (unejected) clearTimeout(this.ejectionTimers[i]);
+    if (change || unejected) this.refresh(i, `health check: ${detail}`);
   }
 
   /** Recomputes whether host `i` gets traffic; on a change, the gauge and a log line. */
