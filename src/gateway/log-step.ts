@@ -58,6 +58,12 @@ export interface LogStep {
   close(): void;
 }
 
+/** The access line's protocol, without building the string per request for the usual versions. */
+function protocolOf(req: IncomingMessage): string {
+  const v = req.httpVersion;
+  return v === '1.1' ? 'HTTP/1.1' : v === '2.0' ? 'HTTP/2.0' : v === '1.0' ? 'HTTP/1.0' : `HTTP/${v}`;
+}
+
 export function createLogStep(rt: GatewayRuntime): LogStep {
   const { metrics, logger } = rt;
   const access = AccessLog.of(logger, rt.config.log);
@@ -111,7 +117,7 @@ export function createLogStep(rt: GatewayRuntime): LogStep {
           request_id: requestId,
           trace_id: ctx?.trace.traceId,
           method: req.method,
-          protocol: `HTTP/${req.httpVersion}`,
+          protocol: protocolOf(req),
           path: ctx?.facts.path ?? req.url,
           route,
           backend,
@@ -147,7 +153,7 @@ export function createLogStep(rt: GatewayRuntime): LogStep {
         access.write({
           request_id: x.requestId,
           method: x.req.method,
-          protocol: `HTTP/${x.req.httpVersion}`,
+          protocol: protocolOf(x.req),
           path: x.facts?.path ?? x.req.url,
           route,
           backend,

@@ -29,7 +29,8 @@ const SWITCHYARD_PREFIX = 'x-switchyard-';
 
 function connectionListed(headers: IncomingHttpHeaders): Set<string> | undefined {
   const c = headers.connection;
-  if (!c) return undefined;
+  // The usual values name no header that is not dropped anyway: no Set per message (issue 14).
+  if (!c || c === 'keep-alive' || c === 'close') return undefined;
   const set = new Set<string>();
   for (const token of c.split(',')) {
     const t = token.trim().toLowerCase();

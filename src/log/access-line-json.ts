@@ -54,6 +54,23 @@ function num(n: number): string {
 }
 
 /**
+ * `num(ms)` for a duration of microsecond precision (durationMs), written from its integer parts:
+ * the same text (below 10^15 microseconds the decimal has at most 15 significant digits, so the
+ * shortest decimal that reads back as the same double is that decimal, less its trailing zeros), without the shortest-double conversion per line (issue 14: ~1% of the
+ * gateway's CPU per request). Anything else takes `num`.
+ */
+export function durationText(ms: number): string {
+  const us = Math.round(ms * 1000);
+  if (us / 1000 !== ms || us < 0 || us >= 1e15) return num(ms);
+  const whole = Math.floor(us / 1000);
+  const frac = us - whole * 1000;
+  if (frac === 0) return '' + whole;
+  if (frac % 100 === 0) return whole + '.' + frac / 100;
+  if (frac % 10 === 0) return whole + (frac < 100 ? '.0' : '.') + frac / 10;
+  return whole + (frac < 10 ? '.00' : frac < 100 ? '.0' : '.') + frac;
+}
+
+/**
  * The fields of a line, each `,"key":value`, in the order of AccessLine; absent fields are left
  * out. The caller puts the level, time and bindings before and `}` after.
  */
@@ -71,7 +88,7 @@ export function accessFieldsJson(l: AccessLine): string {
   if (l.fallback !== undefined) s += ',"fallback":' + jsonString(l.fallback);
   if (l.fallback_from !== undefined) s += ',"fallback_from":' + jsonString(l.fallback_from);
   s += ',"status":' + num(l.status);
-  if (l.duration_ms !== undefined) s += ',"duration_ms":' + num(l.duration_ms);
+  if (l.duration_ms !== undefined) s += ',"duration_ms":' + durationText(l.duration_ms);
   s += ',"bytes_in":' + num(l.bytes_in) + ',"bytes_out":' + num(l.bytes_out);
   if (l.reply !== undefined) s += ',"reply":' + jsonString(l.reply);
   if (l.error !== undefined) s += ',"error":' + jsonString(l.error);

@@ -8,7 +8,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { takeEventLoopDelay } from './event-loop-delay.js';
-import { HotCounter, HotHistogram } from './hot-metrics.js';
+import { HotCounter, HotGauge, HotHistogram } from './hot-metrics.js';
 
 /** Latency bucket bounds (seconds) shared by the request histograms and the rollout evidence. */
 export const LATENCY_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -32,12 +32,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       ['route', 'backend'] as const,
       LATENCY_BUCKETS,
     ).register(registry),
-    inFlight: new Gauge({
-      name: 'switchyard_requests_in_flight',
-      help: 'Requests received whose response has not finished yet (open WebSocket tunnels not included).',
-      aggregator: 'sum',
-      registers,
-    }),
+    inFlight: new HotGauge(
+      'switchyard_requests_in_flight',
+      'Requests received whose response has not finished yet (open WebSocket tunnels not included).',
+      'sum',
+    ).register(registry),
     upstreamErrors: new Counter({
       name: 'switchyard_upstream_errors_total',
       help: 'Failed requests to a backend, by backend and reason (refused, reset, connect_timeout, response_timeout, bad_response, busy, error).',

@@ -2,11 +2,11 @@
  * Counters and histograms for the per-request hot path. prom-client hashes a label object on
  * every update (and allocates doing it); in a CPU profile of the gateway under load its updates
  * cost about as much as the rest of the request lifecycle. These keep one cell per combination
- * of label values, found by a joined string key, and implement prom-client's metric interface
+ * of label values, found through one Map per label, and implement prom-client's metric interface
  * (`get()`, `reset()`) so that the registry, /metrics and the cluster aggregator read them like
  * any other metric. Label values must be bounded, as everywhere in the catalogue.
  */
-import type { Registry } from 'prom-client';
+import type { Aggregator, Registry } from 'prom-client';
 
 interface Value {
   labels: Record<string, string | number>;
@@ -14,9 +14,18 @@ interface Value {
   metricName?: string;
 }
 
-abstract class HotMetric<L extends string> {
+/**
+ * Cells by label values, one Map level per label. A lookup hashes the label strings, and V8 keeps
+ * a string's hash in the string: route and backend names come from the rule set and the config,
+ * the same string objects every time. Joining them into one key instead built a new string per
+ * update, hashed afresh (issue 14).
+ */
+abstract class HotMetric<L extends string, C extends { labels: Record<string, string> }> {
   abstract readonly type: 'counter' | 'histogram';
   readonly aggregator = 'sum';
+  private root = new Map<string, unknown>();
+  /** Every cell, in the order of their first update (the order /metrics lists them in). */
+  protected cells: C[] = [];
 
   constructor(
     readonly name: string,
@@ -24,11 +33,29 @@ abstract class HotMetric<L extends string> {
     readonly labelNames: readonly L[],
   ) {}
 
-  protected key(values: readonly string[]): string {
-    return values.length === 1 ? values[0]! : values.join('\u0000');
+  protected abstract newCell(labels: Record<string, string>): C;
+
+  /** The cell of these label values (in `labelNames` order), created on first use. */
+  protected cellOf(values: readonly string[]): C {
+    const last = this.labelNames.length - 1;
+    let level = this.root;
+    for (let i = 0; i < last; i++) {
+      const v = values[i] ?? '';
+      let next = level.get(v) as Map<string, unknown> | undefined;
+      if (next === undefined) level.set(v, (next = new Map()));
+      level = next;
+    }
+    const k = values[last] ?? '';
+    let cell = level.get(k) as C | undefined;
+    if (cell === undefined) {
+      cell = this.newCell(this.labelsOf(values));
+      level.set(k, cell);
+      this.cells.push(cell);
+    }
+    return cell;
   }
 
-  protected labelsOf(values: readonly string[]): Record<string, string> {
+  private labelsOf(values: readonly string[]): Record<string, string> {
     const labels: Record<string, string> = {};
     this.labelNames.forEach((n, i) => {
       labels[n] = values[i] ?? '';
@@ -37,7 +64,11 @@ abstract class HotMetric<L extends string> {
   }
 
   abstract get(): Promise<{ name: string; help: string; type: string; values: Value[]; aggregator: string }>;
-  abstract reset(): void;
+
+  reset(): void {
+    this.root = new Map();
+    this.cells = [];
+  }
 
   /** Registers with a prom-client registry, which reads it through get(). */
   register(registry: Registry): this {
@@ -46,31 +77,33 @@ abstract class HotMetric<L extends string> {
   }
 }
 
-export class HotCounter<L extends string> extends HotMetric<L> {
+export class HotCounter<L extends string> extends HotMetric<L, { labels: Record<string, string>; value: number }> {
   readonly type = 'counter';
-  private cells = new Map<string, { labels: Record<string, string>; value: number }>();
+
+  protected newCell(labels: Record<string, string>) {
+    return { labels, value: 0 };
+  }
 
   /** Label values in `labelNames` order. */
   inc(...values: string[]): void {
-    const k = this.key(values);
-    const cell = this.cells.get(k);
-    if (cell) cell.value++;
-    else this.cells.set(k, { labels: this.labelsOf(values), value: 1 });
+    this.cellOf(values).value++;
   }
 
   async get() {
-    const values = [...this.cells.values()].map((c) => ({ labels: { ...c.labels }, value: c.value }));
+    const values = this.cells.map((c) => ({ labels: { ...c.labels }, value: c.value }));
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
-  }
-
-  reset(): void {
-    this.cells = new Map();
   }
 }
 
-export class HotHistogram<L extends string> extends HotMetric<L> {
+interface HistogramCell {
+  labels: Record<string, string>;
+  counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+export class HotHistogram<L extends string> extends HotMetric<L, HistogramCell> {
   readonly type = 'histogram';
-  private cells = new Map<string, { labels: Record<string, string>; counts: Float64Array; sum: number; count: number }>();
 
   constructor(
     name: string,
@@ -81,11 +114,13 @@ export class HotHistogram<L extends string> extends HotMetric<L> {
     super(name, help, labelNames);
   }
 
+  protected newCell(labels: Record<string, string>): HistogramCell {
+    return { labels, counts: new Float64Array(this.buckets.length), sum: 0, count: 0 };
+  }
+
   /** The observed value first, then label values in `labelNames` order. */
   observe(value: number, ...values: string[]): void {
-    const k = this.key(values);
-    let cell = this.cells.get(k);
-    if (!cell) this.cells.set(k, (cell = { labels: this.labelsOf(values), counts: new Float64Array(this.buckets.length), sum: 0, count: 0 }));
+    const cell = this.cellOf(values);
     const b = this.buckets;
     for (let i = 0; i < b.length; i++) {
       if (value <= b[i]!) {
@@ -100,7 +135,7 @@ export class HotHistogram<L extends string> extends HotMetric<L> {
   async get() {
     const values: Value[] = [];
     const bucket = `${this.name}_bucket`;
-    for (const c of this.cells.values()) {
+    for (const c of this.cells) {
       let acc = 0;
       this.buckets.forEach((le, i) => {
         acc += c.counts[i]!;
@@ -112,8 +147,43 @@ export class HotHistogram<L extends string> extends HotMetric<L> {
     }
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
+}
+
+/**
+ * A gauge without labels that the request path moves up and down (requests in flight): prom-client's
+ * Gauge validates and hashes an empty label set on every inc() and dec(), twice per request.
+ */
+export class HotGauge {
+  readonly type = 'gauge';
+  readonly labelNames: readonly string[] = [];
+  private value = 0;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    /** How `--workers N` merges the workers' values (catalogue.ts). */
+    readonly aggregator: Aggregator,
+  ) {}
+
+  inc(): void {
+    this.value++;
+  }
+
+  dec(): void {
+    this.value--;
+  }
+
+  async get() {
+    return { name: this.name, help: this.help, type: this.type, values: [{ labels: {}, value: this.value }], aggregator: this.aggregator };
+  }
 
   reset(): void {
-    this.cells = new Map();
+    this.value = 0;
+  }
+
+  /** Registers with a prom-client registry, which reads it through get(). */
+  register(registry: Registry): this {
+    registry.registerMetric(this as never);
+    return this;
   }
 }

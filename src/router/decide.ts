@@ -67,16 +67,21 @@ export function digestToken(token: string): Buffer | undefined {
   return token ? createHash('sha256').update(token).digest() : undefined;
 }
 
-function overrideFor(facts: RequestFacts, opts: DecideOptions): { backend?: string; rejected: boolean } {
+type Override = { readonly backend?: string; readonly rejected: boolean };
+// Built once: every request without an override header gets the same answer.
+const NO_OVERRIDE: Override = Object.freeze({ rejected: false });
+const REJECTED: Override = Object.freeze({ rejected: true });
+
+function overrideFor(facts: RequestFacts, opts: DecideOptions): Override {
   const forced = facts.headers[FORCE_HEADER];
-  if (forced === undefined) return { rejected: false };
+  if (forced === undefined) return NO_OVERRIDE;
   const token = facts.headers[TOKEN_HEADER];
   if (!opts.overrideTokenDigest || typeof token !== 'string' || typeof forced !== 'string' || !opts.backends.has(forced)) {
-    return { rejected: true };
+    return REJECTED;
   }
   // Compare digests so the comparison takes the same time whatever the length of the guess.
   const given = createHash('sha256').update(token).digest();
-  return timingSafeEqual(given, opts.overrideTokenDigest) ? { backend: forced, rejected: false } : { rejected: true };
+  return timingSafeEqual(given, opts.overrideTokenDigest) ? { backend: forced, rejected: false } : REJECTED;
 }
 
 export function decide<R extends RoutableRoute>(rules: RoutingTable<R>, facts: RequestFacts, opts: DecideOptions): Decision<R> {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isTuned, RUNTIME_FLAGS } from '../../src/cli/runtime-tuning.js';
+import { isTuned, missingFlags, RUNTIME_FLAGS } from '../../src/cli/runtime-tuning.js';
 import { gatewayYaml, tempDir } from '../helpers/gateway.js';
 import { spawnGateway } from '../helpers/process.js';
 
@@ -20,9 +20,17 @@ function startedLine(stderr: string): { exec_argv: string[]; pid: number } {
 describe('runtime tuning', () => {
   it('knows whether the flags were given on the command line or in NODE_OPTIONS', () => {
     expect(isTuned([], '')).toBe(false);
-    expect(isTuned(['--max-semi-space-size=32'], '')).toBe(true);
-    expect(isTuned([], '--max-semi-space-size=64 --enable-source-maps')).toBe(true);
+    expect(isTuned(['--max-semi-space-size=32'], '')).toBe(false);
+    expect(isTuned([], '--max-semi-space-size=64 --enable-source-maps')).toBe(false);
     expect(isTuned(['--max-old-space-size=512'], '')).toBe(false);
+    expect(isTuned(['--max-semi-space-size=32', '--no-allocation-site-pretenuring'], '')).toBe(true);
+    expect(isTuned([], '--max-semi-space-size=64 --allocation-site-pretenuring')).toBe(true);
+  });
+
+  it('adds only the flags not given, so that a value given by the user wins', () => {
+    expect(missingFlags([], '')).toEqual([...RUNTIME_FLAGS]);
+    expect(missingFlags(['--max-semi-space-size=64'], '')).toEqual(['--no-allocation-site-pretenuring']);
+    expect(missingFlags([], '--allocation_site_pretenuring')).toEqual(['--max-semi-space-size=32']);
   });
 
   it('applies to a gateway started as `node dist/cli.js gateway`, in the same process', async () => {

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonString } from '../../src/log/access-line-json.js';
+import { durationText, jsonString } from '../../src/log/access-line-json.js';
 import { type AccessLine, AccessLog } from '../../src/log/access-log.js';
 import { createLogger } from '../../src/log/logger.js';
 
@@ -55,6 +55,23 @@ describe('the access line serializer', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('writes a duration as String() does, microsecond-precise or not', () => {
+    const us = fc.oneof(fc.integer({ min: 0, max: 10_000_000 }), fc.maxSafeNat());
+    fc.assert(
+      fc.property(us, (n) => {
+        expect(durationText(n / 1000)).toBe(String(n / 1000));
+      }),
+      { numRuns: 20_000 },
+    );
+    fc.assert(
+      fc.property(fc.double(), (d) => {
+        expect(durationText(d)).toBe(Number.isFinite(d) ? String(d) : 'null');
+      }),
+      { numRuns: 5000 },
+    );
+    for (const d of [0, 0.001, 0.01, 0.1, 1, 1.5, 12.34, 100.001, 1e-7, -0.001]) expect(durationText(d)).toBe(String(d));
   });
 
   it("writes the same object, keys in the same order, as pino's generic path", () => {
