@@ -115,8 +115,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.controller = undefined;
     host.active++;
     // A bounded wait for a connection: past `queue` waiting requests the host is busy, and the
-    // client hears so at once instead of holding a socket (issue 11, slow clients).
-    if (host.queued() >= this.backend.config.queue) {
+    // client hears so at once instead of holding a socket (issue 11, slow clients). Only a
+    // request that must wait needs a place in the queue (`queue: 0`: never wait, never refused
+    // while a connection is free).
+    if (host.active > this.backend.config.connections && host.queued() >= this.backend.config.queue) {
       this.onResponseError(undefined, Object.assign(new Error(ERRORS.UPSTREAM_BUSY.message), { code: ERRORS.UPSTREAM_BUSY.code }));
       return;
     }

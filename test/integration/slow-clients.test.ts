@@ -179,3 +179,33 @@ describe('limits.body_timeout, limits.send_timeout, backends.NAME.queue', () => 
     expect(await metrics()).toMatch(/switchyard_upstream_errors_total\{backend="legacy",reason="busy"\} 1/);
   });
 });
+
+describe('backends.NAME.queue: 0', () => {
+  let o: Origin;
+  let g: TestGateway;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    o = await origin();
+    g = await startGateway({
+      backends: { legacy: o.server.url, pipeline: o.server.url },
+      backendExtra: { legacy: ['connections: 1', 'queue: 0'] },
+      rules: 'default: legacy\nroutes: []\n',
+    });
+  });
+  afterAll(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await g.stop();
+    await o.server.close();
+  });
+
+  it('serves while the connection is free, and refuses only a request that would have to wait', async () => {
+    expect((await send(g.url + '/free')).status).toBe(200);
+    expect((await send(g.url + '/free-again')).status).toBe(200);
+    sockets.push(await nonReader(g.gw.port, '/hold'));
+    await expect.poll(() => o.seen.filter((p) => p === '/hold').length, { timeout: 10_000 }).toBe(1);
+    const r = await send(g.url + '/waits');
+    expect(r.status).toBe(503);
+    expect(json(r)).toMatchObject({ error: 'busy', backend: 'legacy' });
+  });
+});
