@@ -220,8 +220,8 @@ export class Pipeline {
   private readonly logging: readonly Loaded[];
   /** Label objects of switchyard_pipeline_module_duration_seconds by timing slot, built once. */
   private readonly timingLabels: { module: string; phase: Phase }[] = [];
-  /** Label objects of switchyard_pipeline_requests_total by answered_by and code, built on first use (both bounded). */
-  private readonly requestLabels = new Map<string, Map<number, { answered_by: string; code: string }>>();
+  /** Status codes as label values, built on first use (bounded: three digits). */
+  private readonly codes = new Map<number, string>();
 
   constructor(products: ProductsConfig, opts: PipelineOptions) {
     this.metrics = opts.metrics;
@@ -421,11 +421,14 @@ export class Pipeline {
       const status = ctx.status || res.statusCode;
       const m = this.metrics;
       const answeredBy = ctx.answeredBy ?? (reply !== undefined || (error && error !== ERRORS.CLIENT_ABORTED) ? 'pipeline' : 'origin');
-      m.pipelineRequests.inc(this.requestLabelsOf(answeredBy, status));
+      m.pipelineRequests.inc(answeredBy, this.codeOf(status));
       if (ctx.refusal) m.clientErrors.inc({ reason: ctx.refusal.reason });
       m.pipelineDuration.observe(ctx.durationSeconds);
       const t = ctx.timings;
-      for (let i = 0; i < t.length; i += 2) m.moduleDuration.observe(this.timingLabels[t[i]!]!, t[i + 1]! / 1000);
+      for (let i = 0; i < t.length; i += 2) {
+        const l = this.timingLabels[t[i]!]!;
+        m.moduleDuration.observe(t[i + 1]! / 1000, l.module, l.phase);
+      }
       for (const l of this.logging) {
         const t0 = performance.now();
         try {
@@ -434,7 +437,7 @@ export class Pipeline {
           m.moduleErrors.inc({ module: l.module.name });
           this.logger.error({ err, module: l.module.name, phase: 'log' }, 'pipeline module failed');
         }
-        m.moduleDuration.observe(this.timingLabels[l.slot + PHASE_INDEX.log]!, (performance.now() - t0) / 1000);
+        m.moduleDuration.observe((performance.now() - t0) / 1000, l.module.name, 'log');
       }
       if (this.access) {
         // Every request takes its bytes, sampled or not, so that the next one counts from here.
@@ -459,19 +462,17 @@ export class Pipeline {
     }
   }
 
-  /** The labels of one request's count, the same object for every request alike. */
-  private requestLabelsOf(answeredBy: string, status: number): { answered_by: string; code: string } {
-    let byStatus = this.requestLabels.get(answeredBy);
-    if (!byStatus) this.requestLabels.set(answeredBy, (byStatus = new Map()));
-    let labels = byStatus.get(status);
-    if (!labels) byStatus.set(status, (labels = { answered_by: answeredBy, code: String(status) }));
-    return labels;
+  /** The status code as a label value, the same string for every request alike. */
+  private codeOf(status: number): string {
+    let code = this.codes.get(status);
+    if (code === undefined) this.codes.set(status, (code = String(status)));
+    return code;
   }
 
   /** The log step of a request Node's parser refused on the pipeline's own listener. */
   logRefused(r: RefusedRequest): void {
     try {
-      this.metrics.pipelineRequests.inc({ answered_by: 'pipeline', code: String(r.error.status) });
+      this.metrics.pipelineRequests.inc('pipeline', this.codeOf(r.error.status));
       this.metrics.clientErrors.inc({ reason: r.error.reason });
       if (this.access?.sampled()) {
         this.access.write({ method: r.method, path: r.path, status: r.error.status, bytes_in: r.bytesIn, bytes_out: r.bytesOut, error: r.error.reason });
