@@ -24,7 +24,8 @@ export function spawnGateway(configFile: string, extraArgs: string[] = [], env: 
     env: { ...process.env, ...env },
   });
   let err = '';
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // 'close', not 'exit': it comes after stderr has been read to its end.
+  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
   return new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${err}`)), 60_000);
     child.stderr!.on('data', (c: Buffer) => {
@@ -58,7 +59,7 @@ export function runCli(args: string[], env: Record<string, string> = {}, input?:
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.stdin.end(input);
-    child.once('exit', (code) => resolvePromise({ code, stdout, stderr }));
+    child.once('close', (code) => resolvePromise({ code, stdout, stderr }));
   });
 }
 

@@ -18,7 +18,7 @@ function healthcheck(config: string, env: Record<string, string>): Promise<{ cod
     const child = spawn(process.execPath, [resolve(script!), config], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => done({ code, stderr }));
+    child.once('close', (code) => done({ code, stderr }));
   });
 }
 

@@ -69,7 +69,7 @@ describe('signals: the gateway', () => {
     writeFileSync(g.rulesFile, 'default: pipeline\nroutes: []\n');
     g.proc.child.kill('SIGHUP');
     await expect.poll(async () => (await send(g.url + '/x')).headers['x-served-by'], { timeout: 10_000 }).toBe('pipeline');
-    expect(g.stderr()).toMatch(/"signal":"SIGHUP".*"msg":"reloading"|"msg":"reloading".*"signal":"SIGHUP"/);
+    await expect.poll(() => g.stderr(), { timeout: 10_000 }).toMatch(/"signal":"SIGHUP".*"msg":"reloading"|"msg":"reloading".*"signal":"SIGHUP"/);
     // A second SIGHUP with an invalid file keeps the active rules and the process.
     writeFileSync(g.rulesFile, 'default: nowhere\n');
     g.proc.child.kill('SIGHUP');
@@ -119,7 +119,10 @@ describe('signals: the in-process pipeline re-reads its products file', () => {
     writeFileSync(productsFile, products(origin.url, BLOCKED));
     g.proc.child.kill('SIGHUP');
     await expect.poll(async () => (await send(g.url + '/blocked')).status, { timeout: 10_000 }).toBe(403);
-    expect(lines(g.stderr(), 'products file reloaded')).toEqual([expect.objectContaining({ file: productsFile, result: 'applied', backend: 'pipeline' })]);
+    // The log line travels through a pipe of its own: it may arrive after the response that shows the change.
+    await expect
+      .poll(() => lines(g.stderr(), 'products file reloaded'), { timeout: 10_000 })
+      .toEqual([expect.objectContaining({ file: productsFile, result: 'applied', backend: 'pipeline' })]);
     expect(await metric(g.admin, 'switchyard_products_reloads_total', { result: 'applied' })).toBe(1);
     expect((await send(g.url + '/open')).status).toBe(200);
   });
@@ -227,7 +230,7 @@ describe('signals: `switchyard pipeline`', () => {
     writeFileSync(file, products(origin.url, BLOCKED));
     s.child.kill('SIGHUP');
     await expect.poll(async () => (await send(url + '/blocked')).status, { timeout: 10_000 }).toBe(403);
-    expect(lines(s.stderr(), 'products file reloaded')).toEqual([expect.objectContaining({ file, result: 'applied' })]);
+    await expect.poll(() => lines(s.stderr(), 'products file reloaded'), { timeout: 10_000 }).toEqual([expect.objectContaining({ file, result: 'applied' })]);
 
     writeFileSync(file, INVALID);
     s.child.kill('SIGHUP');
@@ -285,7 +288,7 @@ describe('signals: `switchyard legacy` reloads nginx', () => {
     await expect
       .poll(async () => [(await send(url + '/moved')).headers.location, (await send(url + '/blocked')).status], { timeout: 10_000 })
       .toEqual(['/second', 403]);
-    expect(lines(s.stderr(), 'products file reloaded')).toEqual([expect.objectContaining({ file, result: 'applied' })]);
+    await expect.poll(() => lines(s.stderr(), 'products file reloaded'), { timeout: 10_000 }).toEqual([expect.objectContaining({ file, result: 'applied' })]);
     expect(nginxPid()).toBe(master);
     expect(alive(master)).toBe(true);
   });
