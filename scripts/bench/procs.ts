@@ -29,9 +29,8 @@ export interface Proc {
 const running = new Set<ChildProcess>();
 export const workdir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
 
-/** Stops every process started, with its descendants (the legacy layer's launcher runs nginx). */
-export function stopAll(): void {
-  const pids = [...running].flatMap((c) => (c.pid ? processTree(c.pid) : []));
+function kill(children: readonly ChildProcess[]): void {
+  const pids = children.flatMap((c) => (c.pid ? processTree(c.pid) : []));
   for (const pid of pids.reverse()) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -39,8 +38,24 @@ export function stopAll(): void {
       /* already gone */
     }
   }
-  running.clear();
+  for (const c of children) running.delete(c);
+}
+
+/** Stops every process started, with its descendants (the legacy layer's launcher runs nginx). */
+export function stopAll(): void {
+  kill([...running]);
   rmSync(workdir, { recursive: true, force: true });
+}
+
+/**
+ * Marks the processes running now; the function it returns stops, with their descendants, every
+ * process started after the mark. A group of scenarios runs between the two, so that its proxies'
+ * background work (timers, health checks, a stuck shadow target's transfers) never runs beside
+ * another group's measurements.
+ */
+export function checkpoint(): () => void {
+  const before = new Set(running);
+  return () => kill([...running].filter((c) => !before.has(c)));
 }
 process.once('SIGINT', () => {
   stopAll();
@@ -62,11 +77,17 @@ export function startProc(name: string, cmd: string, args: string[], ready: RegE
       clearTimeout(timer);
       resolvePromise({ name, child, port: ports[0] ?? 0, ports, output: () => out });
     };
+    let started = false;
     const onData = (d: Buffer) => {
       out += d.toString();
       if (out.length > 100_000) out = out.slice(-50_000);
-      const m = typeof ready === 'number' ? null : ready.exec(out);
-      if (m) done(m.slice(1).map(Number));
+      // Once started, the output (a gateway's access lines) is only kept, never scanned again.
+      if (started || typeof ready === 'number') return;
+      const m = ready.exec(out);
+      if (m) {
+        started = true;
+        done(m.slice(1).map(Number));
+      }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);

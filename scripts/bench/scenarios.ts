@@ -129,6 +129,19 @@ let stuckTarget: Promise<Proc> | undefined;
 
 const ONE_ROUTE = 'default: legacy\nroutes:\n  - { name: items, match: { path: "/api/**" }, backend: legacy }\n';
 
+/**
+ * Starts the origins every group shares (on the load generator's core), so that a group's
+ * processes can be stopped after its turn without stopping them.
+ */
+export async function startOrigins(s: Setup): Promise<void> {
+  await Promise.all([
+    originOf(s),
+    demoOriginOf(s),
+    (slowTarget ??= s.startPeer('slow-origin', s.loadCpu)),
+    (stuckTarget ??= s.startPeer('stuck-origin', s.loadCpu)),
+  ]);
+}
+
 export const scenarios: Scenario[] = [
   {
     name: 'direct',
@@ -188,6 +201,18 @@ export const scenarios: Scenario[] = [
     node: true,
     start: async (s) => {
       const p = await s.startSwitchyard('switchyard-10k', s.proxyCpu, { legacy: url(await originOf(s), '') }, manyRoutes(10_000));
+      return { proc: p, url: url(p) };
+    },
+  },
+  {
+    // The shadow group's baseline, measured in the same rounds: the shadow scenarios' gateway,
+    // backends and route, without the shadow.
+    name: 'switchyard-no-shadow',
+    group: 'shadow',
+    node: true,
+    start: async (s) => {
+      const o = url(await originOf(s), '');
+      const p = await s.startSwitchyard('no-shadow', s.proxyCpu, { legacy: o, shadow: o }, shadowRules().replace(/\n {4}shadow:[\s\S]*$/, '\n'));
       return { proc: p, url: url(p) };
     },
   },
