@@ -40,6 +40,8 @@ const seconds = Number(values.seconds ?? (quick ? 2 : 5));
 const connections = Number(values.connections);
 const LOAD_CPU = '0';
 const PROXY_CPU = availableParallelism() > 1 ? '1' : '0';
+/** Read before the harness pins itself to the load core (which narrows availableParallelism). */
+const MACHINE = `${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, harness node ${process.version}`;
 
 interface Row {
   scenario: string;
@@ -258,7 +260,7 @@ async function main(): Promise<void> {
   }
   const meta = {
     date: new Date().toISOString(),
-    machine: `${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, harness node ${process.version}`,
+    machine: MACHINE,
     runtimes: runtimes.map((rt) => ({ label: rt.label, node: rt.node, version: rt.version, checkout: rt.root, undici: rt.undici })),
     load: `${loadTool()}, ${connections} connections, ${rounds} round(s) × ${seconds}s, interleaved within each group, one group running at a time`,
     pinning: hasTaskset ? `load generator + origin on cpu ${LOAD_CPU}, proxy on cpu ${PROXY_CPU}` : 'none (taskset missing)',
