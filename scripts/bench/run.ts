@@ -58,6 +58,8 @@ interface Row {
    */
   cpuUsPerReq?: number;
   peakRssMb: number;
+  /** Each round's figures, in order: the ratios pair them round by round (see `paired`). */
+  rounds: { rps: number; p99ms: number; cpuUsPerReq?: number }[];
   /** The gateway's event-loop delay during the load (switchyard_event_loop_delay_seconds): largest max, median p99. */
   loopMaxMs?: number;
   loopP99Ms?: number;
@@ -82,6 +84,26 @@ function median(xs: number[]): number {
 
 const ratio = (a?: number, b?: number) => (a && b ? round2(a / b) : null);
 
+/** The figures a pair of scenarios is compared by, round by round. */
+type Measure = 'rps' | 'p99ms' | 'cpuUsPerReq';
+
+/**
+ * A's figure over B's, as the median over rounds of the two measured in the same round. A round
+ * measures the scenarios of a group back to back, so a slow minute of a shared machine (its
+ * neighbours' bursts moved a scenario by up to 2× between rounds here) hits both figures of a
+ * pair; a ratio of the two medians could take them from different rounds.
+ */
+function paired(a: Row | undefined, b: Row | undefined, m: Measure): number | null {
+  if (!a || !b) return null;
+  const xs: number[] = [];
+  for (let i = 0; i < Math.min(a.rounds.length, b.rounds.length); i++) {
+    const x = a.rounds[i]![m];
+    const y = b.rounds[i]![m];
+    if (x && y) xs.push(x / y);
+  }
+  return xs.length ? round2(median(xs)) : null;
+}
+
 /** The three edges of issue 14, item 5: before switchyard, during the migration, after the cutover. */
 const BEFORE = 'legacy-layer';
 const DURING = 'gateway-to-legacy-layer';
@@ -90,34 +112,32 @@ const AFTER = 'gateway-with-pipeline-inprocess';
 /** The ratios the benchmark issue set targets for, within one runtime. */
 function ratiosOf(by: (name: string) => Row | undefined): Record<string, number | null> {
   return {
-    'switchyard / http-proxy req/s (target >= 1.5)': ratio(by('switchyard')?.rps, by('http-proxy')?.rps),
-    'switchyard / undici req/s (target >= 0.95)': ratio(by('switchyard')?.rps, by('undici')?.rps),
-    'switchyard / undici p99 (target <= 1.2)': ratio(by('switchyard')?.p99ms, by('undici')?.p99ms),
-    'switchyard access log on / off req/s (target >= 0.95)': ratio(by('switchyard')?.rps, by('switchyard-access-log-off')?.rps),
-    'undici / http-proxy req/s': ratio(by('undici')?.rps, by('http-proxy')?.rps),
-    'switchyard 10k routes / 1 route req/s (target >= 0.95)': ratio(by('switchyard-10k-routes')?.rps, by('switchyard')?.rps),
+    'switchyard / http-proxy req/s (target >= 1.5)': paired(by('switchyard'), by('http-proxy'), 'rps'),
+    'switchyard / undici req/s (target >= 0.95)': paired(by('switchyard'), by('undici'), 'rps'),
+    'switchyard / undici p99 (target <= 1.2)': paired(by('switchyard'), by('undici'), 'p99ms'),
+    'switchyard access log on / off req/s (target >= 0.95)': paired(by('switchyard'), by('switchyard-access-log-off'), 'rps'),
+    'undici / http-proxy req/s': paired(by('undici'), by('http-proxy'), 'rps'),
+    'switchyard 10k routes / 1 route req/s (target >= 0.95)': paired(by('switchyard-10k-routes'), by('switchyard'), 'rps'),
+    'switchyard 10k routes / 1 route peak RSS (target <= 1.5)': ratio(by('switchyard-10k-routes')?.peakRssMb, by('switchyard')?.peakRssMb),
     // The shadow group's own baseline, measured in the same rounds.
-    'shadow 500 ms target / no shadow req/s (target >= 0.9)': ratio(by('shadow-slow-target')?.rps, by('switchyard-no-shadow')?.rps),
-    'shadow 500 ms target / no shadow p99 (target <= 1.2)': ratio(by('shadow-slow-target')?.p99ms, by('switchyard-no-shadow')?.p99ms),
-    'shadow down target / no shadow req/s (target >= 0.9)': ratio(by('shadow-down-target')?.rps, by('switchyard-no-shadow')?.rps),
-    'shadow 100% with JSON diff / no shadow req/s (target >= 0.8)': ratio(by('shadow-diff-100')?.rps, by('switchyard-no-shadow')?.rps),
+    'shadow 500 ms target / no shadow req/s (target >= 0.9)': paired(by('shadow-slow-target'), by('switchyard-no-shadow'), 'rps'),
+    'shadow 500 ms target / no shadow p99 (target <= 1.2)': paired(by('shadow-slow-target'), by('switchyard-no-shadow'), 'p99ms'),
+    'shadow down target / no shadow req/s (target >= 0.9)': paired(by('shadow-down-target'), by('switchyard-no-shadow'), 'rps'),
+    'shadow 100% with JSON diff / no shadow req/s (target >= 0.8)': paired(by('shadow-diff-100'), by('switchyard-no-shadow'), 'rps'),
     'shadow 100% with JSON diff: event-loop delay p99 ms (target <= 5)': by('shadow-diff-100')?.loopP99Ms ?? null,
     'shadow 100% with JSON diff: event-loop delay max ms': by('shadow-diff-100')?.loopMaxMs ?? null,
-    'nginx mirror (500 ms target) / nginx req/s': ratio(by('nginx-mirror-slow')?.rps, by('nginx')?.rps),
-    'pipeline / legacy layer req/s': ratio(by('pipeline')?.rps, by('legacy-layer')?.rps),
-    'pipeline / legacy layer p99': ratio(by('pipeline')?.p99ms, by('legacy-layer')?.p99ms),
-    'gateway + in-process pipeline / gateway + pipeline process req/s': ratio(
-      by('gateway-with-pipeline-inprocess')?.rps,
-      by('gateway-to-pipeline-process')?.rps,
-    ),
+    'nginx mirror (500 ms target) / nginx req/s': paired(by('nginx-mirror-slow'), by('nginx'), 'rps'),
+    'pipeline / legacy layer req/s': paired(by('pipeline'), by('legacy-layer'), 'rps'),
+    'pipeline / legacy layer p99': paired(by('pipeline'), by('legacy-layer'), 'p99ms'),
+    'gateway + in-process pipeline / gateway + pipeline process req/s': paired(by('gateway-with-pipeline-inprocess'), by('gateway-to-pipeline-process'), 'rps'),
     // Issue 14, item 5: the edge after the cutover (gateway, in-process pipeline at 100%) against
     // the edge before switchyard (the legacy layer alone), and during the migration.
-    'after cutover / legacy layer CPU per request (target <= 1.0)': ratio(by(AFTER)?.cpuUsPerReq, by(BEFORE)?.cpuUsPerReq),
-    'after cutover / legacy layer req/s (target >= 1.0)': ratio(by(AFTER)?.rps, by(BEFORE)?.rps),
-    'after cutover / legacy layer p99 (target <= 1.0)': ratio(by(AFTER)?.p99ms, by(BEFORE)?.p99ms),
+    'after cutover / legacy layer CPU per request (target <= 1.0)': paired(by(AFTER), by(BEFORE), 'cpuUsPerReq'),
+    'after cutover / legacy layer req/s (target >= 1.0)': paired(by(AFTER), by(BEFORE), 'rps'),
+    'after cutover / legacy layer p99 (target <= 1.0)': paired(by(AFTER), by(BEFORE), 'p99ms'),
     'after cutover / legacy layer peak RSS': ratio(by(AFTER)?.peakRssMb, by(BEFORE)?.peakRssMb),
-    'gateway + in-process pipeline / gateway -> legacy layer CPU per request (target <= 1.0)': ratio(by(AFTER)?.cpuUsPerReq, by(DURING)?.cpuUsPerReq),
-    'gateway -> legacy layer / legacy layer CPU per request': ratio(by(DURING)?.cpuUsPerReq, by(BEFORE)?.cpuUsPerReq),
+    'gateway + in-process pipeline / gateway -> legacy layer CPU per request (target <= 1.0)': paired(by(AFTER), by(DURING), 'cpuUsPerReq'),
+    'gateway -> legacy layer / legacy layer CPU per request': paired(by(DURING), by(BEFORE), 'cpuUsPerReq'),
     'gateway -> legacy layer / legacy layer peak RSS': ratio(by(DURING)?.peakRssMb, by(BEFORE)?.peakRssMb),
   };
 }
@@ -240,6 +260,11 @@ async function main(): Promise<void> {
       p99ms: round2(median(list.map((x) => x.load.p99ms))),
       errors: list.reduce((a, x) => a + x.load.errors, 0),
       ...(list[0]!.cpu === undefined ? {} : { cpuUsPerReq: Math.round(median(list.map((x) => x.cpu!))) }),
+      rounds: list.map((x) => ({
+        rps: Math.round(x.load.rps),
+        p99ms: round2(x.load.p99ms),
+        ...(x.cpu === undefined ? {} : { cpuUsPerReq: Math.round(x.cpu) }),
+      })),
       peakRssMb: Math.round(Math.max(...list.map((x) => x.rss)) / 1024 / 102.4) / 10,
       ...(list[0]!.loop ? { loopMaxMs: round2(Math.max(...list.map((x) => x.loop!.max))), loopP99Ms: round2(median(list.map((x) => x.loop!.p99))) } : {}),
     };
@@ -254,8 +279,8 @@ async function main(): Promise<void> {
   for (const rt of runtimes.slice(1)) {
     for (const row of rows.filter((r) => r.node === rt.label)) {
       const base = rows.find((r) => r.scenario === row.scenario && r.node === runtimes[0]!.label);
-      ratios[`${row.scenario}: ${rt.label} / ${runtimes[0]!.label} req/s`] = ratio(row.rps, base?.rps);
-      ratios[`${row.scenario}: ${rt.label} / ${runtimes[0]!.label} p99`] = ratio(row.p99ms, base?.p99ms);
+      ratios[`${row.scenario}: ${rt.label} / ${runtimes[0]!.label} req/s`] = paired(row, base, 'rps');
+      ratios[`${row.scenario}: ${rt.label} / ${runtimes[0]!.label} p99`] = paired(row, base, 'p99ms');
     }
   }
   const meta = {
@@ -264,7 +289,7 @@ async function main(): Promise<void> {
     runtimes: runtimes.map((rt) => ({ label: rt.label, node: rt.node, version: rt.version, checkout: rt.root, undici: rt.undici })),
     load: `${loadTool()}, ${connections} connections, ${rounds} round(s) × ${seconds}s, interleaved within each group, one group running at a time`,
     pinning: hasTaskset ? `load generator + origin on cpu ${LOAD_CPU}, proxy on cpu ${PROXY_CPU}` : 'none (taskset missing)',
-    command: `npm run bench --${quick ? ' --quick' : ''}${values.only ? ` --only ${values.only}` : ''}${values.node ? ` --node ${values.node}` : ''}`,
+    command: `npm run bench --${quick ? ' --quick' : ''}${values.rounds ? ` --rounds ${rounds}` : ''}${values.seconds ? ` --seconds ${seconds}` : ''}${values.only ? ` --only ${values.only}` : ''}${values.node ? ` --node ${values.node}` : ''}`,
   };
   if (values.json) {
     process.stdout.write(JSON.stringify({ meta, rows: rows.map(({ key: _k, ...r }) => r), ratios }, null, 2) + '\n');
