@@ -63,14 +63,30 @@ interface Row {
   /** The gateway's event-loop delay during the load (switchyard_event_loop_delay_seconds): largest max, median p99. */
   loopMaxMs?: number;
   loopP99Ms?: number;
+  /** Comparisons on the event loop during the load runs (switchyard_shadow_compare_seconds), and how many took over 5 ms. */
+  inlineCompares?: number;
+  inlineComparesOver5ms?: number;
 }
 
-/** p99 and max event-loop delay (ms) since the previous scrape of a gateway's admin /metrics. */
-async function loopDelay(adminPort: number): Promise<{ p99: number; max: number } | undefined> {
+interface GatewayStats {
+  p99: number;
+  max: number;
+  /** Cumulative counts of inline comparisons: all, and those within 5 ms. */
+  compares: number;
+  comparesWithin5ms: number;
+}
+
+/**
+ * From a gateway's admin /metrics: p99 and max event-loop delay (ms) since the previous scrape,
+ * and the cumulative counts of comparisons made on the event loop.
+ */
+async function gatewayStats(adminPort: number): Promise<GatewayStats | undefined> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
     const stat = (s: string) => Number(new RegExp(`^switchyard_event_loop_delay_seconds\\{stat="${s}"\\} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) * 1000;
-    return { p99: stat('p99'), max: stat('max') };
+    const inline = (le: string) =>
+      Number(new RegExp(`^switchyard_shadow_compare_seconds_bucket\\{le="${le}",where="inline"\\} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
+    return { p99: stat('p99'), max: stat('max'), compares: inline('\\+Inf'), comparesWithin5ms: inline('0.005') };
   } catch {
     return undefined;
   }
@@ -126,6 +142,10 @@ function ratiosOf(by: (name: string) => Row | undefined): Record<string, number 
     'shadow 100% with JSON diff / no shadow req/s (target >= 0.8)': paired(by('shadow-diff-100'), by('switchyard-no-shadow'), 'rps'),
     'shadow 100% with JSON diff: event-loop delay p99 ms (target <= 5)': by('shadow-diff-100')?.loopP99Ms ?? null,
     'shadow 100% with JSON diff: event-loop delay max ms': by('shadow-diff-100')?.loopMaxMs ?? null,
+    'no shadow (same rounds): event-loop delay p99 ms': by('switchyard-no-shadow')?.loopP99Ms ?? null,
+    // What the event loop waited for comparisons themselves (switchyard_shadow_compare_seconds).
+    'shadow 100% with JSON diff: comparisons on the event loop': by('shadow-diff-100')?.inlineCompares ?? null,
+    'shadow 100% with JSON diff: of them over 5 ms (target 0)': by('shadow-diff-100')?.inlineComparesOver5ms ?? null,
     'nginx mirror (500 ms target) / nginx req/s': paired(by('nginx-mirror-slow'), by('nginx'), 'rps'),
     'pipeline / legacy layer req/s': paired(by('pipeline'), by('legacy-layer'), 'rps'),
     'pipeline / legacy layer p99': paired(by('pipeline'), by('legacy-layer'), 'p99ms'),
@@ -199,7 +219,7 @@ async function check(started: readonly Running[]): Promise<void> {
   }
 }
 
-type Sample = { load: LoadResult; rss: number; cpu?: number; loop?: { p99: number; max: number } };
+type Sample = { load: LoadResult; rss: number; cpu?: number; loop?: { p99: number; max: number; compares: number; comparesOver5ms: number } };
 
 /** Warms a group's proxies up, then runs its interleaved rounds. */
 async function measure(started: readonly Running[], samples: Map<string, Sample[]>): Promise<void> {
@@ -212,11 +232,20 @@ async function measure(started: readonly Running[], samples: Map<string, Sample[
       const pids = s.path;
       const rss = pids.length ? sampleRss(pids) : undefined;
       const admin = adminOf(s);
-      if (admin) await loopDelay(admin); // starts the window
+      const before = admin ? await gatewayStats(admin) : undefined; // starts the window
       const cpu0 = cpuSeconds(pids);
       const load = await runLoad({ url: s.url, connections, seconds, cpus: LOAD_CPU, paths: s.paths });
       const cpu = cpuSeconds(pids) - cpu0;
-      const loop = admin ? await loopDelay(admin) : undefined;
+      const after = admin ? await gatewayStats(admin) : undefined;
+      const loop =
+        before && after
+          ? {
+              p99: after.p99,
+              max: after.max,
+              compares: after.compares - before.compares,
+              comparesOver5ms: after.compares - after.comparesWithin5ms - (before.compares - before.comparesWithin5ms),
+            }
+          : undefined;
       const list = samples.get(s.key) ?? [];
       list.push({ load, rss: rss?.stop() ?? 0, cpu: pids.length && load.requests ? (cpu * 1e6) / load.requests : undefined, loop });
       samples.set(s.key, list);
@@ -266,7 +295,14 @@ async function main(): Promise<void> {
         ...(x.cpu === undefined ? {} : { cpuUsPerReq: Math.round(x.cpu) }),
       })),
       peakRssMb: Math.round(Math.max(...list.map((x) => x.rss)) / 1024 / 102.4) / 10,
-      ...(list[0]!.loop ? { loopMaxMs: round2(Math.max(...list.map((x) => x.loop!.max))), loopP99Ms: round2(median(list.map((x) => x.loop!.p99))) } : {}),
+      ...(list[0]!.loop
+        ? {
+            loopMaxMs: round2(Math.max(...list.map((x) => x.loop!.max))),
+            loopP99Ms: round2(median(list.map((x) => x.loop!.p99))),
+            inlineCompares: list.reduce((a, x) => a + x.loop!.compares, 0),
+            inlineComparesOver5ms: list.reduce((a, x) => a + x.loop!.comparesOver5ms, 0),
+          }
+        : {}),
     };
   });
   // Ratios within one runtime (a scenario without a runtime, such as nginx, belongs to all).

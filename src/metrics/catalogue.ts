@@ -13,6 +13,9 @@ import { HotCounter, HotGauge, HotHistogram } from './hot-metrics.js';
 /** Latency bucket bounds (seconds) shared by the request histograms and the rollout evidence. */
 export const LATENCY_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** Comparison time bucket bounds (seconds): 5 ms is what a comparison on the event loop must stay under (issue 14). */
+const COMPARE_BUCKETS: readonly number[] = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
 export function createMetrics(options: { processMetrics?: boolean } = {}) {
   const registry = new Registry();
   const registers = [registry];
@@ -203,6 +206,13 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       labelNames: ['reason'] as const,
       registers,
     }),
+    // Written once per comparison, so on the hot-path implementation (hot-metrics.ts).
+    shadowCompareDuration: new HotHistogram(
+      'switchyard_shadow_compare_seconds',
+      'Time to compare a copy with the primary (decompression, parse, diff), by where it ran: inline (on the event loop, which waits that long) or worker (a compare thread).',
+      ['where'] as const,
+      COMPARE_BUCKETS,
+    ).register(registry),
     shadowInFlight: new Gauge({
       name: 'switchyard_shadow_in_flight',
       help: 'Shadow requests in flight.',

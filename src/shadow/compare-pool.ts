@@ -32,6 +32,10 @@ export const INLINE_MAX_BYTES = 4 * 1024;
 export interface PairVerdict {
   copy: Comparison;
   second?: Comparison;
+  /** Where the comparison ran: on the event loop, or in a compare thread. */
+  where: 'inline' | 'worker';
+  /** How long it took (in a worker: from the hand-over to the verdict back). */
+  seconds: number;
 }
 
 /** The worker's module: beside this one in dist/; under vitest (running src/*.ts), the built one. */
@@ -61,8 +65,11 @@ export class ComparePool {
   /** Compares `copy` (and `second`, when given) with `primary`, without noise (see withNoise). */
   async compare(primary: CapturedResponse, copy: CapturedResponse, policy: ComparePolicy, second?: CapturedResponse): Promise<PairVerdict> {
     const size = primary.body.length + copy.body.length + (second?.body.length ?? 0);
+    const started = performance.now();
     if (!this.pool || size <= this.inlineMaxBytes || primary.truncated || copy.truncated) {
-      return { copy: compareResponses(primary, copy, policy), second: second && compareResponses(primary, second, policy) };
+      const copyVerdict = compareResponses(primary, copy, policy);
+      const secondVerdict = second && compareResponses(primary, second, policy);
+      return { copy: copyVerdict, second: secondVerdict, where: 'inline', seconds: (performance.now() - started) / 1e3 };
     }
     const responses = second ? [primary, copy, second] : [primary, copy];
     const transferList = [...new Set(responses.filter((r) => ownsItsMemory(r.body)).map((r) => r.body.buffer as ArrayBuffer))];
@@ -78,7 +85,7 @@ export class ComparePool {
     out.bodies.forEach((u, i) => {
       responses[i]!.body = Buffer.from(u.buffer, u.byteOffset, u.byteLength);
     });
-    return { copy: out.copy, second: out.second };
+    return { copy: out.copy, second: out.second, where: 'worker', seconds: (performance.now() - started) / 1e3 };
   }
 
   async close(): Promise<void> {

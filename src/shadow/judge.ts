@@ -132,6 +132,7 @@ export class ShadowJudge {
     this.metrics.shadowRequests.inc({ route, target, outcome: 'sent' });
     // Off the event loop when the bodies are large (compare-pool.ts); noise applied here.
     const pair = await this.compares.compare(primary, copy, policy.compare, second instanceof Error ? undefined : second);
+    this.metrics.shadowCompareDuration.observe(pair.seconds, pair.where);
     // Noise first, so that this very comparison already benefits from what it taught.
     if (pair.second?.diffs.length) this.noise.learn(route, pair.second.diffs);
     const c: Comparison = withNoise(pair.copy, (f) => this.noise.isNoise(route, f));

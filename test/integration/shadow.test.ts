@@ -213,6 +213,8 @@ describe('shadow traffic and diffing', () => {
         metricValue(text, 'switchyard_shadow_diff_fields_total', { route: 'changed', field: '/price' }),
         metricValue(text, 'switchyard_shadow_comparisons_total', { route: 'changed', result: 'mismatch' }),
         metricValue(text, 'switchyard_shadow_requests_total', { route: 'changed', target: 'pipeline', outcome: 'sent' }),
+        // A pair of small bodies is compared on the event loop, and timed.
+        metricValue(text, 'switchyard_shadow_compare_seconds_count', { where: 'inline' }),
       ];
     };
     const before = await counters();

@@ -56,7 +56,8 @@ describe('the compare pool', () => {
           const expected = { copy: compareResponses(a, b, policy), second: second && compareResponses(a, second, policy) };
           const before = [a, b, second].map((r) => r && copyOf(r));
           const got = await pooled.compare(a, b, policy, second);
-          expect(got).toEqual(expected);
+          expect(got).toEqual({ ...expected, where: 'worker', seconds: expect.any(Number) });
+          expect(got.seconds).toBeGreaterThan(0);
           // The judge reads the bodies again for its samples.
           [a, b, second].forEach((r, i) => {
             if (r) expect(r.body.equals(before[i]!.body)).toBe(true);
@@ -83,7 +84,12 @@ describe('the compare pool', () => {
     const b = response(page(5, 1), 'application/json');
     const inline = new ComparePool(0, 0);
     const body = a.body;
-    expect(await inline.compare(a, b, policy)).toEqual({ copy: compareResponses(a, b, policy), second: undefined });
+    expect(await inline.compare(a, b, policy)).toEqual({
+      copy: compareResponses(a, b, policy),
+      second: undefined,
+      where: 'inline',
+      seconds: expect.any(Number),
+    });
     expect(a.body).toBe(body);
     await inline.close();
   });
