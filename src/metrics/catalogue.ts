@@ -170,30 +170,29 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       registers,
     }),
 
-    // Shadow traffic and comparison.
-    shadowRequests: new Counter({
-      name: 'switchyard_shadow_requests_total',
-      help: 'Shadow requests by route, target backend and outcome (sent, dropped, error, timeout, skipped).',
-      labelNames: ['route', 'target', 'outcome'] as const,
-      registers,
-    }),
-    shadowComparisons: new Counter({
-      name: 'switchyard_shadow_comparisons_total',
-      help: 'Finished comparisons by route and result (match, mismatch, noise, shadow_error, shadow_timeout, skipped).',
-      labelNames: ['route', 'result'] as const,
-      registers,
-    }),
+    // Shadow traffic and comparison. Those written for every copy (100 % of a route's requests
+    // when it shadows them all) are hot-path implementations (hot-metrics.ts).
+    shadowRequests: new HotCounter(
+      'switchyard_shadow_requests_total',
+      'Shadow requests by route, target backend and outcome (sent, dropped, error, timeout, skipped).',
+      ['route', 'target', 'outcome'] as const,
+    ).register(registry),
+    shadowComparisons: new HotCounter(
+      'switchyard_shadow_comparisons_total',
+      'Finished comparisons by route and result (match, mismatch, noise, shadow_error, shadow_timeout, skipped).',
+      ['route', 'result'] as const,
+    ).register(registry),
     shadowSkipped: new Counter({
       name: 'switchyard_shadow_skipped_total',
       help: 'Comparisons skipped, by route and reason (same_backend, method, body_too_large, target_down, buffer_full, incomplete, primary_error, undecodable_body).',
       labelNames: ['route', 'reason'] as const,
       registers,
     }),
-    shadowBufferedBytes: new Gauge({
-      name: 'switchyard_shadow_buffered_bytes',
-      help: 'Bytes held for shadowing (request bodies and captured responses), bounded by shadow.max_buffered_bytes.',
-      registers,
-    }),
+    shadowBufferedBytes: new HotGauge(
+      'switchyard_shadow_buffered_bytes',
+      'Bytes held for shadowing (request bodies and captured responses), bounded by shadow.max_buffered_bytes.',
+      'sum',
+    ).register(registry),
     shadowDiffFields: new Counter({
       name: 'switchyard_shadow_diff_fields_total',
       help: 'Differing fields in mismatches, by route and field (status, header:NAME, a JSON Pointer, body); at most 20 fields per route, the rest as "other".',
@@ -213,12 +212,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       ['where'] as const,
       COMPARE_BUCKETS,
     ).register(registry),
-    shadowInFlight: new Gauge({
-      name: 'switchyard_shadow_in_flight',
-      help: 'Shadow requests in flight.',
-      aggregator: 'sum',
-      registers,
-    }),
+    shadowInFlight: new HotGauge('switchyard_shadow_in_flight', 'Shadow requests in flight.', 'sum').register(registry),
     eventLoopDelay: new Gauge({
       name: 'switchyard_event_loop_delay_seconds',
       help: 'Event loop delay since the previous scrape (sampled every 2 ms), by stat: p99, max.',

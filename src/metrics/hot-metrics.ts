@@ -150,8 +150,8 @@ export class HotHistogram<L extends string> extends HotMetric<L, HistogramCell> 
 }
 
 /**
- * A gauge without labels that the request path moves up and down (requests in flight): prom-client's
- * Gauge validates and hashes an empty label set on every inc() and dec(), twice per request.
+ * A gauge without labels that the request path moves up and down (requests in flight, bytes held
+ * for shadowing): prom-client's Gauge validates and hashes an empty label set on every update.
  */
 export class HotGauge {
   readonly type = 'gauge';
@@ -171,6 +171,10 @@ export class HotGauge {
 
   dec(): void {
     this.value--;
+  }
+
+  set(value: number): void {
+    this.value = value;
   }
 
   async get() {

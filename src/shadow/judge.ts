@@ -65,7 +65,7 @@ export class ShadowJudge {
 
   /** The shadow step decided not to send a copy (same backend, method, body, target down). */
   skipped(route: string, target: string, reason: string): void {
-    this.metrics.shadowRequests.inc({ route, target, outcome: 'skipped' });
+    this.metrics.shadowRequests.inc(route, target, 'skipped');
     this.finish(route, 'skipped', reason);
   }
 
@@ -74,7 +74,7 @@ export class ShadowJudge {
    * who failed. The one place that counts skip reasons and feeds the rollout evidence.
    */
   finish(route: string, outcome: Outcome, reason?: string, target?: string): void {
-    this.metrics.shadowComparisons.inc({ route, result: outcome });
+    this.metrics.shadowComparisons.inc(route, outcome);
     if (outcome === 'skipped') this.metrics.shadowSkipped.inc({ route, reason: reason ?? 'other' });
     this.report.record(route, outcome, reason);
     this.evidence.evidence?.comparison(route, outcome, target);
@@ -82,7 +82,7 @@ export class ShadowJudge {
 
   /** The limiter had no room for the copy. */
   dropped(route: string, target: string): void {
-    this.metrics.shadowRequests.inc({ route, target, outcome: 'dropped' });
+    this.metrics.shadowRequests.inc(route, target, 'dropped');
     this.report.dropped(route);
   }
 
@@ -126,10 +126,10 @@ export class ShadowJudge {
     else this.targets.breaker(target).success();
     if (primary instanceof Error) return this.finish(route, 'skipped', 'primary_error');
     if (copy instanceof Error) {
-      this.metrics.shadowRequests.inc({ route, target, outcome: isTimeout(copy) ? 'timeout' : 'error' });
+      this.metrics.shadowRequests.inc(route, target, isTimeout(copy) ? 'timeout' : 'error');
       return this.finish(route, isTimeout(copy) ? 'shadow_timeout' : 'shadow_error', undefined, target);
     }
-    this.metrics.shadowRequests.inc({ route, target, outcome: 'sent' });
+    this.metrics.shadowRequests.inc(route, target, 'sent');
     // Off the event loop when the bodies are large (compare-pool.ts); noise applied here.
     const pair = await this.compares.compare(primary, copy, policy.compare, second instanceof Error ? undefined : second);
     this.metrics.shadowCompareDuration.observe(pair.seconds, pair.where);
