@@ -24,6 +24,11 @@ export interface LoadOptions {
   cpus?: string;
   /** Paths to rotate through (a request mix); wrk only, autocannon hits `url` alone. */
   paths?: readonly string[];
+  /**
+   * Paced load (wrk only): each connection waits this long before its next request, so that the
+   * rate stays near connections × 1000 / (delayMs + latency) instead of saturating the proxy.
+   */
+  delayMs?: number;
 }
 
 export const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
@@ -45,15 +50,17 @@ function run(cmd: string, args: string[], cpus?: string): Promise<string> {
   });
 }
 
-/** A wrk Lua script that rotates through `paths`. */
-function mixScript(paths: readonly string[]): string {
+/** A wrk Lua script that rotates through `paths` (when given) and waits `delayMs` before each request (when given). */
+function wrkScript(paths: readonly string[] | undefined, delayMs: number | undefined): string {
   const file = join(mkdtempSync(join(tmpdir(), 'switchyard-wrk-')), 'mix.lua');
-  const list = paths.map((p) => `wrk.format("GET", ${JSON.stringify(p)})`).join(',\n    ');
-  // Built in init(): wrk sets the Host header only after the script has loaded.
-  writeFileSync(
-    file,
-    `local reqs\nlocal i = 0\ninit = function()\n  reqs = {\n    ${list}\n  }\nend\nrequest = function()\n  i = i % #reqs + 1\n  return reqs[i]\nend\n`,
-  );
+  let lua = '';
+  if (paths?.length) {
+    const list = paths.map((p) => `wrk.format("GET", ${JSON.stringify(p)})`).join(',\n    ');
+    // Built in init(): wrk sets the Host header only after the script has loaded.
+    lua += `local reqs\nlocal i = 0\ninit = function()\n  reqs = {\n    ${list}\n  }\nend\nrequest = function()\n  i = i % #reqs + 1\n  return reqs[i]\nend\n`;
+  }
+  if (delayMs) lua += `delay = function()\n  return ${Math.round(delayMs)}\nend\n`;
+  writeFileSync(file, lua);
   return file;
 }
 
@@ -66,7 +73,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(o.url)) throw new Error(`refusing a non-loopback target: ${o.url}`);
   if (hasWrk) {
     const args = ['-t', '1', '-c', String(o.connections), '-d', `${o.seconds}s`, '--latency'];
-    if (o.paths?.length) args.push('-s', mixScript(o.paths));
+    if (o.paths?.length || o.delayMs) args.push('-s', wrkScript(o.paths, o.delayMs));
     const out = await run('wrk', [...args, o.url], o.cpus);
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
     const p50 = /\s50%\s+([\d.]+)(us|ms|s|m)/.exec(out);
@@ -78,7 +85,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     return { rps, p50ms: p50 ? ms(p50[1]!, p50[2]!) : NaN, p99ms: p99 ? ms(p99[1]!, p99[2]!) : NaN, errors: non2xx + sockErrors, requests };
   }
   const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
-  const out = await run(process.execPath, [bin, '--json', '-c', String(o.connections), '-d', String(o.seconds), o.url], o.cpus);
+  // autocannon's own pacing: the same overall rate as wrk's delay would give at ~1 ms latency.
+  const rate = o.delayMs ? ['--overallRate', String(Math.round((o.connections * 1000) / (o.delayMs + 1)))] : [];
+  const out = await run(process.execPath, [bin, '--json', '-c', String(o.connections), '-d', String(o.seconds), ...rate, o.url], o.cpus);
   const r = JSON.parse(out.slice(out.indexOf('{'))) as {
     requests: { average: number; total: number };
     latency: { p50: number; p99: number };

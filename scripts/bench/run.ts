@@ -66,7 +66,19 @@ interface Row {
   /** Comparisons on the event loop during the load runs (switchyard_shadow_compare_seconds), and how many took over 5 ms. */
   inlineCompares?: number;
   inlineComparesOver5ms?: number;
+  /** The paced run after each saturated one (PACED scenarios): its req/s, and the loop delay during it (median p99, largest max). */
+  pacedRps?: number;
+  pacedLoopP99Ms?: number;
+  pacedLoopMaxMs?: number;
 }
+
+/**
+ * Scenarios whose event-loop delay is also read at a paced rate, well under saturation: there a
+ * timer waits for what runs on the loop (a comparison), not for the queue of requests a
+ * saturated core always has. 16 connections, each waiting 8 ms between requests (about 1,800 req/s).
+ */
+const PACED = new Set(['switchyard-no-shadow', 'shadow-diff-100']);
+const PACE = { connections: 16, delayMs: 8 };
 
 interface GatewayStats {
   p99: number;
@@ -125,8 +137,13 @@ const BEFORE = 'legacy-layer';
 const DURING = 'gateway-to-legacy-layer';
 const AFTER = 'gateway-with-pipeline-inprocess';
 
+/** A paced run's figures as `p99 / max (at N req/s)`. */
+function paced(r: Row | undefined): string | null {
+  return r?.pacedRps === undefined ? null : `${r.pacedLoopP99Ms} / ${r.pacedLoopMaxMs} (at ${r.pacedRps} req/s)`;
+}
+
 /** The ratios the benchmark issue set targets for, within one runtime. */
-function ratiosOf(by: (name: string) => Row | undefined): Record<string, number | null> {
+function ratiosOf(by: (name: string) => Row | undefined): Record<string, number | string | null> {
   return {
     'switchyard / http-proxy req/s (target >= 1.5)': paired(by('switchyard'), by('http-proxy'), 'rps'),
     'switchyard / undici req/s (target >= 0.95)': paired(by('switchyard'), by('undici'), 'rps'),
@@ -144,6 +161,8 @@ function ratiosOf(by: (name: string) => Row | undefined): Record<string, number 
     'shadow 100% with JSON diff: event-loop delay max ms': by('shadow-diff-100')?.loopMaxMs ?? null,
     'no shadow (same rounds): event-loop delay p99 ms': by('switchyard-no-shadow')?.loopP99Ms ?? null,
     // What the event loop waited for comparisons themselves (switchyard_shadow_compare_seconds).
+    'shadow 100% with JSON diff, paced: event-loop delay p99 / max ms': paced(by('shadow-diff-100')),
+    'no shadow, paced: event-loop delay p99 / max ms': paced(by('switchyard-no-shadow')),
     'shadow 100% with JSON diff: comparisons on the event loop': by('shadow-diff-100')?.inlineCompares ?? null,
     'shadow 100% with JSON diff: of them over 5 ms (target 0)': by('shadow-diff-100')?.inlineComparesOver5ms ?? null,
     'nginx mirror (500 ms target) / nginx req/s': paired(by('nginx-mirror-slow'), by('nginx'), 'rps'),
@@ -219,7 +238,13 @@ async function check(started: readonly Running[]): Promise<void> {
   }
 }
 
-type Sample = { load: LoadResult; rss: number; cpu?: number; loop?: { p99: number; max: number; compares: number; comparesOver5ms: number } };
+type Sample = {
+  load: LoadResult;
+  rss: number;
+  cpu?: number;
+  loop?: { p99: number; max: number; compares: number; comparesOver5ms: number };
+  paced?: { rps: number; p99: number; max: number };
+};
 
 /** Warms a group's proxies up, then runs its interleaved rounds. */
 async function measure(started: readonly Running[], samples: Map<string, Sample[]>): Promise<void> {
@@ -246,8 +271,15 @@ async function measure(started: readonly Running[], samples: Map<string, Sample[
               comparesOver5ms: after.compares - after.comparesWithin5ms - (before.compares - before.comparesWithin5ms),
             }
           : undefined;
+      let paced: Sample['paced'];
+      if (admin && PACED.has(s.scenario.name)) {
+        await gatewayStats(admin); // starts the window
+        const p = await runLoad({ url: s.url, connections: PACE.connections, delayMs: PACE.delayMs, seconds, cpus: LOAD_CPU, paths: s.paths });
+        const d = await gatewayStats(admin);
+        if (d) paced = { rps: p.rps, p99: d.p99, max: d.max };
+      }
       const list = samples.get(s.key) ?? [];
-      list.push({ load, rss: rss?.stop() ?? 0, cpu: pids.length && load.requests ? (cpu * 1e6) / load.requests : undefined, loop });
+      list.push({ load, rss: rss?.stop() ?? 0, cpu: pids.length && load.requests ? (cpu * 1e6) / load.requests : undefined, loop, paced });
       samples.set(s.key, list);
       if (!values.json) process.stderr.write(`round ${round + 1}/${rounds} ${s.key}: ${Math.round(load.rps)} req/s\n`);
     }
@@ -303,10 +335,17 @@ async function main(): Promise<void> {
             inlineComparesOver5ms: list.reduce((a, x) => a + x.loop!.comparesOver5ms, 0),
           }
         : {}),
+      ...(list[0]!.paced
+        ? {
+            pacedRps: Math.round(median(list.map((x) => x.paced!.rps))),
+            pacedLoopP99Ms: round2(median(list.map((x) => x.paced!.p99))),
+            pacedLoopMaxMs: round2(Math.max(...list.map((x) => x.paced!.max))),
+          }
+        : {}),
     };
   });
   // Ratios within one runtime (a scenario without a runtime, such as nginx, belongs to all).
-  const ratios: Record<string, number | null> = {};
+  const ratios: Record<string, number | string | null> = {};
   for (const rt of runtimes) {
     const by = (name: string) => rows.find((r) => r.scenario === name && (r.node === undefined || r.node === rt.label));
     for (const [k, v] of Object.entries(ratiosOf(by))) ratios[many ? `[${rt.label}] ${k}` : k] = v;
