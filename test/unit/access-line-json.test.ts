@@ -1,14 +1,17 @@
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { durationText, jsonString } from '../../src/log/access-line-json.js';
+import { durationText, IsoTimeCache, jsonString } from '../../src/log/access-line-json.js';
 import { type AccessLine, AccessLog } from '../../src/log/access-log.js';
 import { createLogger } from '../../src/log/logger.js';
 
 /** Strings with what JSON must escape: quotes, backslashes, control characters, lone surrogates. */
+const unit = fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u007f', '\u2028', '\ud800', '\udfff', '\ud83d\ude00', 'a', '/', 'é');
 const tricky = fc.oneof(
   fc.string({ unit: 'binary' }),
-  fc.string({ unit: fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u007f', '\u2028', '\ud800', '\udfff', '\ud83d\ude00', 'a', '/', 'é') }),
+  fc.string({ unit }),
+  // Long enough for the serializer's other check (short strings are checked character by character).
+  fc.string({ unit: fc.oneof({ weight: 20, arbitrary: fc.constant('a') }, { weight: 1, arbitrary: unit }), minLength: 20, maxLength: 80 }),
 );
 
 // `satisfies` makes a field added to AccessLine fail to compile here until the property covers it.
@@ -116,5 +119,20 @@ describe('the access line serializer', () => {
     access.write({ status: 200, bytes_in: 0, bytes_out: 0 });
     access.close();
     expect(c.raw).toHaveLength(0);
+  });
+});
+
+describe('IsoTimeCache', () => {
+  it("gives toISOString's text for every millisecond, whatever the order the clock goes in", () => {
+    // Integer milliseconds from 1970 to past year 9999 (toISOString's "+YYYYYY" form).
+    const ms = fc.integer({ min: 0, max: 8_640_000_000_000_000 });
+    fc.assert(
+      fc.property(fc.array(fc.oneof(ms, fc.integer({ min: 1_700_000_000_000, max: 1_700_000_002_000 })), { minLength: 1, maxLength: 50 }), (times) => {
+        let i = 0;
+        const cache = new IsoTimeCache(() => times[i]!);
+        for (; i < times.length; i++) expect(cache.now()).toBe(`,"time":"${new Date(times[i]!).toISOString()}"`);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
