@@ -138,7 +138,7 @@ const DURING = 'gateway-to-legacy-layer';
 const AFTER = 'gateway-with-pipeline-inprocess';
 
 /** A paced run's figures as `p99 / max (at N req/s)`. */
-function paced(r: Row | undefined): string | null {
+function pacedFigures(r: Row | undefined): string | null {
   return r?.pacedRps === undefined ? null : `${r.pacedLoopP99Ms} / ${r.pacedLoopMaxMs} (at ${r.pacedRps} req/s)`;
 }
 
@@ -161,8 +161,8 @@ function ratiosOf(by: (name: string) => Row | undefined): Record<string, number 
     'shadow 100% with JSON diff: event-loop delay max ms': by('shadow-diff-100')?.loopMaxMs ?? null,
     'no shadow (same rounds): event-loop delay p99 ms': by('switchyard-no-shadow')?.loopP99Ms ?? null,
     // What the event loop waited for comparisons themselves (switchyard_shadow_compare_seconds).
-    'shadow 100% with JSON diff, paced: event-loop delay p99 / max ms': paced(by('shadow-diff-100')),
-    'no shadow, paced: event-loop delay p99 / max ms': paced(by('switchyard-no-shadow')),
+    'shadow 100% with JSON diff, paced: event-loop delay p99 / max ms': pacedFigures(by('shadow-diff-100')),
+    'no shadow, paced: event-loop delay p99 / max ms': pacedFigures(by('switchyard-no-shadow')),
     'shadow 100% with JSON diff: comparisons on the event loop': by('shadow-diff-100')?.inlineCompares ?? null,
     'shadow 100% with JSON diff: of them over 5 ms (target 0)': by('shadow-diff-100')?.inlineComparesOver5ms ?? null,
     'nginx mirror (500 ms target) / nginx req/s': paired(by('nginx-mirror-slow'), by('nginx'), 'rps'),
