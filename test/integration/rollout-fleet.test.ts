@@ -48,13 +48,20 @@ describe('rollouts across a fleet', () => {
     stops.push(() => a.stop());
     const b = await rolloutGateway(redis, prefix, backends, text);
     stops.push(() => b.stop());
+    // The step's window leaves out the bucket (50 ms) holding its start: requests sent before the
+    // leader started the step, or in that bucket, do not count. Wait until the step has run two
+    // buckets, so that every request below counts. Without this wait, CI once saw the rollout
+    // stay on hold; the likely cause is the legacy requests falling before the step, leaving the
+    // p99 gate waiting for legacy latency that never came.
+    await expect.poll(async () => (await status(a.admin))?.time_at_step_ms ?? 0, { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(100);
     await sendForced(a.url, 'legacy', 5);
     await sendForced(a.url, 'pipeline', 12);
     await expect.poll(async () => (await status(b.admin))?.counts?.requests, { timeout: 30_000, interval: 100 }).toBe(12);
     expect((await status(a.admin))!.state).toBe('holding');
     expect((await status(a.admin))!.missing).toContain('requests: 12 of 20 served by pipeline');
     await sendForced(b.url, 'pipeline', 12);
-    await expect.poll(async () => (await status(a.admin))?.state, { timeout: 30_000, interval: 100 }).toBe('complete');
+    // The whole status, so that a failure shows what the judge still found missing.
+    await expect.poll(() => status(a.admin), { timeout: 30_000, interval: 100 }).toMatchObject({ state: 'complete' });
     // Promoted on the sum of both: at least the 20 needed, of which 12 came from each gateway.
     expect((await history(redis, prefix))[0]!.message).toMatch(/^rollout catalog: 50% -> 100% \(gates passed; requests 2[0-4],/);
   });
