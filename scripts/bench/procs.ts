@@ -3,7 +3,7 @@
  * sampled for memory, and stopped at the end (also on Ctrl-C).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { waitForPort } from '../../dist/http/wait-for-port.js';
@@ -62,40 +62,60 @@ process.once('SIGINT', () => {
   process.exit(130);
 });
 
+/** Each process's output file in the work directory: its name, numbered if a name repeats. */
+let procCount = 0;
+
+/** The last `max` bytes of a file (a process's output, for an error message). */
+function tailOf(path: string, max = 50_000): string {
+  try {
+    const text = readFileSync(path);
+    return text.subarray(Math.max(0, text.length - max)).toString();
+  } catch {
+    return '';
+  }
+}
+
 /**
  * Spawns `cmd args` (pinned to `cpus`) and waits until it is ready: until `ready` matches its
  * output (the captured groups are its ports), or, given a port number, until that port accepts.
+ *
+ * Its stdout and stderr go to a file, as a deployment's logs do, not to a pipe this harness
+ * reads: the harness runs on the load generator's core, and reading a gateway's access lines
+ * there (a few MB/s) took CPU from the load generator only while the access log was on, which
+ * showed up as a cost of the access log. The file is read until the process is ready, then left.
  */
 export function startProc(name: string, cmd: string, args: string[], ready: RegExp | number, cpus?: string, env: Record<string, string> = {}): Promise<Proc> {
   const [c, a] = cpus && hasTaskset ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args];
-  const child = spawn(c, a as string[], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const logPath = join(workdir, `${name}.${++procCount}.log`);
+  const fd = openSync(logPath, 'a');
+  const child = spawn(c, a as string[], { stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
+  closeSync(fd);
   running.add(child);
-  let out = '';
+  const output = () => tailOf(logPath);
   return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 15_000);
+    let poll: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      clearInterval(poll);
+      reject(new Error(`${name} did not start:\n${output()}`));
+    }, 15_000);
     const done = (ports: number[]) => {
       clearTimeout(timer);
-      resolvePromise({ name, child, port: ports[0] ?? 0, ports, output: () => out });
+      clearInterval(poll);
+      resolvePromise({ name, child, port: ports[0] ?? 0, ports, output });
     };
-    let started = false;
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.length > 100_000) out = out.slice(-50_000);
-      // Once started, the output (a gateway's access lines) is only kept, never scanned again.
-      if (started || typeof ready === 'number') return;
-      const m = ready.exec(out);
-      if (m) {
-        started = true;
-        done(m.slice(1).map(Number));
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
     if (typeof ready === 'number') waitForPort(ready).then(() => done([ready]), reject);
+    else {
+      // Before it is ready a process writes a few lines: polling its file is cheap, and it stops then.
+      poll = setInterval(() => {
+        const m = ready.exec(output());
+        if (m) done(m.slice(1).map(Number));
+      }, 20);
+    }
     child.once('exit', (code) => {
       running.delete(child);
       clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code}:\n${out}`));
+      clearInterval(poll);
+      reject(new Error(`${name} exited with ${code}:\n${output()}`));
     });
   });
 }
