@@ -92,27 +92,75 @@ export function durationText(ms: number): string {
 }
 
 /**
+ * `,"key":"value"` for the fields whose values repeat from line to line (the method, the route,
+ * the backend, the placement, …): built once per value and kept as one flat string, so that a
+ * line is a few long pieces instead of three short ones per field, and its usual fields are
+ * never checked for escapes twice. Bounded: past `MAX_CACHED` values (a field fed by something
+ * that never repeats) a value is serialized as any other.
+ */
+class FieldCache {
+  private readonly known = new Map<string, string>();
+
+  constructor(private readonly open: string) {}
+
+  text(s: string): string {
+    let t = this.known.get(s);
+    if (t === undefined) {
+      t = field(this.open, s);
+      if (this.known.size < MAX_CACHED) {
+        // A flat copy: the cached text is written once per line, for as long as the process runs.
+        t = Buffer.from(t).toString();
+        this.known.set(s, t);
+      }
+    }
+    return t;
+  }
+}
+
+const MAX_CACHED = 1024;
+const METHOD = new FieldCache(',"method":"');
+const PROTOCOL = new FieldCache(',"protocol":"');
+const ROUTE = new FieldCache(',"route":"');
+const BACKEND = new FieldCache(',"backend":"');
+const PLACEMENT = new FieldCache(',"placement":"');
+const SHADOW = new FieldCache(',"shadow":"');
+const FALLBACK = new FieldCache(',"fallback":"');
+const FALLBACK_FROM = new FieldCache(',"fallback_from":"');
+const REPLY = new FieldCache(',"reply":"');
+const ERROR = new FieldCache(',"error":"');
+
+/** `,"status":N` for the integer statuses 0–999, built on first use. */
+const STATUS: string[] = [];
+
+function statusText(n: number): string {
+  if (n >= 0 && n < 1000 && Math.floor(n) === n) return (STATUS[n] ??= ',"status":' + n);
+  return ',"status":' + num(n);
+}
+
+/**
  * The fields of a line, each `,"key":value`, in the order of AccessLine; absent fields are left
- * out. The caller puts the level, time and bindings before and `}` after.
+ * out. The caller puts the level, time and bindings before and `}` after. The fields that vary
+ * per exchange (ids, path, duration, byte counts, cause) are serialized each time; the others
+ * come from FieldCache.
  */
 export function accessFieldsJson(l: AccessLine): string {
   let s = '';
   if (l.request_id !== undefined) s += field(',"request_id":"', l.request_id);
   if (l.trace_id !== undefined) s += field(',"trace_id":"', l.trace_id);
-  if (l.method !== undefined) s += field(',"method":"', l.method);
-  if (l.protocol !== undefined) s += field(',"protocol":"', l.protocol);
+  if (l.method !== undefined) s += METHOD.text(l.method);
+  if (l.protocol !== undefined) s += PROTOCOL.text(l.protocol);
   if (l.path !== undefined) s += field(',"path":"', l.path);
-  if (l.route !== undefined) s += field(',"route":"', l.route);
-  if (l.backend !== undefined) s += field(',"backend":"', l.backend);
-  if (l.placement !== undefined) s += field(',"placement":"', l.placement);
-  if (l.shadow !== undefined) s += field(',"shadow":"', l.shadow);
-  if (l.fallback !== undefined) s += field(',"fallback":"', l.fallback);
-  if (l.fallback_from !== undefined) s += field(',"fallback_from":"', l.fallback_from);
-  s += ',"status":' + num(l.status);
+  if (l.route !== undefined) s += ROUTE.text(l.route);
+  if (l.backend !== undefined) s += BACKEND.text(l.backend);
+  if (l.placement !== undefined) s += PLACEMENT.text(l.placement);
+  if (l.shadow !== undefined) s += SHADOW.text(l.shadow);
+  if (l.fallback !== undefined) s += FALLBACK.text(l.fallback);
+  if (l.fallback_from !== undefined) s += FALLBACK_FROM.text(l.fallback_from);
+  s += statusText(l.status);
   if (l.duration_ms !== undefined) s += ',"duration_ms":' + durationText(l.duration_ms);
   s += ',"bytes_in":' + num(l.bytes_in) + ',"bytes_out":' + num(l.bytes_out);
-  if (l.reply !== undefined) s += field(',"reply":"', l.reply);
-  if (l.error !== undefined) s += field(',"error":"', l.error);
+  if (l.reply !== undefined) s += REPLY.text(l.reply);
+  if (l.error !== undefined) s += ERROR.text(l.error);
   if (l.cause !== undefined) s += field(',"cause":"', l.cause);
   return s;
 }
@@ -131,11 +179,8 @@ export class IsoTimeCache {
   /** `,"time":"YYYY-MM-DDTHH:MM:SS.` of `second`. */
   private prefix = '';
 
-  constructor(private readonly clock: () => number = Date.now) {}
-
-  /** `,"time":"…"` for now. */
-  now(): string {
-    const ms = this.clock();
+  /** `,"time":"…"` for `ms` since the epoch (the same text for the same millisecond). */
+  at(ms: number): string {
     if (ms !== this.ms) {
       this.ms = ms;
       const second = Math.floor(ms / 1000);

@@ -112,6 +112,43 @@ describe('the access line serializer', () => {
     expect(c.raw.map((r) => (JSON.parse(r) as { request_id: string }).request_id)).toEqual([...Array(10).keys()].map((i) => `r${i}`));
   });
 
+  it('keeps every line whole and in order across its buffer: multi-byte text, a line longer than the buffer', () => {
+    const c = capture();
+    const access = AccessLog.of(c.logger, { access: true, accessSample: 1 })!;
+    // 3-byte characters fill the 32 KiB buffer in few lines; the 40,000-character path is written alone.
+    const paths = ['/a', '/€'.repeat(3000), '/b', '/€'.repeat(20_000), '/😀', 'x'.repeat(40_000), '/c', '/€'.repeat(5000)];
+    for (const [i, path] of paths.entries()) access.write({ request_id: `r${i}`, path, status: 200, bytes_in: 0, bytes_out: 0 });
+    access.close();
+    const lines = c.raw.map((r) => JSON.parse(r) as { request_id: string; path: string });
+    expect(lines.map((l) => l.request_id)).toEqual(paths.map((_, i) => `r${i}`));
+    expect(lines.map((l) => l.path)).toEqual(paths);
+  });
+
+  it('serializes a value the same after its field has cached a thousand others', () => {
+    const c = capture();
+    const access = AccessLog.of(c.logger, { access: true, accessSample: 1 })!;
+    const routes = Array.from({ length: 1500 }, (_, i) => `route-${i}"\\`);
+    for (const route of [...routes, ...routes]) access.write({ route, status: 200, bytes_in: 0, bytes_out: 0 });
+    access.close();
+    expect(c.raw.map((r) => (JSON.parse(r) as { route: string }).route)).toEqual([...routes, ...routes]);
+  });
+
+  it('gives each line the time it was written, not the time its batch was serialized', () => {
+    const c = capture();
+    let now = Date.parse('2026-11-27T10:00:00.000Z');
+    const access = AccessLog.of(c.logger, { access: true, accessSample: 1 }, () => now)!;
+    // More lines than one batch, a few milliseconds apart, across a second.
+    const written: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      now += 7;
+      written.push(new Date(now).toISOString());
+      access.write({ request_id: `r${i}`, status: 200, bytes_in: 0, bytes_out: 0 });
+    }
+    now += 60_000;
+    access.close();
+    expect(c.raw.map((r) => (JSON.parse(r) as { time: string }).time)).toEqual(written);
+  });
+
   it('writes no line when the level is above info', () => {
     const c = capture();
     c.logger.level = 'warn';
@@ -128,9 +165,8 @@ describe('IsoTimeCache', () => {
     const ms = fc.integer({ min: 0, max: 8_640_000_000_000_000 });
     fc.assert(
       fc.property(fc.array(fc.oneof(ms, fc.integer({ min: 1_700_000_000_000, max: 1_700_000_002_000 })), { minLength: 1, maxLength: 50 }), (times) => {
-        let i = 0;
-        const cache = new IsoTimeCache(() => times[i]!);
-        for (; i < times.length; i++) expect(cache.now()).toBe(`,"time":"${new Date(times[i]!).toISOString()}"`);
+        const cache = new IsoTimeCache();
+        for (const t of times) expect(cache.at(t)).toBe(`,"time":"${new Date(t).toISOString()}"`);
       }),
       { numRuns: 300 },
     );
