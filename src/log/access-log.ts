@@ -15,10 +15,8 @@ export interface AccessLogConfig {
   accessSample: number;
 }
 
-/** Bytes buffered before a write: nginx's `access_log … buffer=32k`. */
-const BUFFER_BYTES = 32 * 1024;
-/** Room for a line of up to 32 KiB of UTF-16 past the threshold (3 bytes of UTF-8 each); a longer one is written alone. */
-const CAPACITY = BUFFER_BYTES + 3 * 32 * 1024;
+/** Characters buffered before a write: nginx's `access_log … buffer=32k`. */
+const BUFFER_CHARS = 32 * 1024;
 /** Lines kept before they are serialized together (see AccessLog). */
 const BATCH = 64;
 /**
@@ -27,12 +25,6 @@ const BATCH = 64;
  * nothing next to a write per request.
  */
 const FLUSH_MS = 100;
-
-/** The logger's destination, as the access log uses it: logger.ts's stderr destination, or a test's writable stream; both take Buffers. */
-interface ByteSink {
-  write(chunk: Buffer): unknown;
-  flushSync?: () => void;
-}
 
 /** The access logs with lines not yet written, flushed at process exit (a stop path that forgot one, an exit()). */
 const open = new Set<AccessLog>();
@@ -48,22 +40,19 @@ function flushAllAtExit(): void {
  * 100 ms instead of a write per request. `close()` (the gateway's and the pipeline's stop path)
  * and process exit write what is buffered; nothing is lost on SIGTERM.
  *
- * Two choices come from profiles of the gateway under load (issue 14), where the access log cost
- * about twice what its own instructions do:
- *   - Lines are kept as they come (the object and its time) and serialized `BATCH` at a time. One
- *     line per request ran the serializer, string and Buffer code between two requests' proxy
- *     code, and each evicted the other from the CPU's instruction cache; in a batch the
- *     serializer runs warm, and the proxy path finds its code where it left it.
- *   - Each line is encoded into a Buffer, not appended to a string: a string of many lines is a
- *     tree of hundreds of small pieces that V8 walks, cold, when the write flattens it, and the
- *     destination (logger.ts) takes the bytes as they are.
+ * Lines are kept as they come (the object and its time) and serialized `BATCH` at a time, so
+ * that the serializer and the string code it calls run warm, in a row, instead of between two
+ * requests' proxy code. With the field cache of access-line-json.ts, `npm run bench:access-log`
+ * measured about a sixth less CPU per line than serializing each line in write() (issue 14's
+ * closing note). Encoding each line into a Buffer for a byte destination was tried and cost
+ * more: a call into C++ per line that measures and encodes it.
  */
 export class AccessLog {
   private readonly lines: AccessLine[] = [];
   /** The time (ms since the epoch) of each line in `lines`. */
   private readonly times: number[] = [];
-  private bytes = Buffer.allocUnsafe(CAPACITY);
-  private length = 0;
+  /** Serialized lines not yet handed to the destination. */
+  private buf = '';
   private timer: NodeJS.Timeout | undefined;
   private readonly time = new IsoTimeCache();
   /** `{"level":30,"time":"…"` and the bindings, for the millisecond of `prefixTime`. */
@@ -72,7 +61,7 @@ export class AccessLog {
   private readonly head: string;
   private readonly chindings: string;
   private readonly enabled: boolean;
-  private readonly stream: ByteSink;
+  private readonly stream: pino.DestinationStream & { flushSync?: () => void };
   private readonly flushSoon = () => {
     this.timer = undefined;
     this.flush();
@@ -88,7 +77,7 @@ export class AccessLog {
     const lsCache = (logger as unknown as Record<symbol, Record<number, string>>)[pino.symbols.lsCacheSym]!;
     this.head = lsCache[logger.levels.values.info!]!;
     this.chindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
-    this.stream = (logger as unknown as Record<symbol, ByteSink>)[pino.symbols.streamSym]!;
+    this.stream = (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym]!;
     this.enabled = logger.isLevelEnabled('info');
   }
 
@@ -105,7 +94,7 @@ export class AccessLog {
   /** Takes the line (not copied: the caller builds a new object per line) with the time now. */
   write(line: AccessLine): void {
     if (!this.enabled) return;
-    if (this.lines.length === 0 && this.length === 0) {
+    if (this.lines.length === 0 && this.buf.length === 0) {
       open.add(this);
       if (!exitHooked) {
         exitHooked = true;
@@ -127,26 +116,17 @@ export class AccessLog {
         this.prefixTime = time;
         this.prefix = this.head + time + this.chindings;
       }
-      const text = this.prefix + accessFieldsJson(lines[i]!) + '}\n';
-      if (text.length * 3 > CAPACITY - this.length) {
-        // Only a line longer than 32 KiB (a path near the head limit) does not fit after the threshold.
-        this.writeBytes();
-        this.stream.write(Buffer.from(text));
-        continue;
-      }
-      this.length += this.bytes.write(text, this.length);
-      if (this.length >= BUFFER_BYTES) this.writeBytes();
+      this.buf += this.prefix + accessFieldsJson(lines[i]!) + '}\n';
+      if (this.buf.length >= BUFFER_CHARS) this.writeBuffered();
     }
     lines.length = 0;
     times.length = 0;
   }
 
-  /** Hands the buffer to the destination, which may hold it until its current write is done: the next lines go to a new one. */
-  private writeBytes(): void {
-    if (this.length === 0) return;
-    const chunk = this.bytes.subarray(0, this.length);
-    this.bytes = Buffer.allocUnsafe(CAPACITY);
-    this.length = 0;
+  private writeBuffered(): void {
+    if (this.buf.length === 0) return;
+    const chunk = this.buf;
+    this.buf = '';
     this.stream.write(chunk);
   }
 
@@ -161,7 +141,7 @@ export class AccessLog {
     }
     open.delete(this);
     this.serialize();
-    this.writeBytes();
+    this.writeBuffered();
     if (sync) {
       try {
         this.stream.flushSync?.();

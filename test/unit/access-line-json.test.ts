@@ -112,10 +112,10 @@ describe('the access line serializer', () => {
     expect(c.raw.map((r) => (JSON.parse(r) as { request_id: string }).request_id)).toEqual([...Array(10).keys()].map((i) => `r${i}`));
   });
 
-  it('keeps every line whole and in order across its buffer: multi-byte text, a line longer than the buffer', () => {
+  it('keeps every line whole and in order across writes: multi-byte text, a line longer than the buffer', () => {
     const c = capture();
     const access = AccessLog.of(c.logger, { access: true, accessSample: 1 })!;
-    // 3-byte characters fill the 32 KiB buffer in few lines; the 40,000-character path is written alone.
+    // Lines that fill the 32 KiB buffer on their own, one longer than it, short ones between.
     const paths = ['/a', '/€'.repeat(3000), '/b', '/€'.repeat(20_000), '/😀', 'x'.repeat(40_000), '/c', '/€'.repeat(5000)];
     for (const [i, path] of paths.entries()) access.write({ request_id: `r${i}`, path, status: 200, bytes_in: 0, bytes_out: 0 });
     access.close();
