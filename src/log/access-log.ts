@@ -110,17 +110,21 @@ export class AccessLog {
   /** The kept lines, serialized into the buffer; a full buffer is handed to the destination. */
   private serialize(): void {
     const { lines, times } = this;
-    for (let i = 0; i < lines.length; i++) {
-      const time = this.time.at(times[i]!);
-      if (time !== this.prefixTime) {
-        this.prefixTime = time;
-        this.prefix = this.head + time + this.chindings;
+    try {
+      for (let i = 0; i < lines.length; i++) {
+        const time = this.time.at(times[i]!);
+        if (time !== this.prefixTime) {
+          this.prefixTime = time;
+          this.prefix = this.head + time + this.chindings;
+        }
+        this.buf += this.prefix + accessFieldsJson(lines[i]!) + '}\n';
+        if (this.buf.length >= BUFFER_CHARS) this.writeBuffered();
       }
-      this.buf += this.prefix + accessFieldsJson(lines[i]!) + '}\n';
-      if (this.buf.length >= BUFFER_CHARS) this.writeBuffered();
+    } finally {
+      // Whatever happened (a destination that threw), no line is serialized twice.
+      lines.length = 0;
+      times.length = 0;
     }
-    lines.length = 0;
-    times.length = 0;
   }
 
   private writeBuffered(): void {

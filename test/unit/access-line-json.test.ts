@@ -149,6 +149,22 @@ describe('the access line serializer', () => {
     expect(c.raw.map((r) => (JSON.parse(r) as { time: string }).time)).toEqual(written);
   });
 
+  it('writes no line twice after its destination threw', () => {
+    const raw: string[] = [];
+    let fail = true;
+    const sink = { write: (chunk: string) => (fail ? ((fail = false), failWrite()) : raw.push(...chunk.split('\n').filter(Boolean))) };
+    const failWrite = () => {
+      throw new Error('EIO');
+    };
+    const access = AccessLog.of(createLogger('info', sink as unknown as NodeJS.WritableStream), { access: true, accessSample: 1 })!;
+    // Long enough that the buffer is written, and fails, in the middle of the batch.
+    for (let i = 0; i < 3; i++) access.write({ request_id: `lost${i}`, path: 'x'.repeat(20_000), status: 200, bytes_in: 0, bytes_out: 0 });
+    expect(() => access.close()).toThrow('EIO');
+    for (let i = 0; i < 3; i++) access.write({ request_id: `r${i}`, status: 200, bytes_in: 0, bytes_out: 0 });
+    access.close();
+    expect(raw.map((r) => (JSON.parse(r) as { request_id: string }).request_id)).toEqual(['r0', 'r1', 'r2']);
+  });
+
   it('writes no line when the level is above info', () => {
     const c = capture();
     c.logger.level = 'warn';
