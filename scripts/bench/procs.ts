@@ -62,7 +62,7 @@ process.once('SIGINT', () => {
   process.exit(130);
 });
 
-/** Each process's output file in the work directory: its name, numbered if a name repeats. */
+/** Numbers each process's output file in the work directory (`NAME.N.log`): a name may repeat across runtimes. */
 let procCount = 0;
 
 /** The last `max` bytes of a file (a process's output, for an error message). */

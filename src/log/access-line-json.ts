@@ -166,20 +166,26 @@ export function accessFieldsJson(l: AccessLine): string {
 }
 
 /**
- * The ISO time of `pino.stdTimeFunctions.isoTime`. The date and time up to the second are
- * formatted once per second (V8's toISOString goes through snprintf: under callgrind it was
- * about 7k instructions, a fifth of the access line's cost, whenever a request fell in a new
- * millisecond, which is every request below about 1,000 req/s); the milliseconds are appended,
- * and the whole text is kept for the millisecond.
+ * The ISO time of `pino.stdTimeFunctions.isoTime`, between a fixed text before and after it (the
+ * access line's level and bindings). The date and time up to the second are formatted once per
+ * second (V8's toISOString goes through snprintf: under callgrind it was about 7k instructions,
+ * a fifth of the access line's cost, whenever a request fell in a new millisecond, which is every
+ * request below about 1,000 req/s); the milliseconds are appended, and the whole text is kept
+ * for the millisecond.
  */
 export class IsoTimeCache {
   private ms = -1;
   private text = '';
   private second = Number.NaN;
-  /** `,"time":"YYYY-MM-DDTHH:MM:SS.` of `second`. */
+  /** `before` and `,"time":"YYYY-MM-DDTHH:MM:SS.` of `second`. */
   private prefix = '';
 
-  /** `,"time":"…"` for `ms` since the epoch (the same text for the same millisecond). */
+  constructor(
+    private readonly before = '',
+    private readonly after = '',
+  ) {}
+
+  /** `before`, `,"time":"…"` for `ms` since the epoch, then `after` (the same string for the same millisecond). */
   at(ms: number): string {
     if (ms !== this.ms) {
       this.ms = ms;
@@ -188,10 +194,10 @@ export class IsoTimeCache {
         this.second = second;
         const iso = new Date(second * 1000).toISOString();
         // "….000Z": everything before the milliseconds (also for years past 9999, "+YYYYYY-…").
-        this.prefix = ',"time":"' + iso.slice(0, iso.length - 4);
+        this.prefix = this.before + ',"time":"' + iso.slice(0, iso.length - 4);
       }
       const frac = ms - second * 1000;
-      this.text = this.prefix + (frac < 10 ? '00' : frac < 100 ? '0' : '') + frac + 'Z"';
+      this.text = this.prefix + (frac < 10 ? '00' : frac < 100 ? '0' : '') + frac + 'Z"' + this.after;
     }
     return this.text;
   }

@@ -54,12 +54,8 @@ export class AccessLog {
   /** Serialized lines not yet handed to the destination. */
   private buf = '';
   private timer: NodeJS.Timeout | undefined;
-  private readonly time = new IsoTimeCache();
-  /** `{"level":30,"time":"…"` and the bindings, for the millisecond of `prefixTime`. */
-  private prefix = '';
-  private prefixTime = '';
-  private readonly head: string;
-  private readonly chindings: string;
+  /** A line's start: `{"level":30,"time":"…"` and the logger's bindings. */
+  private readonly start: IsoTimeCache;
   private readonly enabled: boolean;
   private readonly stream: pino.DestinationStream & { flushSync?: () => void };
   private readonly flushSoon = () => {
@@ -75,8 +71,7 @@ export class AccessLog {
     // pino's own prefix for this child: `{"level":30` then, after the time, its bindings
     // (`,"pid":…,"kind":"access"`, and `"worker":N` in a cluster worker).
     const lsCache = (logger as unknown as Record<symbol, Record<number, string>>)[pino.symbols.lsCacheSym]!;
-    this.head = lsCache[logger.levels.values.info!]!;
-    this.chindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
+    this.start = new IsoTimeCache(lsCache[logger.levels.values.info!]!, (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '');
     this.stream = (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym]!;
     this.enabled = logger.isLevelEnabled('info');
   }
@@ -112,12 +107,7 @@ export class AccessLog {
     const { lines, times } = this;
     try {
       for (let i = 0; i < lines.length; i++) {
-        const time = this.time.at(times[i]!);
-        if (time !== this.prefixTime) {
-          this.prefixTime = time;
-          this.prefix = this.head + time + this.chindings;
-        }
-        this.buf += this.prefix + accessFieldsJson(lines[i]!) + '}\n';
+        this.buf += this.start.at(times[i]!) + accessFieldsJson(lines[i]!) + '}\n';
         if (this.buf.length >= BUFFER_CHARS) this.writeBuffered();
       }
     } finally {

@@ -181,8 +181,8 @@ describe('IsoTimeCache', () => {
     const ms = fc.integer({ min: 0, max: 8_640_000_000_000_000 });
     fc.assert(
       fc.property(fc.array(fc.oneof(ms, fc.integer({ min: 1_700_000_000_000, max: 1_700_000_002_000 })), { minLength: 1, maxLength: 50 }), (times) => {
-        const cache = new IsoTimeCache();
-        for (const t of times) expect(cache.at(t)).toBe(`,"time":"${new Date(t).toISOString()}"`);
+        const cache = new IsoTimeCache('{"level":30', ',"pid":1');
+        for (const t of times) expect(cache.at(t)).toBe(`{"level":30,"time":"${new Date(t).toISOString()}","pid":1`);
       }),
       { numRuns: 300 },
     );
