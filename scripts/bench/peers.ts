@@ -6,6 +6,9 @@
  * The origins answer /big with 1 MiB of JSON.
  *   http-proxy PORT TARGET      bare http-proxy with a keep-alive agent
  *   undici PORT TARGET          bare undici Pool proxy, streaming like switchyard's forwarder
+ *   undici-mirror PORT TARGET   the same, sending every request a second time to TARGET through a
+ *                               pool of its own and reading that answer whole (compared with
+ *                               nothing): what a 100 % shadow costs at the least, with no shadow logic
  * Each prints "ready PORT" on stdout once listening.
  */
 import { Agent, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -69,6 +72,34 @@ function bareUndici(targetUrl: string) {
   };
 }
 
+/**
+ * Bare undici with a copy of every request: the floor a shadow of all traffic cannot go under on
+ * one core (a second upstream exchange per request), for the shadow group's ratios.
+ */
+function bareUndiciMirror(targetUrl: string) {
+  const forward = bareUndici(targetUrl);
+  const copies = new Pool(targetUrl, { connections: 256 });
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const { connection: _c, 'keep-alive': _k, ...headers } = req.headers;
+    const chunks: Buffer[] = [];
+    copies.dispatch(
+      { path: req.url ?? '/', method: req.method ?? 'GET', headers, body: null },
+      {
+        onRequestStart: () => {},
+        onResponseStart: () => {},
+        onResponseData: (_ctl, chunk) => void chunks.push(chunk),
+        onResponseEnd: () => void Buffer.concat(chunks),
+        // A copy that failed would make this floor look cheaper than it is: say so and stop.
+        onResponseError: (_ctl, err) => {
+          process.stderr.write(`undici-mirror: a copy failed: ${err.message}\n`);
+          process.exit(1);
+        },
+      },
+    );
+    forward(req, res);
+  };
+}
+
 const handler =
   kind === 'origin'
     ? origin
@@ -80,9 +111,11 @@ const handler =
           ? bareHttpProxy(target!)
           : kind === 'undici'
             ? bareUndici(target!)
-            : undefined;
+            : kind === 'undici-mirror'
+              ? bareUndiciMirror(target!)
+              : undefined;
 if (!handler) {
-  process.stderr.write('usage: peers.js origin|slow-origin|stuck-origin|http-proxy|undici PORT [TARGET]\n');
+  process.stderr.write('usage: peers.js origin|slow-origin|stuck-origin|http-proxy|undici|undici-mirror PORT [TARGET]\n');
   process.exit(2);
 }
 const server = createServer({ keepAliveTimeout: 65_000 }, handler);

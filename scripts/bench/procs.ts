@@ -15,7 +15,7 @@ export const SCRIPTS = resolve(import.meta.dirname);
 /** The harness's own Node on this checkout: the load side, and the default runtime. */
 export const HARNESS: Pick<Runtime, 'node' | 'root'> = { node: process.execPath, root: ROOT };
 
-export type PeerKind = 'origin' | 'slow-origin' | 'stuck-origin' | 'http-proxy' | 'undici';
+export type PeerKind = 'origin' | 'slow-origin' | 'stuck-origin' | 'http-proxy' | 'undici' | 'undici-mirror';
 
 export interface Proc {
   name: string;

@@ -157,6 +157,8 @@ function ratiosOf(by: (name: string) => Row | undefined): Record<string, number 
     'shadow 500 ms target / no shadow p99 (target <= 1.2)': paired(by('shadow-slow-target'), by('switchyard-no-shadow'), 'p99ms'),
     'shadow down target / no shadow req/s (target >= 0.9)': paired(by('shadow-down-target'), by('switchyard-no-shadow'), 'rps'),
     'shadow 100% with JSON diff / no shadow req/s (target >= 0.8)': paired(by('shadow-diff-100'), by('switchyard-no-shadow'), 'rps'),
+    // The floor: bare undici sending every request twice, against bare undici, in the same rounds.
+    'bare undici sending every request twice / bare undici req/s (floor of the ratio above)': paired(by('undici-mirror-100'), by('undici-no-mirror'), 'rps'),
     'shadow 100% with JSON diff: event-loop delay p99 ms (target <= 5)': by('shadow-diff-100')?.loopP99Ms ?? null,
     'shadow 100% with JSON diff: event-loop delay max ms': by('shadow-diff-100')?.loopMaxMs ?? null,
     'no shadow (same rounds): event-loop delay p99 ms': by('switchyard-no-shadow')?.loopP99Ms ?? null,

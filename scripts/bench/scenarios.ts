@@ -247,6 +247,27 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    // The floor of a 100 % shadow on one core, in the shadow group's rounds: bare undici, and
+    // bare undici sending every request a second time (a second upstream exchange, no logic).
+    // A reference like nginx: on the harness's Node only, whatever `--node` names.
+    name: 'undici-no-mirror',
+    group: 'shadow',
+    node: false,
+    start: async (s) => {
+      const p = await s.startPeer('undici', s.proxyCpu, url(await originOf(s), ''));
+      return { proc: p, url: url(p) };
+    },
+  },
+  {
+    name: 'undici-mirror-100',
+    group: 'shadow',
+    node: false,
+    start: async (s) => {
+      const p = await s.startPeer('undici-mirror', s.proxyCpu, url(await originOf(s), ''));
+      return { proc: p, url: url(p) };
+    },
+  },
+  {
     name: 'nginx-mirror-slow',
     group: 'shadow',
     node: false,
