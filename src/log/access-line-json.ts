@@ -74,21 +74,22 @@ function num(n: number): string {
   return Number.isFinite(n) ? '' + n : 'null';
 }
 
+/** The text after the whole milliseconds for each number of microseconds 0–999: "", ".5", ".05", ".005", ".123", … */
+const FRACTION: readonly string[] = Array.from({ length: 1000 }, (_, us) => (us === 0 ? '' : `.${String(us).padStart(3, '0').replace(/0+$/, '')}`));
+
 /**
  * `num(ms)` for a duration of microsecond precision (durationMs), written from its integer parts:
  * the same text (below 10^15 microseconds the decimal has at most 15 significant digits, so the
- * shortest decimal that reads back as the same double is that decimal, less its trailing zeros), without the shortest-double conversion per line (issue 14: ~1% of the
- * gateway's CPU per request). Anything else takes `num`.
+ * shortest decimal that reads back as the same double is that decimal, less its trailing zeros),
+ * without the shortest-double conversion per line; the part after the point comes from a table
+ * (the arithmetic and concatenations that built it were 0.7 % of the gateway's CPU under load,
+ * `perf` in issue 14's note). Anything else takes `num`.
  */
 export function durationText(ms: number): string {
   const us = Math.round(ms * 1000);
   if (us / 1000 !== ms || us < 0 || us >= 1e15) return num(ms);
   const whole = Math.floor(us / 1000);
-  const frac = us - whole * 1000;
-  if (frac === 0) return '' + whole;
-  if (frac % 100 === 0) return whole + '.' + frac / 100;
-  if (frac % 10 === 0) return whole + (frac < 100 ? '.0' : '.') + frac / 10;
-  return whole + (frac < 10 ? '.00' : frac < 100 ? '.0' : '.') + frac;
+  return whole + FRACTION[us - whole * 1000]!;
 }
 
 /**

@@ -75,6 +75,8 @@ describe('the access line serializer', () => {
       { numRuns: 5000 },
     );
     for (const d of [0, 0.001, 0.01, 0.1, 1, 1.5, 12.34, 100.001, 1e-7, -0.001]) expect(durationText(d)).toBe(String(d));
+    // Every fraction of a millisecond, each with a few whole parts.
+    for (const whole of [0, 7, 1234]) for (let us = 0; us < 1000; us++) expect(durationText(whole + us / 1000)).toBe(String(whole + us / 1000));
   });
 
   it("writes the same object, keys in the same order, as pino's generic path", () => {
