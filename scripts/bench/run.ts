@@ -177,6 +177,9 @@ function ratiosOf(by: (name: string) => Row | undefined): Record<string, number 
     'after cutover / legacy layer req/s (target >= 1.0)': paired(by(AFTER), by(BEFORE), 'rps'),
     'after cutover / legacy layer p99 (target <= 1.0)': paired(by(AFTER), by(BEFORE), 'p99ms'),
     'after cutover / legacy layer peak RSS': ratio(by(AFTER)?.peakRssMb, by(BEFORE)?.peakRssMb),
+    // The floor in Node: a bare undici proxy, with no product logic, against the legacy layer.
+    'bare undici proxy / legacy layer CPU per request (floor of the after-cutover ratio)': paired(by('undici-edge-floor'), by(BEFORE), 'cpuUsPerReq'),
+    'bare undici proxy / legacy layer req/s': paired(by('undici-edge-floor'), by(BEFORE), 'rps'),
     'gateway + in-process pipeline / gateway -> legacy layer CPU per request (target <= 1.0)': paired(by(AFTER), by(DURING), 'cpuUsPerReq'),
     'gateway -> legacy layer / legacy layer CPU per request': paired(by(DURING), by(BEFORE), 'cpuUsPerReq'),
     'gateway -> legacy layer / legacy layer peak RSS': ratio(by(DURING)?.peakRssMb, by(BEFORE)?.peakRssMb),

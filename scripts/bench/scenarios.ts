@@ -363,6 +363,19 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    // The floor of the edge after the cutover in Node: bare undici forwarding the mix to the same
+    // origin, no product logic at all (the redirect, which the edges answer themselves, left out).
+    // A reference like nginx: on the harness's Node only.
+    name: 'undici-edge-floor',
+    group: 'pipeline',
+    node: false,
+    start: async (s) => {
+      const o = await demoOriginOf(s);
+      const p = await s.startPeer('undici', s.proxyCpu, `http://127.0.0.1:${o.port}`);
+      return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX.filter((x) => !x.startsWith('/catalog/')) };
+    },
+  },
+  {
     // The edge after the cutover: one process, the pipeline at 100%.
     name: 'gateway-with-pipeline-inprocess',
     group: 'pipeline',
