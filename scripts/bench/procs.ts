@@ -170,11 +170,30 @@ export function startSwitchyard(
   );
 }
 
+/**
+ * Starts a server that must be given its port (nginx, the legacy layer): ports 20000-31999,
+ * below Linux's ephemeral range (32768-60999) that the run's client connections take their
+ * local ports from (a port picked in that range once collided with one, late in a run), and a
+ * new port when the one picked is taken all the same.
+ */
+export async function onFreePort(start: (port: number) => Promise<Proc>, tries = 5): Promise<Proc> {
+  for (let i = 1; ; i++) {
+    try {
+      return await start(20000 + Math.floor(Math.random() * 12000));
+    } catch (err) {
+      if (i >= tries || !/Address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
 /** NGINX as a plain reverse proxy with upstream keep-alive, or with `mirror` to a second upstream. */
 export function startNginx(name: string, cpus: string, target: string, mirrorTarget?: string): Promise<Proc> {
+  return onFreePort((port) => startNginxOn(port, name, cpus, target, mirrorTarget));
+}
+
+function startNginxOn(port: number, name: string, cpus: string, target: string, mirrorTarget?: string): Promise<Proc> {
   const prefix = join(workdir, name);
   mkdirSync(join(prefix, 'logs'), { recursive: true });
-  const port = 20000 + Math.floor(Math.random() * 20000);
   const t = new URL(target);
   const mirror = mirrorTarget ? new URL(mirrorTarget) : undefined;
   writeFileSync(

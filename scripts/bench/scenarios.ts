@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { manyRoutes } from './many-routes.js';
-import { childrenOf, type PeerKind, type Proc, ROOT, SCRIPTS, workdir } from './procs.js';
+import { childrenOf, onFreePort, type PeerKind, type Proc, ROOT, SCRIPTS, workdir } from './procs.js';
 import type { Runtime } from './runtimes.js';
 
 export { manyRoutes };
@@ -88,22 +88,23 @@ const nginxOf = (legacy: Proc): number[] => childrenOf(pidOf(legacy));
 /** The legacy layer (nginx + Lua, started by `switchyard legacy`) in front of the demo origin. */
 async function startLegacyLayer(s: Setup, name: string, cpus: string): Promise<Proc> {
   const o = await demoOriginOf(s);
-  const port = 30000 + Math.floor(Math.random() * 10000);
-  return s.startProc(
-    name,
-    process.execPath,
-    [
-      join(ROOT, 'dist', 'cli.js'),
-      'legacy',
-      '--products',
-      benchProducts(`http://127.0.0.1:${o.port}`),
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--prefix',
-      join(workdir, name),
-    ],
-    /legacy layer on http:\/\/127\.0\.0\.1:(\d+)/,
-    cpus,
+  return onFreePort((port) =>
+    s.startProc(
+      name,
+      process.execPath,
+      [
+        join(ROOT, 'dist', 'cli.js'),
+        'legacy',
+        '--products',
+        benchProducts(`http://127.0.0.1:${o.port}`),
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--prefix',
+        join(workdir, name),
+      ],
+      /legacy layer on http:\/\/127\.0\.0\.1:(\d+)/,
+      cpus,
+    ),
   );
 }
 
