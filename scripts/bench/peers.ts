@@ -74,7 +74,8 @@ function bareUndici(targetUrl: string) {
 
 /**
  * Bare undici with a copy of every request: the floor a shadow of all traffic cannot go under on
- * one core (a second upstream exchange per request), for the shadow group's ratios.
+ * one core (a second upstream exchange per request), for the shadow group's ratios. For the
+ * benchmark's GETs: the copy is sent without a body.
  */
 function bareUndiciMirror(targetUrl: string) {
   const forward = bareUndici(targetUrl);
