@@ -302,13 +302,20 @@ async function main(): Promise<void> {
   const groups = [...new Set(chosen.map((s) => s.group))].map((g) => chosen.filter((s) => s.group === g));
   const started: Running[] = [];
   const samples = new Map<string, Sample[]>();
+  // A group that fails (a proxy that does not start) is reported and skipped: the groups measured
+  // before and after it still print, and the exit code says that something is missing.
+  const failed: string[] = [];
   for (const group of groups) {
     const stopGroup = checkpoint();
     try {
       const running = await startGroup(group, runtimes);
-      started.push(...running);
       if (values.check) await check(running);
       else await measure(running, samples);
+      started.push(...running);
+    } catch (err) {
+      failed.push(`group ${group[0]!.group} failed: ${(err as Error).stack ?? err}`);
+      process.stderr.write(`${failed.at(-1)}\n`);
+      process.exitCode = 1;
     } finally {
       stopGroup();
     }
@@ -372,7 +379,7 @@ async function main(): Promise<void> {
     command: `npm run bench --${quick ? ' --quick' : ''}${values.rounds ? ` --rounds ${rounds}` : ''}${values.seconds ? ` --seconds ${seconds}` : ''}${values.only ? ` --only ${values.only}` : ''}${values.node ? ` --node ${values.node}` : ''}`,
   };
   if (values.json) {
-    process.stdout.write(JSON.stringify({ meta, rows: rows.map(({ key: _k, ...r }) => r), ratios }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ meta, rows: rows.map(({ key: _k, ...r }) => r), ratios, failed }, null, 2) + '\n');
     return;
   }
   const lines = [
@@ -392,6 +399,8 @@ async function main(): Promise<void> {
       .map(([k, v]) => `${k}: ${v}`),
   ];
   process.stdout.write(lines.join('\n') + '\n');
+  // Said again at the end, where a reader of the report looks, so that a missing group is not taken for a short run.
+  for (const f of failed) process.stdout.write(`\n${f.split('\n')[0]}\n`);
 }
 
 function round2(x: number): number {
