@@ -63,6 +63,8 @@ interface Row {
   /** The gateway's event-loop delay during the load (switchyard_event_loop_delay_seconds): largest max, median p99. */
   loopMaxMs?: number;
   loopP99Ms?: number;
+  /** Each round's p99, in order (issue 14 sets its target on the largest). */
+  loopP99RoundsMs?: number[];
   /** Comparisons on the event loop during the load runs (switchyard_shadow_compare_seconds), and how many took over 5 ms. */
   inlineCompares?: number;
   inlineComparesOver5ms?: number;
@@ -137,6 +139,12 @@ const BEFORE = 'legacy-layer';
 const DURING = 'gateway-to-legacy-layer';
 const AFTER = 'gateway-with-pipeline-inprocess';
 
+/** The largest of the rounds' event-loop delay p99, with every round's: `7.2 (rounds: 1.9, 7.2, …)`. */
+function worstOf(r: Row | undefined): string | null {
+  const xs = r?.loopP99RoundsMs;
+  return xs?.length ? `${Math.max(...xs)} (rounds: ${xs.join(', ')})` : null;
+}
+
 /** A paced run's figures as `p99 / max (at N req/s)`. */
 function pacedFigures(r: Row | undefined): string | null {
   return r?.pacedRps === undefined ? null : `${r.pacedLoopP99Ms} / ${r.pacedLoopMaxMs} (at ${r.pacedRps} req/s)`;
@@ -159,9 +167,11 @@ function ratiosOf(by: (name: string) => Row | undefined): Record<string, number 
     'shadow 100% with JSON diff / no shadow req/s (target >= 0.8)': paired(by('shadow-diff-100'), by('switchyard-no-shadow'), 'rps'),
     // The floor: bare undici sending every request twice, against bare undici, in the same rounds.
     'bare undici sending every request twice / bare undici req/s (floor of the ratio above)': paired(by('undici-mirror-100'), by('undici-no-mirror'), 'rps'),
-    'shadow 100% with JSON diff: event-loop delay p99 ms (target <= 5)': by('shadow-diff-100')?.loopP99Ms ?? null,
+    'shadow 100% with JSON diff: event-loop delay p99 ms, median of the rounds': by('shadow-diff-100')?.loopP99Ms ?? null,
+    'shadow 100% with JSON diff: event-loop delay p99 ms, largest of the rounds (target <= 5)': worstOf(by('shadow-diff-100')),
     'shadow 100% with JSON diff: event-loop delay max ms': by('shadow-diff-100')?.loopMaxMs ?? null,
     'no shadow (same rounds): event-loop delay p99 ms': by('switchyard-no-shadow')?.loopP99Ms ?? null,
+    'no shadow (same rounds): event-loop delay p99 ms, largest of the rounds': worstOf(by('switchyard-no-shadow')),
     // What the event loop waited for comparisons themselves (switchyard_shadow_compare_seconds).
     'shadow 100% with JSON diff, paced: event-loop delay p99 / max ms': pacedFigures(by('shadow-diff-100')),
     'no shadow, paced: event-loop delay p99 / max ms': pacedFigures(by('switchyard-no-shadow')),
@@ -343,6 +353,7 @@ async function main(): Promise<void> {
         ? {
             loopMaxMs: round2(Math.max(...list.map((x) => x.loop!.max))),
             loopP99Ms: round2(median(list.map((x) => x.loop!.p99))),
+            loopP99RoundsMs: list.map((x) => round2(x.loop!.p99)),
             inlineCompares: list.reduce((a, x) => a + x.loop!.compares, 0),
             inlineComparesOver5ms: list.reduce((a, x) => a + x.loop!.comparesOver5ms, 0),
           }
