@@ -127,7 +127,8 @@ export function startPeer(kind: PeerKind, cpus: string, target?: string, rt = HA
 /**
  * A switchyard gateway with the given rules YAML, with the shipped log settings (access log on,
  * as a user gets it: issue 14 measures the defaults); `access: false` for the scenario that
- * measures what the access log costs.
+ * measures what the access log costs. `launch` adds Node flags (given on the command line, so
+ * that the runtime tuning keeps them) and environment variables, for A/B runs of runtime flags.
  */
 export function startSwitchyard(
   name: string,
@@ -137,6 +138,7 @@ export function startSwitchyard(
   extra = '',
   rt = HARNESS,
   access = true,
+  launch: { nodeArgs?: readonly string[]; env?: Record<string, string> } = {},
 ): Promise<Proc> {
   const dir = join(workdir, name);
   mkdirSync(dir, { recursive: true });
@@ -161,11 +163,19 @@ export function startSwitchyard(
   return startProc(
     name,
     rt.node,
-    [...(current ? [] : ['--max-semi-space-size=32']), join(rt.root, 'dist', 'cli.js'), 'gateway', '--config', join(dir, 'gateway.yaml')],
+    [
+      ...(current ? [] : ['--max-semi-space-size=32']),
+      ...(launch.nodeArgs ?? []),
+      join(rt.root, 'dist', 'cli.js'),
+      'gateway',
+      '--config',
+      join(dir, 'gateway.yaml'),
+    ],
     /"listen":(\d+),"admin":(\d+)/,
     cpus,
     {
       SWITCHYARD_LOG_LEVEL: 'info',
+      ...launch.env,
     },
   );
 }
