@@ -196,6 +196,11 @@ export async function onFreePort(start: (port: number) => Promise<Proc>, tries =
   }
 }
 
+/** The bare-socket relay of net-floor.ts in front of `target`: what Node costs without its HTTP layers. */
+export function startNetFloor(cpus: string, target: string, rt = HARNESS): Promise<Proc> {
+  return startProc('net-floor', rt.node, [join(rt.root, 'dist-scripts', 'bench', 'net-floor.js'), '0', new URL(target).port], /ready (\d+)/, cpus);
+}
+
 /** NGINX as a plain reverse proxy with upstream keep-alive, or with `mirror` to a second upstream. */
 export function startNginx(name: string, cpus: string, target: string, mirrorTarget?: string): Promise<Proc> {
   return onFreePort((port) => startNginxOn(port, name, cpus, target, mirrorTarget));

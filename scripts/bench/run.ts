@@ -158,6 +158,9 @@ function ratiosOf(by: (name: string) => Row | undefined): Record<string, number 
     'switchyard / undici p99 (target <= 1.2)': paired(by('switchyard'), by('undici'), 'p99ms'),
     'switchyard access log on / off req/s (target >= 0.95)': paired(by('switchyard'), by('switchyard-access-log-off'), 'rps'),
     'undici / http-proxy req/s': paired(by('undici'), by('http-proxy'), 'rps'),
+    // How much of a Node proxy's cost is node:http and undici: a bare-socket relay (net-floor.ts).
+    'bare socket relay / bare undici CPU per request': paired(by('net-floor'), by('undici'), 'cpuUsPerReq'),
+    'bare socket relay / nginx CPU per request': paired(by('net-floor'), by('nginx'), 'cpuUsPerReq'),
     'switchyard 10k routes / 1 route req/s (target >= 0.95)': paired(by('switchyard-10k-routes'), by('switchyard'), 'rps'),
     'switchyard 10k routes / 1 route peak RSS (target <= 1.5)': ratio(by('switchyard-10k-routes')?.peakRssMb, by('switchyard')?.peakRssMb),
     // The shadow group's own baseline, measured in the same rounds.

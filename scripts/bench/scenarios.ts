@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { manyRoutes } from './many-routes.js';
-import { childrenOf, onFreePort, type PeerKind, type Proc, ROOT, SCRIPTS, workdir } from './procs.js';
+import { childrenOf, onFreePort, type PeerKind, type Proc, ROOT, SCRIPTS, startNetFloor, workdir } from './procs.js';
 import type { Runtime } from './runtimes.js';
 
 export { manyRoutes };
@@ -174,6 +174,17 @@ export const scenarios: Scenario[] = [
     node: true,
     start: async (s) => {
       const p = await s.startPeer('undici', s.proxyCpu, url(await originOf(s), ''));
+      return { proc: p, url: url(p) };
+    },
+  },
+  {
+    // What Node costs per proxied request without node:http and undici (net-floor.ts: a relay of
+    // bytes, not a proxy). A reference like nginx: on the harness's Node only.
+    name: 'net-floor',
+    group: 'passthrough',
+    node: false,
+    start: async (s) => {
+      const p = await startNetFloor(s.proxyCpu, url(await originOf(s), ''));
       return { proc: p, url: url(p) };
     },
   },
