@@ -33,6 +33,15 @@ interface Upstream extends Socket {
 
 const idle: Upstream[] = [];
 
+/**
+ * Adds `d` to the message head being read in `x.head`: the index of the head's end in `x.head`
+ * once it is whole (the caller takes `x.head` then), else -1.
+ */
+function readHead(x: { head?: Buffer }, d: Buffer): number {
+  x.head = x.head ? Buffer.concat([x.head, d]) : d;
+  return x.head.indexOf(HEAD_END);
+}
+
 function upstream(): Upstream {
   const kept = idle.pop();
   if (kept) return kept;
@@ -51,12 +60,9 @@ function fromUpstream(u: Upstream, d: Buffer): void {
     u.remaining -= d.length;
     c.write(d);
   } else {
-    const buf = u.head ? Buffer.concat([u.head, d]) : d;
-    const end = buf.indexOf(HEAD_END);
-    if (end < 0) {
-      u.head = buf;
-      return;
-    }
+    const end = readHead(u, d);
+    if (end < 0) return;
+    const buf = u.head!;
     u.head = undefined;
     const length = Number(CONTENT_LENGTH.exec(buf.toString('latin1', 0, end))?.[1] ?? 0);
     u.remaining = end + 4 + length - buf.length;
@@ -76,12 +82,9 @@ function fromClient(c: Client, d: Buffer): void {
     c.queued = c.queued ? Buffer.concat([c.queued, d]) : d;
     return;
   }
-  const buf = c.head ? Buffer.concat([c.head, d]) : d;
-  const end = buf.indexOf(HEAD_END);
-  if (end < 0) {
-    c.head = buf;
-    return;
-  }
+  const end = readHead(c, d);
+  if (end < 0) return;
+  const buf = c.head!;
   c.head = undefined;
   const rest = buf.subarray(end + 4);
   if (rest.length) c.queued = rest;
