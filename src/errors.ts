@@ -78,7 +78,7 @@ export const ERRORS = Object.freeze({
   ADMIN_NO_WORKER: def('SWY_ERR_ADMIN_NO_WORKER', 503, 'no_worker', 'no worker answered'),
 });
 
-/** Maps an error raised by the upstream client (undici, node:net) to its catalogue entry. */
+/** Maps an error raised by the upstream client (h1-pool.ts, undici, node:net) to its catalogue entry. */
 export function classifyUpstreamError(err: unknown): ErrorDef {
   const { code, name } = (err ?? {}) as { code?: unknown; name?: unknown };
   // undici 7 raises HTTPParserError for a response that is not HTTP with `code` undefined (it
@@ -112,6 +112,15 @@ export function classifyUpstreamError(err: unknown): ErrorDef {
       return ERRORS.CLIENT_TIMEOUT;
     case ERRORS.UPSTREAM_BUSY.code:
       return ERRORS.UPSTREAM_BUSY;
+    // Raised by the gateway's own HTTP/1.1 client (forward/h1-pool.ts) with the catalogue's codes.
+    case ERRORS.UPSTREAM_RESET.code:
+      return ERRORS.UPSTREAM_RESET;
+    case ERRORS.UPSTREAM_CONNECT_TIMEOUT.code:
+      return ERRORS.UPSTREAM_CONNECT_TIMEOUT;
+    case ERRORS.UPSTREAM_RESPONSE_TIMEOUT.code:
+      return ERRORS.UPSTREAM_RESPONSE_TIMEOUT;
+    case ERRORS.UPSTREAM_BAD_RESPONSE.code:
+      return ERRORS.UPSTREAM_BAD_RESPONSE;
     case 'HPE_INVALID_CONSTANT':
     case 'HPE_INVALID_STATUS':
     case 'HPE_INVALID_HEADER_TOKEN':

@@ -1,11 +1,10 @@
 /**
- * The hosts of one HTTP backend: an undici pool per host, which host an attempt goes to
+ * The hosts of one HTTP backend: a connection pool per host (upstream-client.ts), which host an attempt goes to
  * (balancer.ts), and whether each host may get traffic: active health checks (active-health.ts,
  * run by health-checker.ts) and passive outlier ejection (outlier.ts). The decisions are those
  * pure pieces; this file holds their timers, metrics and logs. A backend with no available host
  * is "down" (`up` false): a route with a fallback then sends its requests there directly.
  */
-import { Pool } from 'undici';
 import type { BackendConfig } from '../config/backend-config.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
@@ -13,6 +12,7 @@ import { ActiveHealth, type HealthState } from './active-health.js';
 import { type HostView, pickLeastRequest, pickRoundRobin } from './balancer.js';
 import { HealthChecker } from './health-checker.js';
 import { OutlierDetector } from './outlier.js';
+import { UpstreamClient } from './upstream-client.js';
 
 export type BackendState = 'up' | 'degraded' | 'down';
 
@@ -34,37 +34,23 @@ export interface HostSetDeps {
   now?: () => number;
 }
 
-/**
- * The symbol under which undici's Pool keeps its count of waiting requests (an own field of the
- * pool; `pool.stats.queued` reads the same number). `pool.stats` builds a PoolStats whose
- * constructor walks every client of the pool five times (connected, free, pending, running,
- * size): per request, with 32 to 256 connections, that was a few microseconds of the forward
- * step (issue 14). Undefined when an undici version keeps it elsewhere: then `stats` is read.
- */
-function queuedSymbolOf(pool: Pool): symbol | undefined {
-  const sym = Object.getOwnPropertySymbols(pool).find((s) => s.description === 'queued');
-  return sym !== undefined && typeof (pool as unknown as Record<symbol, unknown>)[sym] === 'number' ? sym : undefined;
-}
-
 export class UpstreamHost implements HostView {
   available = true;
   active = 0;
   /** The metric label and log field: the origin as configured. */
   readonly label: string;
-  private readonly queuedSym: symbol | undefined;
 
   constructor(
     readonly url: URL,
-    readonly pool: Pool,
+    readonly client: UpstreamClient,
     readonly health: ActiveHealth | undefined,
   ) {
     this.label = url.origin;
-    this.queuedSym = queuedSymbolOf(pool);
   }
 
-  /** Requests waiting in the pool for a connection (`pool.stats.queued`, without building the stats). */
+  /** Requests waiting for a connection to this host. */
   queued(): number {
-    return this.queuedSym === undefined ? this.pool.stats.queued : ((this.pool as unknown as Record<symbol, number>)[this.queuedSym] ?? 0);
+    return this.client.queued();
   }
 }
 
@@ -89,16 +75,10 @@ export class HostSet {
       (url) =>
         new UpstreamHost(
           url,
-          new Pool(url.origin, {
+          new UpstreamClient(url, {
             connections: config.connections,
-            connect: { timeout: config.connectTimeoutMs },
-            headersTimeout: config.responseTimeoutMs,
-            bodyTimeout: config.responseTimeoutMs,
-            keepAliveTimeout: 4_000,
-            keepAliveMaxTimeout: 60_000,
-            // Upstreams speak HTTP/1.1 (issue 16). undici 8 turned HTTP/2 on by default for TLS
-            // backends that offer h2 in ALPN; the forwarder's hop-by-hop handling is HTTP/1.1's.
-            allowH2: false,
+            connectTimeoutMs: config.connectTimeoutMs,
+            responseTimeoutMs: config.responseTimeoutMs,
           }),
           h && new ActiveHealth(h.healthyThreshold, h.unhealthyThreshold),
         ),
@@ -205,12 +185,12 @@ export class HostSet {
   async close(): Promise<void> {
     for (const t of this.ejectionTimers) clearTimeout(t);
     await this.checker?.close();
-    await Promise.allSettled(this.hosts.map((h) => h.pool.close()));
+    await Promise.allSettled(this.hosts.map((h) => h.client.close()));
   }
 
   async destroy(): Promise<void> {
     for (const t of this.ejectionTimers) clearTimeout(t);
     await this.checker?.close();
-    await Promise.allSettled(this.hosts.map((h) => h.pool.destroy()));
+    await Promise.allSettled(this.hosts.map((h) => h.client.destroy()));
   }
 }

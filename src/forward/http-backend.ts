@@ -123,7 +123,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     try {
-      host.pool.dispatch({ path: this.req.url ?? '/', method: this.req.method ?? 'GET', headers: this.opts.headers, body: this.body }, this);
+      host.client.dispatch({ path: this.req.url ?? '/', method: this.req.method ?? 'GET', headers: this.opts.headers, body: this.body }, this);
     } catch (err) {
       this.onResponseError(undefined, err as Error);
     }

@@ -2,8 +2,9 @@
  * Sends one shadow copy through a pool reserved for shadow traffic (so a stuck shadow target
  * can never take connections from primary traffic) and feeds its response to a capture.
  */
-import type { Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import { classifyUpstreamError, ERRORS } from '../errors.js';
+import type { UpstreamClient } from '../forward/upstream-client.js';
 import type { ResponseCapture } from './capture.js';
 
 export const SHADOW_TIMEOUT = ERRORS.SHADOW_TIMEOUT.code;
@@ -15,7 +16,7 @@ export interface CopyRequest {
   body: Buffer | null;
 }
 
-export function sendCopy(pool: Pool, req: CopyRequest, capture: ResponseCapture, timeoutMs: number): void {
+export function sendCopy(pool: UpstreamClient, req: CopyRequest, capture: ResponseCapture, timeoutMs: number): void {
   let controller: Dispatcher.DispatchController | undefined;
   let timedOut = false;
   const timer = setTimeout(() => {

@@ -3,12 +3,12 @@
  * a stuck target cannot starve primary traffic to the same backend) and a circuit breaker. A
  * copy goes to the host the backend would pick for a request (`Backend.target()`).
  */
-import { Pool } from 'undici';
 import type { Backend } from '../forward/backend.js';
+import { UpstreamClient } from '../forward/upstream-client.js';
 import { ShadowBreaker } from './breaker.js';
 
 export class ShadowTargets {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, UpstreamClient>();
   private readonly breakers = new Map<string, ShadowBreaker>();
 
   /** `connections`: the shadow concurrency limit, which bounds what a pool can use. */
@@ -17,14 +17,15 @@ export class ShadowTargets {
     private readonly connections: number,
   ) {}
 
-  pool(backend: string): Pool {
+  pool(backend: string): UpstreamClient {
     const b = this.backends.get(backend)!;
-    const origin = b.target().origin;
-    let p = this.pools.get(origin);
+    const target = b.target();
+    let p = this.pools.get(target.origin);
     if (!p) {
-      // HTTP/1.1 like the primary pool (see host-set.ts), so both sides answer over the same protocol.
-      p = new Pool(origin, { connections: this.connections, connect: { timeout: b.config.connectTimeoutMs }, allowH2: false });
-      this.pools.set(origin, p);
+      // The same client as the primary requests (host-set.ts), so both sides answer over the same
+      // protocol; no response timeout of its own: the shadow step times each copy.
+      p = new UpstreamClient(target, { connections: this.connections, connectTimeoutMs: b.config.connectTimeoutMs, responseTimeoutMs: 0 });
+      this.pools.set(target.origin, p);
     }
     return p;
   }

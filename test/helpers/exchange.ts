@@ -1,7 +1,8 @@
 /**
  * The two sides of one exchange inside an in-process gateway, seen through public diagnostics
  * channels: node:http's "http.server.request.start" gives the downstream request and response,
- * undici's "undici:client:sendHeaders" the upstream socket. With them a test measures what the
+ * the gateway's HTTP/1.1 client's "switchyard:upstream:sendHeaders" (or undici's
+ * "undici:client:sendHeaders", for a streamed body) the upstream socket. With them a test measures what the
  * gateway itself holds in memory, apart from what sits in kernel socket buffers (which on
  * loopback autotune up to tens of MB and say nothing about the gateway).
  */
@@ -38,8 +39,10 @@ export function watchExchange(port: number, path: string): WatchedExchange {
   function close(): void {
     unsubscribe('http.server.request.start', onRequest);
     unsubscribe('undici:client:sendHeaders', onSendHeaders);
+    unsubscribe('switchyard:upstream:sendHeaders', onSendHeaders);
   }
   subscribe('http.server.request.start', onRequest);
   subscribe('undici:client:sendHeaders', onSendHeaders);
+  subscribe('switchyard:upstream:sendHeaders', onSendHeaders);
   return watched;
 }

@@ -1,0 +1,478 @@
+/**
+ * The gateway's own HTTP/1.1 client: a keep-alive connection pool to one plain-HTTP origin,
+ * driven through undici's dispatch-handler interface (onRequestStart … onResponseEnd /
+ * onResponseError, with a controller that pauses, resumes and aborts), so that the forwarder and
+ * the shadow copies use it exactly as they use an undici Pool.
+ *
+ * It sends requests whose body is absent or already whole (a Buffer: request buffering, shadow
+ * copies, retries); a streamed body, TLS and anything fancier stay on undici (upstream-client.ts).
+ * One request per connection at a time (no pipelining); the response is read with the strict
+ * parser of http/h1-response.ts and streamed to the handler as it arrives.
+ *
+ * Why not undici for everything: on one core, node:http's server plus undici's client cost about
+ * twice what the same relay costs on bare sockets (scripts/bench `net-floor`), and the client
+ * side is half of that gap: llhttp in WebAssembly with a callback per header, a Request object,
+ * header validation and the generic dispatcher chain. This client does what the gateway needs
+ * and nothing else (issue 14; the figures are in the README's benchmark).
+ *
+ * Timeouts: connecting (connectTimeoutMs); waiting for a response byte, head or body
+ * (responseTimeoutMs, not counted while the handler has paused the response); a kept connection
+ * is not used after keepAliveMs idle, or sooner when the upstream's `Keep-Alive: timeout=N` says
+ * so, and is closed within a second after. Failures reach the handler's onResponseError with a catalogue code (errors.ts).
+ */
+import { channel } from 'node:diagnostics_channel';
+import { connect, type Socket } from 'node:net';
+import type { Dispatcher } from 'undici';
+import { ERRORS } from '../errors.js';
+import { bodyFraming, ChunkedDecoder, keepAliveHintMs, keepsAlive, MAX_HEAD_BYTES, parseResponseHead, ResponseError } from '../http/h1-response.js';
+
+export interface H1PoolOptions {
+  /** Upper bound of open connections; requests past it wait in order. */
+  connections: number;
+  connectTimeoutMs: number;
+  /** 0: no limit. */
+  responseTimeoutMs: number;
+  /** How long a kept connection may stay idle without a hint from the upstream. */
+  keepAliveMs: number;
+  /** Upper bound of an upstream's Keep-Alive hint. */
+  keepAliveMaxMs: number;
+}
+
+export interface H1Request {
+  path: string;
+  method: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer | null;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+const INVALID_TARGET = /[^\x21-\x7e\x80-\xff]/;
+const HEAD_END = Buffer.from('\r\n\r\n');
+/** Headers the client writes itself, from the body and its own connection handling. */
+const OWN = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect']);
+/** Methods whose empty body is still announced (as undici and node:http do). */
+const EXPECTS_BODY = new Set(['POST', 'PUT', 'PATCH']);
+/**
+ * Published as each request is written, as undici publishes `undici:client:sendHeaders`:
+ * `{ request: { method, path, origin }, socket }`. For tools and tests that watch an exchange.
+ */
+const sendHeaders = channel('switchyard:upstream:sendHeaders');
+/** How often kept connections past their idle time are closed (a connection is never used past it). */
+const SWEEP_MS = 1000;
+
+function failure(def: { code: string }, message: string): Error {
+  return Object.assign(new Error(message), { code: def.code });
+}
+
+/** A request that cannot be written as it is (a header a module set, say): 502, as undici's InvalidArgumentError. */
+function invalidRequest(message: string): Error {
+  return failure(ERRORS.UPSTREAM_FAILED, message);
+}
+
+/** The request head, validated as undici validates it: a bad name or value never reaches the wire. */
+export function requestHead(req: H1Request, host: string): string {
+  if (!TOKEN.test(req.method)) throw invalidRequest('invalid request method');
+  if (INVALID_TARGET.test(req.path)) throw invalidRequest('invalid request target');
+  let head = `${req.method} ${req.path} HTTP/1.1\r\n`;
+  let hasHost = false;
+  for (const name in req.headers) {
+    const value = req.headers[name];
+    if (value === undefined) continue;
+    const key = name.length < 20 && OWN.has(name) ? name : name.toLowerCase();
+    if (OWN.has(key)) continue;
+    if (!TOKEN.test(name)) throw invalidRequest(`invalid header name ${JSON.stringify(name)}`);
+    if (key === 'host') hasHost = true;
+    if (typeof value === 'string') {
+      if (INVALID_VALUE.test(value)) throw invalidRequest(`invalid value of header ${name}`);
+      head += `${name}: ${value}\r\n`;
+    } else {
+      for (const v of value) {
+        if (INVALID_VALUE.test(v)) throw invalidRequest(`invalid value of header ${name}`);
+        head += `${name}: ${v}\r\n`;
+      }
+    }
+  }
+  if (!hasHost) head += `host: ${host}\r\n`;
+  if (req.body !== null) head += `content-length: ${req.body.length}\r\n`;
+  else if (EXPECTS_BODY.has(req.method)) head += 'content-length: 0\r\n';
+  return `${head}\r\n`;
+}
+
+/** One request and its response: the controller its handler holds. */
+class Exchange implements Dispatcher.DispatchController {
+  conn: Connection | undefined;
+  private state: 'waiting' | 'running' | 'done' = 'waiting';
+  private _paused = false;
+  private _reason: Error | null = null;
+
+  constructor(
+    readonly pool: H1Pool,
+    readonly handler: Dispatcher.DispatchHandler,
+    readonly method: string,
+    readonly path: string,
+    readonly head: string,
+    readonly body: Buffer | null,
+  ) {}
+
+  get aborted(): boolean {
+    return this._reason !== null;
+  }
+
+  get paused(): boolean {
+    return this._paused;
+  }
+
+  get reason(): Error | null {
+    return this._reason;
+  }
+
+  get finished(): boolean {
+    return this.state === 'done';
+  }
+
+  run(conn: Connection): void {
+    this.state = 'running';
+    this.conn = conn;
+  }
+
+  abort(reason: Error): void {
+    if (this.state === 'done') return;
+    this._reason = reason;
+    const conn = this.conn;
+    if (conn) conn.cut();
+    else this.pool.unqueue(this);
+    this.fail(reason);
+  }
+
+  pause(): void {
+    this._paused = true;
+    this.conn?.pause();
+  }
+
+  resume(): void {
+    this._paused = false;
+    this.conn?.resume();
+  }
+
+  /** Ends the exchange with `err`, once. */
+  fail(err: Error): void {
+    if (this.state === 'done') return;
+    this.state = 'done';
+    this.conn = undefined;
+    this.handler.onResponseError?.(this, err);
+  }
+
+  /** Ends the exchange with its response whole, once. */
+  end(): void {
+    if (this.state === 'done') return;
+    this.state = 'done';
+    this.conn = undefined;
+    this.handler.onResponseEnd?.(this, {});
+  }
+}
+
+/** One connection to the origin and the exchange it carries. */
+class Connection {
+  readonly socket: Socket;
+  exchange: Exchange | undefined;
+  private connected = false;
+  /** Bytes of a response head not complete yet. */
+  private headBuf: Buffer | undefined;
+  private headDone = false;
+  private framing: 'none' | 'length' | 'chunked' | 'close' = 'none';
+  private remaining = 0;
+  private decoder: ChunkedDecoder | undefined;
+  /** May carry another exchange after this one. */
+  private reusable = false;
+  private idleMs = 0;
+  /** While kept: when it must no longer be used (performance.now()). */
+  idleUntil = 0;
+  private error: Error | undefined;
+  private readonly chunks: Buffer[] = [];
+
+  constructor(
+    private readonly pool: H1Pool,
+    host: string,
+    port: number,
+  ) {
+    const s = connect({ host, port, noDelay: true });
+    this.socket = s;
+    // One socket timeout for the connection's life, not one per request (each setTimeout builds a
+    // timer): connecting, then the response timeout, which also closes a connection idle that long.
+    s.setTimeout(pool.opts.connectTimeoutMs);
+    s.on('connect', () => {
+      this.connected = true;
+      s.setTimeout(pool.opts.responseTimeoutMs);
+    });
+    s.on('data', (d: Buffer) => this.onData(d));
+    s.on('timeout', () => this.onTimeout());
+    s.on('error', (err) => {
+      this.error ??= err;
+    });
+    // Also when idle: the upstream closed a kept connection.
+    s.on('end', () => this.pool.forget(this));
+    s.on('close', () => this.onClose());
+  }
+
+  start(ex: Exchange): void {
+    this.exchange = ex;
+    this.headDone = false;
+    this.reusable = false;
+    ex.run(this);
+    const s = this.socket;
+    if (sendHeaders.hasSubscribers) sendHeaders.publish({ request: { method: ex.method, path: ex.path, origin: this.pool.origin }, socket: s });
+    if (ex.body && ex.body.length > 0) {
+      s.cork();
+      s.write(ex.head, 'latin1');
+      s.write(ex.body);
+      s.uncork();
+    } else s.write(ex.head, 'latin1');
+  }
+
+  pause(): void {
+    this.socket.pause();
+    // A handler that paused is waiting on its own client: that is not the upstream's delay.
+    this.socket.setTimeout(0);
+  }
+
+  resume(): void {
+    this.socket.resume();
+    this.socket.setTimeout(this.pool.opts.responseTimeoutMs);
+  }
+
+  /** Tears the connection down under its exchange (an abort): nothing more is heard from it. */
+  cut(): void {
+    this.exchange = undefined;
+    this.socket.destroy();
+  }
+
+  private onData(d: Buffer): void {
+    const ex = this.exchange;
+    if (!ex) {
+      // Bytes nobody asked for: the connection is out of step.
+      this.socket.destroy();
+      return;
+    }
+    try {
+      this.read(ex, d);
+    } catch (err) {
+      this.error = err as Error;
+      this.cut();
+      ex.fail(err as Error);
+    }
+  }
+
+  private read(ex: Exchange, d: Buffer): void {
+    let buf = d;
+    while (!this.headDone) {
+      const prev = this.headBuf;
+      buf = prev ? Buffer.concat([prev, buf]) : buf;
+      const end = buf.indexOf(HEAD_END, prev ? Math.max(0, prev.length - 3) : 0);
+      if (end < 0) {
+        if (buf.length > MAX_HEAD_BYTES) throw new ResponseError('the upstream sent a response head over 16 KiB');
+        if (buf.indexOf('\n\n') >= 0 || buf.indexOf('\n\r\n') >= 0) throw new ResponseError('the upstream sent a line without CR');
+        this.headBuf = buf;
+        return;
+      }
+      if (end > MAX_HEAD_BYTES) throw new ResponseError('the upstream sent a response head over 16 KiB');
+      this.headBuf = undefined;
+      const head = parseResponseHead(buf.toString('latin1', 0, end));
+      buf = buf.subarray(end + 4);
+      if (head.status < 200) {
+        // 100 Continue, 103 Early Hints: not passed on. 101: the gateway never asks to upgrade here.
+        if (head.status === 101) throw new ResponseError('the upstream switched protocols unasked');
+        if (buf.length === 0) return;
+        continue;
+      }
+      const framing = bodyFraming(ex.method, head);
+      this.framing = framing.kind;
+      this.headDone = true;
+      if (framing.kind === 'length') this.remaining = framing.length;
+      else if (framing.kind === 'chunked') this.decoder = new ChunkedDecoder();
+      const hint = keepAliveHintMs(head);
+      this.idleMs = hint === undefined ? this.pool.opts.keepAliveMs : Math.min(hint - 1000, this.pool.opts.keepAliveMaxMs);
+      this.reusable = framing.kind !== 'close' && this.idleMs > 0 && keepsAlive(head);
+      ex.handler.onResponseStart?.(ex, head.status, head.headers, head.statusText);
+      if (this.exchange !== ex) return;
+    }
+    this.body(ex, buf);
+  }
+
+  private body(ex: Exchange, buf: Buffer): void {
+    switch (this.framing) {
+      case 'none':
+        return this.complete(ex, buf.length);
+      case 'close':
+        if (buf.length) ex.handler.onResponseData?.(ex, buf);
+        return;
+      case 'length': {
+        if (buf.length === 0 && this.remaining > 0) return;
+        const take = Math.min(this.remaining, buf.length);
+        this.remaining -= take;
+        if (take > 0) ex.handler.onResponseData?.(ex, take === buf.length ? buf : buf.subarray(0, take));
+        if (this.remaining === 0 && this.exchange === ex) this.complete(ex, buf.length - take);
+        return;
+      }
+      case 'chunked': {
+        const chunks = this.chunks;
+        const end = this.decoder!.push(buf, chunks);
+        for (let i = 0; i < chunks.length && this.exchange === ex; i++) ex.handler.onResponseData?.(ex, chunks[i]!);
+        chunks.length = 0;
+        if (end >= 0 && this.exchange === ex) this.complete(ex, buf.length - end);
+      }
+    }
+  }
+
+  /** The response is whole; `extra` bytes followed it, which no request asked for. */
+  private complete(ex: Exchange, extra: number): void {
+    this.exchange = undefined;
+    this.decoder = undefined;
+    if (this.reusable && extra === 0 && !this.pool.closed) {
+      this.idleUntil = performance.now() + this.idleMs;
+      this.pool.release(this);
+    } else this.socket.destroy();
+    ex.end();
+  }
+
+  private onTimeout(): void {
+    const ex = this.exchange;
+    if (ex) {
+      this.error = !this.connected
+        ? failure(ERRORS.UPSTREAM_CONNECT_TIMEOUT, 'connecting to the upstream timed out')
+        : failure(ERRORS.UPSTREAM_RESPONSE_TIMEOUT, this.headDone ? 'the upstream stopped sending the response' : 'the upstream did not answer in time');
+    }
+    this.socket.destroy();
+  }
+
+  private onClose(): void {
+    const ex = this.exchange;
+    this.exchange = undefined;
+    this.pool.closedConnection(this);
+    if (!ex) return;
+    if (!this.error && this.headDone && this.framing === 'close') ex.end();
+    else ex.fail(this.error ?? failure(ERRORS.UPSTREAM_RESET, 'the upstream closed the connection'));
+  }
+}
+
+export class H1Pool {
+  closed = false;
+  private readonly idle: Connection[] = [];
+  private readonly all = new Set<Connection>();
+  private readonly waiting: Exchange[] = [];
+  private readonly host: string;
+  private readonly hostname: string;
+  private readonly port: number;
+  private onEmpty: (() => void) | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  readonly origin: string;
+
+  constructor(
+    origin: URL,
+    readonly opts: H1PoolOptions,
+  ) {
+    this.origin = origin.origin;
+    if (origin.protocol !== 'http:') throw new Error(`H1Pool speaks plain HTTP only, not ${origin.protocol}`);
+    this.host = origin.host;
+    this.hostname = origin.hostname.startsWith('[') ? origin.hostname.slice(1, -1) : origin.hostname;
+    this.port = Number(origin.port || 80);
+  }
+
+  /** Requests waiting for a connection. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /**
+   * Sends `req`; `handler` hears of it as an undici handler would. Throws (before onRequestStart)
+   * when the request cannot be written: an invalid header, or the pool is closed.
+   */
+  dispatch(req: H1Request, handler: Dispatcher.DispatchHandler): void {
+    if (this.closed) throw failure(ERRORS.UPSTREAM_RESET, 'the upstream pool is closed');
+    const ex = new Exchange(this, handler, req.method, req.path, requestHead(req, this.host), req.body);
+    handler.onRequestStart?.(ex, {});
+    if (ex.aborted) return;
+    const conn = this.kept();
+    if (conn) conn.start(ex);
+    else if (this.all.size < this.opts.connections) this.open().start(ex);
+    else this.waiting.push(ex);
+  }
+
+  private open(): Connection {
+    const conn = new Connection(this, this.hostname, this.port);
+    this.all.add(conn);
+    return conn;
+  }
+
+  /** The most recently used kept connection still within its idle time (the warmest), if any. */
+  private kept(): Connection | undefined {
+    let conn = this.idle.pop();
+    if (conn === undefined) return undefined;
+    const now = performance.now();
+    while (conn && (conn.idleUntil <= now || conn.socket.destroyed)) {
+      conn.socket.destroy();
+      conn = this.idle.pop();
+    }
+    return conn;
+  }
+
+  /** A connection is free again: the next waiting request takes it, or it waits for one. */
+  release(conn: Connection): void {
+    const next = this.waiting.shift();
+    if (next) conn.start(next);
+    else {
+      this.idle.push(conn);
+      this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
+    }
+  }
+
+  /** Closes kept connections past their idle time (the oldest are first in `idle`). */
+  private sweep(): void {
+    const now = performance.now();
+    let n = 0;
+    while (n < this.idle.length && this.idle[n]!.idleUntil <= now) n++;
+    for (const conn of this.idle.splice(0, n)) conn.socket.destroy();
+  }
+
+  /** The upstream ended a connection: it is no longer offered. */
+  forget(conn: Connection): void {
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+  }
+
+  closedConnection(conn: Connection): void {
+    this.forget(conn);
+    this.all.delete(conn);
+    // A request that waited for a connection gets a new one in place of the closed one.
+    if (this.waiting.length > 0 && !this.closed) this.open().start(this.waiting.shift()!);
+    if (this.all.size === 0) this.onEmpty?.();
+  }
+
+  unqueue(ex: Exchange): void {
+    const i = this.waiting.indexOf(ex);
+    if (i >= 0) this.waiting.splice(i, 1);
+  }
+
+  /** Stops taking requests, lets running ones finish, closes idle connections. */
+  close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    for (const conn of this.idle.splice(0)) conn.socket.destroy();
+    if (this.all.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.onEmpty = resolve;
+    });
+  }
+
+  /** Closes every connection now; running and waiting requests fail. */
+  destroy(): Promise<void> {
+    this.closed = true;
+    const err = failure(ERRORS.UPSTREAM_RESET, 'the upstream pool was destroyed');
+    for (const ex of this.waiting.splice(0)) ex.fail(err);
+    for (const conn of this.all) {
+      conn.socket.destroy();
+    }
+    return this.close();
+  }
+}
