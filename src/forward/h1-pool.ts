@@ -15,8 +15,8 @@
  * header validation and the generic dispatcher chain. This client does what the gateway needs
  * and nothing else (issue 14; the figures are in the README's benchmark).
  *
- * Timeouts: connecting (connectTimeoutMs); waiting for a response byte, head or body
- * (responseTimeoutMs, not counted while the handler has paused the response); a kept connection
+ * Timeouts: connecting (connectTimeoutMs); the whole response head, then each wait for a body
+ * byte (responseTimeoutMs, not counted while the handler has paused the response); a kept connection
  * is not used after keepAliveMs idle, or sooner when the upstream's `Keep-Alive: timeout=N` says
  * so, and is closed within a second after. Failures reach the handler's onResponseError with a catalogue code (errors.ts).
  */
@@ -188,6 +188,8 @@ class Connection {
   private idleMs = 0;
   /** While kept: when it must no longer be used (performance.now()). */
   idleUntil = 0;
+  /** When the current request was written (performance.now()): the response head is due within the response timeout. */
+  private sentAt = 0;
   private error: Error | undefined;
   private readonly chunks: Buffer[] = [];
 
@@ -220,6 +222,7 @@ class Connection {
     this.headDone = false;
     this.reusable = false;
     ex.run(this);
+    this.sentAt = performance.now();
     const s = this.socket;
     if (sendHeaders.hasSubscribers) sendHeaders.publish({ request: { method: ex.method, path: ex.path, origin: this.pool.origin }, socket: s });
     if (ex.body && ex.body.length > 0) {
@@ -271,6 +274,10 @@ class Connection {
       const end = buf.indexOf(HEAD_END, prev ? Math.max(0, prev.length - 3) : 0);
       if (end < 0) {
         if (buf.length > MAX_HEAD_BYTES) throw new ResponseError('the upstream sent a response head over 16 KiB');
+        // The socket's timeout sees silence; this sees a head sent a few bytes at a time.
+        const limit = this.pool.opts.responseTimeoutMs;
+        if (limit > 0 && performance.now() - this.sentAt > limit)
+          throw failure(ERRORS.UPSTREAM_RESPONSE_TIMEOUT, 'the upstream did not send its response head in time');
         if (buf.indexOf('\n\n') >= 0 || buf.indexOf('\n\r\n') >= 0) throw new ResponseError('the upstream sent a line without CR');
         this.headBuf = buf;
         return;

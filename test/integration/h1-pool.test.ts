@@ -175,6 +175,19 @@ describe('the gateway HTTP/1.1 client', () => {
     const silent = await upstream(() => {});
     expect((await send(pool(silent.port, { responseTimeoutMs: 50 }))).error).toBe(ERRORS.UPSTREAM_RESPONSE_TIMEOUT);
 
+    // A head sent a byte at a time is never silent for long, but is whole too late.
+    const trickle = await upstream((s) => {
+      const head = 'HTTP/1.1 200 OK\r\nX-Slow: 1234567890\r\n\r\n';
+      let i = 0;
+      const next = () => {
+        if (s.destroyed || i >= head.length) return;
+        s.write(head[i++]!);
+        setTimeout(next, 20);
+      };
+      next();
+    });
+    expect((await send(pool(trickle.port, { responseTimeoutMs: 200 }))).error).toBe(ERRORS.UPSTREAM_RESPONSE_TIMEOUT);
+
     const garbage = await upstream((s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc'));
     expect((await send(pool(garbage.port))).error).toBe(ERRORS.UPSTREAM_BAD_RESPONSE);
 
