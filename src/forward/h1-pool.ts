@@ -192,6 +192,8 @@ class Connection {
   private sentAt = 0;
   private error: Error | undefined;
   private readonly chunks: Buffer[] = [];
+  /** The exchange's handler paused the response (its client is slow to take it). */
+  private paused = false;
 
   constructor(
     private readonly pool: H1Pool,
@@ -225,6 +227,7 @@ class Connection {
     this.sentAt = performance.now();
     const s = this.socket;
     if (sendHeaders.hasSubscribers) sendHeaders.publish({ request: { method: ex.method, path: ex.path, origin: this.pool.origin }, socket: s });
+    if (ex.paused) this.pause();
     if (ex.body && ex.body.length > 0) {
       s.cork();
       s.write(ex.head, 'latin1');
@@ -233,13 +236,21 @@ class Connection {
     } else s.write(ex.head, 'latin1');
   }
 
+  /**
+   * Stops reading from the upstream, from the next packet on (the rest of the packet being read is
+   * still delivered, as a stream's push past its high-water mark).
+   */
   pause(): void {
+    if (this.paused) return;
+    this.paused = true;
     this.socket.pause();
     // A handler that paused is waiting on its own client: that is not the upstream's delay.
     this.socket.setTimeout(0);
   }
 
   resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
     this.socket.resume();
     this.socket.setTimeout(this.pool.opts.responseTimeoutMs);
   }
@@ -260,9 +271,17 @@ class Connection {
     try {
       this.read(ex, d);
     } catch (err) {
-      this.error = err as Error;
-      this.cut();
-      ex.fail(err as Error);
+      if (this.exchange === ex) {
+        // An invalid response, or a handler that threw while hearing it (as undici does: the
+        // exchange ends with the error).
+        this.error = err as Error;
+        this.cut();
+        ex.fail(err as Error);
+      } else {
+        // A handler that threw on hearing the end: the exchange is over, the connection moved on;
+        // a bug of the gateway's, said loudly without taking the process down.
+        process.emitWarning(err as Error);
+      }
     }
   }
 
@@ -289,6 +308,10 @@ class Connection {
       if (head.status < 200) {
         // 100 Continue, 103 Early Hints: not passed on. 101: the gateway never asks to upgrade here.
         if (head.status === 101) throw new ResponseError('the upstream switched protocols unasked');
+        // A stream of 1xx answers keeps the socket busy but is no final answer.
+        const limit = this.pool.opts.responseTimeoutMs;
+        if (limit > 0 && performance.now() - this.sentAt > limit)
+          throw failure(ERRORS.UPSTREAM_RESPONSE_TIMEOUT, 'the upstream did not send its final response head in time');
         if (buf.length === 0) return;
         continue;
       }
@@ -335,11 +358,19 @@ class Connection {
   private complete(ex: Exchange, extra: number): void {
     this.exchange = undefined;
     this.decoder = undefined;
-    if (this.reusable && extra === 0 && !this.pool.closed) {
-      this.idleUntil = performance.now() + this.idleMs;
-      this.pool.release(this);
-    } else this.socket.destroy();
-    ex.end();
+    // Not reused when the upstream answered before taking the whole request: what it did not
+    // read would be read as the next request.
+    const keep = this.reusable && extra === 0 && this.socket.writableLength === 0 && this.pool.wantsConnections();
+    // A pause is the exchange's: the next one starts reading.
+    this.resume();
+    try {
+      ex.end();
+    } finally {
+      if (keep) {
+        this.idleUntil = performance.now() + this.idleMs;
+        this.pool.release(this);
+      } else this.socket.destroy();
+    }
   }
 
   private onTimeout(): void {
@@ -357,8 +388,12 @@ class Connection {
     this.exchange = undefined;
     this.pool.closedConnection(this);
     if (!ex) return;
-    if (!this.error && this.headDone && this.framing === 'close') ex.end();
-    else ex.fail(this.error ?? failure(ERRORS.UPSTREAM_RESET, 'the upstream closed the connection'));
+    try {
+      if (!this.error && this.headDone && this.framing === 'close') ex.end();
+      else ex.fail(this.error ?? failure(ERRORS.UPSTREAM_RESET, 'the upstream closed the connection'));
+    } catch (err) {
+      process.emitWarning(err as Error);
+    }
   }
 }
 
@@ -424,22 +459,31 @@ export class H1Pool {
     return conn;
   }
 
+  /** Whether a connection that is free again is worth keeping: open, or closing with requests still waiting. */
+  wantsConnections(): boolean {
+    return !this.closed || this.waiting.length > 0;
+  }
+
   /** A connection is free again: the next waiting request takes it, or it waits for one. */
   release(conn: Connection): void {
     const next = this.waiting.shift();
     if (next) conn.start(next);
+    else if (this.closed) conn.socket.destroy();
     else {
       this.idle.push(conn);
       this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
     }
   }
 
-  /** Closes kept connections past their idle time (the oldest are first in `idle`). */
+  /** Closes kept connections past their idle time (each has its own, from the upstream's hint). */
   private sweep(): void {
     const now = performance.now();
-    let n = 0;
-    while (n < this.idle.length && this.idle[n]!.idleUntil <= now) n++;
-    for (const conn of this.idle.splice(0, n)) conn.socket.destroy();
+    let kept = 0;
+    for (const conn of this.idle) {
+      if (conn.idleUntil <= now) conn.socket.destroy();
+      else this.idle[kept++] = conn;
+    }
+    this.idle.length = kept;
   }
 
   /** The upstream ended a connection: it is no longer offered. */
@@ -451,8 +495,9 @@ export class H1Pool {
   closedConnection(conn: Connection): void {
     this.forget(conn);
     this.all.delete(conn);
-    // A request that waited for a connection gets a new one in place of the closed one.
-    if (this.waiting.length > 0 && !this.closed) this.open().start(this.waiting.shift()!);
+    // A request that waited for a connection gets a new one in place of the closed one (also
+    // while closing: close() lets every request taken finish).
+    if (this.waiting.length > 0) this.open().start(this.waiting.shift()!);
     if (this.all.size === 0) this.onEmpty?.();
   }
 
@@ -461,7 +506,7 @@ export class H1Pool {
     if (i >= 0) this.waiting.splice(i, 1);
   }
 
-  /** Stops taking requests, lets running ones finish, closes idle connections. */
+  /** Stops taking requests, lets running and waiting ones finish, closes idle connections. */
   close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweeper);

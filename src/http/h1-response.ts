@@ -53,7 +53,8 @@ export function parseResponseHead(text: string): ResponseHead {
   if (!m) throw new ResponseError('the upstream sent an invalid status line');
   const statusText = line.slice(13);
   if (INVALID_VALUE.test(statusText)) throw new ResponseError('the upstream sent an invalid reason phrase');
-  const headers: Record<string, string | string[]> = {};
+  // No prototype: a header named __proto__ or constructor is a header like any other.
+  const headers = { __proto__: null } as unknown as Record<string, string | string[]>;
   let at = eol + 2;
   while (at < text.length) {
     let end = text.indexOf('\r\n', at);
@@ -87,14 +88,23 @@ const NONE: BodyFraming = Object.freeze({ kind: 'none' });
 const CHUNKED: BodyFraming = Object.freeze({ kind: 'chunked' });
 const CLOSE: BodyFraming = Object.freeze({ kind: 'close' });
 
-/** RFC 9112 §6.3: how the body of a final response (status ≥ 200) to `method` is framed. */
+/**
+ * RFC 9112 §6.3: how the body of a final response (status ≥ 200) to `method` is framed. A
+ * Content-Length given more than once (equal values, as RFC 9110 §8.6 allows) is made one value
+ * in `head.headers`, so that what is passed on is read the same way by any client.
+ */
 export function bodyFraming(method: string, head: ResponseHead): BodyFraming {
   const { status, headers } = head;
-  if (method === 'HEAD' || status === 204 || status === 304) return NONE;
   const te = headers['transfer-encoding'];
   const cl = headers['content-length'];
+  if (te !== undefined && cl !== undefined) throw new ResponseError('the upstream sent both Content-Length and Transfer-Encoding');
+  let length = 0;
+  if (cl !== undefined) {
+    length = contentLength(cl);
+    if (typeof cl !== 'string' || cl.includes(',')) headers['content-length'] = String(length);
+  }
+  if (method === 'HEAD' || status === 204 || status === 304) return NONE;
   if (te !== undefined) {
-    if (cl !== undefined) throw new ResponseError('the upstream sent both Content-Length and Transfer-Encoding');
     const codings = (typeof te === 'string' ? te : te.join(',')).split(',');
     const last = codings[codings.length - 1]!.trim().toLowerCase();
     if (last !== 'chunked') return CLOSE;
@@ -103,7 +113,7 @@ export function bodyFraming(method: string, head: ResponseHead): BodyFraming {
     }
     return CHUNKED;
   }
-  if (cl !== undefined) return { kind: 'length', length: contentLength(cl) };
+  if (cl !== undefined) return { kind: 'length', length };
   return CLOSE;
 }
 
@@ -111,6 +121,7 @@ const DIGITS = /^\d{1,15}$/;
 
 /** One length, from one or several Content-Length values that must all agree (RFC 9110 §8.6). */
 function contentLength(cl: string | string[]): number {
+  if (typeof cl === 'string' && DIGITS.test(cl)) return Number(cl);
   const values = (typeof cl === 'string' ? cl : cl.join(',')).split(',');
   const first = values[0]!.trim();
   for (const v of values) {
@@ -120,13 +131,20 @@ function contentLength(cl: string | string[]): number {
   return Number(first);
 }
 
-/** Whether the connection may carry another request after this response. */
+/** Whether the connection may carry another request after this response (RFC 9112 §9.3). */
 export function keepsAlive(head: ResponseHead): boolean {
   const c = head.headers.connection;
+  // An HTTP/1.0 message with Transfer-Encoding: the connection is closed after it (RFC 9112 §6.1).
+  if (head.http10 && head.headers['transfer-encoding'] !== undefined) return false;
   if (c === undefined) return !head.http10;
-  const tokens = (typeof c === 'string' ? c : c.join(',')).toLowerCase();
-  if (tokens.includes('close')) return false;
-  return !head.http10 || tokens.includes('keep-alive');
+  const tokens = (typeof c === 'string' ? c : c.join(',')).toLowerCase().split(',');
+  let keepAlive = false;
+  for (const t of tokens) {
+    const token = t.trim();
+    if (token === 'close') return false;
+    if (token === 'keep-alive') keepAlive = true;
+  }
+  return !head.http10 || keepAlive;
 }
 
 const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout=(\d{1,9})/i;

@@ -231,6 +231,60 @@ describe('the gateway HTTP/1.1 client', () => {
     expect(heard.error).toBeUndefined();
   });
 
+  it('a pause still in force when a response ends does not hold the next request on the connection', async () => {
+    const u = await upstream((s, n) => s.write(ok(`r${n}`)));
+    const p = pool(u.port, { connections: 1, responseTimeoutMs: 2000 });
+    // The forwarder pauses when its client's buffer is full, and may hear the end before the drain.
+    const first = await send(p, {}, { onResponseData: (c) => c.pause() });
+    const second = await send(p);
+    expect([first.body, second.body]).toEqual(['r0', 'r1']);
+    expect(second.error).toBeUndefined();
+    expect(u.connections).toBe(1);
+  });
+
+  it('close() lets requests already waiting for a connection finish', async () => {
+    const u = await upstream((s, n) => s.write(ok(`r${n}`)));
+    const p = pool(u.port, { connections: 1 });
+    const all = [send(p), send(p)];
+    expect(p.queued).toBe(1);
+    await p.close();
+    expect((await Promise.all(all)).map((h) => h.body)).toEqual(['r0', 'r1']);
+    expect(() => p.dispatch({ path: '/', method: 'GET', headers: {}, body: null }, {})).toThrow(/closed/);
+  });
+
+  it('a handler that throws on the end does not take the next request down with it', async () => {
+    const u = await upstream((s, n) => s.write(ok(`r${n}`)));
+    const p = pool(u.port, { connections: 1 });
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+    const thrower = new Promise<void>((resolve) =>
+      p.dispatch(
+        { path: '/', method: 'GET', headers: {}, body: null },
+        {
+          onResponseEnd() {
+            resolve();
+            throw new Error('handler bug');
+          },
+        },
+      ),
+    );
+    const next = send(p);
+    await thrower;
+    expect((await next).body).toBe('r1');
+    expect((await warned).message).toBe('handler bug');
+  });
+
+  it('an endless stream of 1xx answers is not a final answer in time', async () => {
+    const u = await upstream((s) => {
+      const hint = () => {
+        if (s.destroyed) return;
+        s.write('HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n');
+        setTimeout(hint, 30);
+      };
+      hint();
+    });
+    expect((await send(pool(u.port, { responseTimeoutMs: 200 }))).error).toBe(ERRORS.UPSTREAM_RESPONSE_TIMEOUT);
+  });
+
   it('an abort ends the exchange with its reason and closes the connection', async () => {
     const u = await upstream(() => {});
     const p = pool(u.port);

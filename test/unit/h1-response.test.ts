@@ -31,6 +31,13 @@ describe('response head', () => {
     expect(head('HTTP/1.1 503 Service Unavailable').statusText).toBe('Service Unavailable');
   });
 
+  it('reads headers named like Object.prototype members as headers', () => {
+    const h = head('HTTP/1.1 200 OK\r\nConstructor: a\r\nconstructor: b\r\n__proto__: c\r\ntoString: d');
+    expect(h.headers.constructor).toEqual(['a', 'b']);
+    expect(h.headers.__proto__).toBe('c');
+    expect(h.headers.tostring).toBe('d');
+  });
+
   it('keeps obs-text bytes of a value as they are', () => {
     expect(head('HTTP/1.1 200 OK\r\nx-l1: caf\xe9').headers['x-l1']).toBe('caf\xe9');
   });
@@ -73,6 +80,20 @@ describe('body framing (RFC 9112 §6.3)', () => {
     expect(bodyFraming('GET', head('HTTP/1.1 200 OK\r\nContent-Length: 7, 7\r\nContent-Length: 7'))).toEqual({ kind: 'length', length: 7 });
   });
 
+  it('makes a repeated Content-Length one value, so that any client reads it alike', () => {
+    const h = head('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2');
+    expect(bodyFraming('GET', h)).toEqual({ kind: 'length', length: 2 });
+    expect(h.headers['content-length']).toBe('2');
+    const listed = head('HTTP/1.1 200 OK\r\nContent-Length: 2, 2');
+    bodyFraming('HEAD', listed);
+    expect(listed.headers['content-length']).toBe('2');
+  });
+
+  it('checks Content-Length on answers without a body too', () => {
+    expect(() => bodyFraming('HEAD', head('HTTP/1.1 200 OK\r\nContent-Length: 12abc'))).toThrow(ResponseError);
+    expect(() => bodyFraming('GET', head('HTTP/1.1 304 Not Modified\r\nContent-Length: 1\r\nTransfer-Encoding: chunked'))).toThrow(ResponseError);
+  });
+
   it.each([
     ['Content-Length with Transfer-Encoding', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked'],
     ['two different lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6'],
@@ -92,6 +113,12 @@ describe('keep-alive', () => {
     expect(keepsAlive(head('HTTP/1.1 200 OK\r\nConnection: Close'))).toBe(false);
     expect(keepsAlive(head('HTTP/1.0 200 OK'))).toBe(false);
     expect(keepsAlive(head('HTTP/1.0 200 OK\r\nConnection: keep-alive'))).toBe(true);
+    // Whole tokens only.
+    expect(keepsAlive(head('HTTP/1.1 200 OK\r\nConnection: x-closed'))).toBe(true);
+    expect(keepsAlive(head('HTTP/1.1 200 OK\r\nConnection: Keep-Alive, CLOSE'))).toBe(false);
+    expect(keepsAlive(head('HTTP/1.0 200 OK\r\nConnection: not-keep-alive'))).toBe(false);
+    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding is the last on its connection.
+    expect(keepsAlive(head('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked'))).toBe(false);
   });
 
   it('reads the Keep-Alive timeout hint in milliseconds', () => {
