@@ -24,7 +24,17 @@ import { channel } from 'node:diagnostics_channel';
 import { connect, type Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import { ERRORS } from '../errors.js';
-import { bodyFraming, ChunkedDecoder, keepAliveHintMs, keepsAlive, MAX_HEAD_BYTES, parseResponseHead, ResponseError } from '../http/h1-response.js';
+import {
+  bodyFraming,
+  ChunkedDecoder,
+  INVALID_VALUE,
+  keepAliveHintMs,
+  keepsAlive,
+  MAX_HEAD_BYTES,
+  parseResponseHead,
+  ResponseError,
+  TOKEN,
+} from '../http/h1-response.js';
 
 export interface H1PoolOptions {
   /** Upper bound of open connections; requests past it wait in order. */
@@ -45,8 +55,6 @@ export interface H1Request {
   body: Buffer | null;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const INVALID_TARGET = /[^\x21-\x7e\x80-\xff]/;
 const HEAD_END = Buffer.from('\r\n\r\n');
 /** Headers the client writes itself, from the body and its own connection handling. */

@@ -32,9 +32,10 @@ export interface ResponseHead {
 /** Longest response head accepted, as node:http's default `--max-http-header-size`. */
 export const MAX_HEAD_BYTES = 16 * 1024;
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What node:http refuses to write in a header value or a reason phrase. */
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** A header name or method (RFC 9110 §5.6.2). */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What node:http refuses to write in a header value or a reason phrase (and CR, LF, NUL). */
+export const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: |$)/;
 
 function isOws(c: number): boolean {
