@@ -25,6 +25,13 @@ import {
 } from './schema.js';
 
 export type Balance = 'round_robin' | 'least_request';
+/**
+ * Which HTTP/1.1 client carries requests to a backend's http:// hosts: switchyard's own
+ * (forward/h1-pool.ts, the default) or undici for every request, as before issue 14 (an escape
+ * hatch should an upstream disagree with the new client). https:// hosts and streamed request
+ * bodies always go through undici.
+ */
+export type UpstreamClientKind = 'switchyard' | 'undici';
 /** Connection-level failures a request may be retried on, on another host of the same backend. */
 export type RetryOn = 'refused' | 'connect_timeout' | 'reset';
 
@@ -71,6 +78,8 @@ export interface BackendConfig {
   responseTimeoutMs: number;
   /** Upper bound of keep-alive connections in each host's pool. */
   connections: number;
+  /** Default switchyard. */
+  client?: UpstreamClientKind;
   /** Requests that may wait for one of those connections, per host; past it: 503 SWY_ERR_UPSTREAM_BUSY. */
   queue: number;
   /**
@@ -192,6 +201,7 @@ const backendFields = object({
   connect_timeout: opt(duration({ min: 1 }), 2000),
   response_timeout: opt(duration({ min: 1 }), 30_000),
   connections: opt(number({ integer: true, min: 1, max: 10_000 }), 256),
+  client: opt(oneOf(['switchyard', 'undici'] as const), 'switchyard' as UpstreamClientKind),
   queue: opt(number({ integer: true, min: 0, max: 1_000_000 }), 1024),
   request_buffering: opt(requestBuffering),
   health: opt(healthSchema),
@@ -207,7 +217,7 @@ export const backendSchema = refine(backendFields, (b, node, ctx, path): (Backen
   if (b.url && b.urls) return at('urls', 'a backend has "url" (one host) or "urls" (several), not both');
   const urls = b.urls ?? (b.url ? [b.url] : []);
   if (b.inprocess) {
-    for (const key of ['url', 'urls', 'health', 'retries', 'balance', 'outlier'] as const) {
+    for (const key of ['url', 'urls', 'health', 'retries', 'balance', 'outlier', 'client'] as const) {
       if (keyNodeAt(node, key) !== node) return at(key, `an in-process backend has no hosts, hence no "${key}"`);
     }
   } else {

@@ -214,6 +214,7 @@ export function parseGatewayConfig(text: string, file: string, env: Record<strin
       connectTimeoutMs: b.connect_timeout,
       responseTimeoutMs: b.response_timeout,
       connections: b.connections,
+      client: b.client,
       queue: b.queue,
       // On by default toward HTTP backends (the legacy layer), like nginx's proxy_request_buffering;
       // off for the in-process pipeline, which reads the body from memory anyway.

@@ -76,6 +76,7 @@ export class HostSet {
         new UpstreamHost(
           url,
           new UpstreamClient(url, {
+            client: config.client,
             connections: config.connections,
             connectTimeoutMs: config.connectTimeoutMs,
             responseTimeoutMs: config.responseTimeoutMs,

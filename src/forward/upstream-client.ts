@@ -10,9 +10,12 @@
  */
 import type { Readable } from 'node:stream';
 import { type Dispatcher, Pool } from 'undici';
+import type { UpstreamClientKind } from '../config/backend-config.js';
 import { H1Pool } from './h1-pool.js';
 
 export interface UpstreamClientOptions {
+  /** undici: every request through undici (`backends.NAME.client`); default switchyard's own for http://. */
+  client?: UpstreamClientKind;
   connections: number;
   connectTimeoutMs: number;
   /** 0: no limit (the shadow step times its copies itself). */
@@ -51,7 +54,7 @@ export class UpstreamClient {
     private readonly url: URL,
     private readonly opts: UpstreamClientOptions,
   ) {
-    if (url.protocol === 'http:') {
+    if (url.protocol === 'http:' && opts.client !== 'undici') {
       this.h1 = new H1Pool(url, { ...opts, keepAliveMs: KEEP_ALIVE_MS, keepAliveMaxMs: KEEP_ALIVE_MAX_MS });
     }
   }

@@ -24,7 +24,12 @@ export class ShadowTargets {
     if (!p) {
       // The same client as the primary requests (host-set.ts), so both sides answer over the same
       // protocol; no response timeout of its own: the shadow step times each copy.
-      p = new UpstreamClient(target, { connections: this.connections, connectTimeoutMs: b.config.connectTimeoutMs, responseTimeoutMs: 0 });
+      p = new UpstreamClient(target, {
+        client: b.config.client,
+        connections: this.connections,
+        connectTimeoutMs: b.config.connectTimeoutMs,
+        responseTimeoutMs: 0,
+      });
       this.pools.set(target.origin, p);
     }
     return p;

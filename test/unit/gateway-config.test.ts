@@ -144,6 +144,18 @@ describe('backends with several hosts', () => {
     expect(parseGatewayConfig(withBackend('{ url: "http://a:1", outlier: { consecutive_failures: 0 } }'), 'gw.yaml', {}).backends[0]!.outlier).toBeUndefined();
   });
 
+  it('takes the upstream client: switchyard by default, undici on request, nothing for an in-process backend', () => {
+    const client = (b: string) => parseGatewayConfig(withBackend(b), 'gw.yaml', {}).backends[0]!.client;
+    expect(client('{ url: "http://a:1" }')).toBe('switchyard');
+    expect(client('{ url: "http://a:1", client: undici }')).toBe('undici');
+    expect(issues(withBackend('{ url: "http://a:1", client: curl }'))).toEqual([
+      'gw.yaml:2:40: backends.legacy.client: "curl" is not one of switchyard, undici',
+    ]);
+    expect(issues(withBackend('{ inprocess: true, client: undici }'))).toEqual([
+      'gw.yaml:2:30: backends.legacy.client: an in-process backend has no hosts, hence no "client"',
+    ]);
+  });
+
   it('names FILE:LINE:COL and the key for url and urls together, an empty or repeated list, and bad health settings', () => {
     expect(issues(withBackend('{ url: "http://a:1", urls: ["http://b:1"] }'))).toEqual([
       'gw.yaml:2:32: backends.legacy.urls: a backend has "url" (one host) or "urls" (several), not both',
