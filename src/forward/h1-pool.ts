@@ -16,9 +16,10 @@
  * and nothing else (issue 14; the figures are in the README's benchmark).
  *
  * Timeouts: connecting (connectTimeoutMs); the whole response head, then each wait for a body
- * byte (responseTimeoutMs, not counted while the handler has paused the response); a kept connection
- * is not used after keepAliveMs idle, or sooner when the upstream's `Keep-Alive: timeout=N` says
- * so, and is closed within a second after. Failures reach the handler's onResponseError with a catalogue code (errors.ts).
+ * byte (responseTimeoutMs, not counted while the handler has paused the response); a kept
+ * connection is not used after keepAliveMs idle, or sooner when the upstream's
+ * `Keep-Alive: timeout=N` says so, and is closed within a second after. Failures reach the
+ * handler's onResponseError with a catalogue code (errors.ts).
  */
 import { channel } from 'node:diagnostics_channel';
 import { connect, type Socket } from 'node:net';
@@ -133,10 +134,6 @@ class Exchange implements Dispatcher.DispatchController {
 
   get reason(): Error | null {
     return this._reason;
-  }
-
-  get finished(): boolean {
-    return this.state === 'done';
   }
 
   run(conn: Connection): void {
