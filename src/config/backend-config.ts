@@ -66,7 +66,7 @@ export interface BackendConfig {
   name: string;
   /** The first host (for an in-process pipeline: its loopback address, known once it started). */
   url: URL;
-  /** Every host, in declaration order; one undici pool each. */
+  /** Every host, in declaration order; one connection pool each (forward/upstream-client.ts). */
   urls: readonly URL[];
   balance: Balance;
   /**

@@ -19,7 +19,9 @@
  * byte (responseTimeoutMs, not counted while the handler has paused the response); a kept
  * connection is not used after keepAliveMs idle, or sooner when the upstream's
  * `Keep-Alive: timeout=N` says so, and is closed within a second after. Failures reach the
- * handler's onResponseError with a catalogue code (errors.ts).
+ * handler's onResponseError: with a catalogue code (errors.ts) for what the client itself
+ * detects, else as node:net raised them (ECONNREFUSED, ECONNRESET, …), which
+ * classifyUpstreamError maps too. Idle kept connections do not hold the process open.
  */
 import { channel } from 'node:diagnostics_channel';
 import { connect, type Socket } from 'node:net';
@@ -63,8 +65,9 @@ const OWN = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-
 /** Methods whose empty body is still announced (as undici and node:http do). */
 const EXPECTS_BODY = new Set(['POST', 'PUT', 'PATCH']);
 /**
- * Published as each request is written, as undici publishes `undici:client:sendHeaders`:
- * `{ request: { method, path, origin }, socket }`. For tools and tests that watch an exchange.
+ * Published as each request is handed to its connection (which may still be connecting), as
+ * undici publishes `undici:client:sendHeaders`: `{ request: { method, path, origin }, socket }`.
+ * For tools and tests that watch an exchange.
  */
 const sendHeaders = channel('switchyard:upstream:sendHeaders');
 /** How often kept connections past their idle time are closed (a connection is never used past it). */
@@ -81,9 +84,13 @@ function invalidRequest(message: string): Error {
 
 /** The request head, validated as undici validates it: a bad name or value never reaches the wire. */
 export function requestHead(req: H1Request, host: string): string {
-  if (!TOKEN.test(req.method)) throw invalidRequest('invalid request method');
-  if (INVALID_TARGET.test(req.path)) throw invalidRequest('invalid request target');
-  let head = `${req.method} ${req.path} HTTP/1.1\r\n`;
+  const { method, path } = req;
+  if (!TOKEN.test(method)) throw invalidRequest('invalid request method');
+  if (INVALID_TARGET.test(path)) throw invalidRequest('invalid request target');
+  // As undici: origin-form or absolute-form only (no `OPTIONS *`, no authority-form CONNECT).
+  if (path[0] !== '/' && !path.startsWith('http://') && !path.startsWith('https://'))
+    throw invalidRequest('path must be an absolute URL or start with a slash');
+  let head = '';
   let hasHost = false;
   for (const name in req.headers) {
     const value = req.headers[name];
@@ -92,20 +99,23 @@ export function requestHead(req: H1Request, host: string): string {
     if (OWN.has(key)) continue;
     if (!TOKEN.test(name)) throw invalidRequest(`invalid header name ${JSON.stringify(name)}`);
     if (key === 'host') hasHost = true;
-    if (typeof value === 'string') {
-      if (INVALID_VALUE.test(value)) throw invalidRequest(`invalid value of header ${name}`);
-      head += `${name}: ${value}\r\n`;
-    } else {
+    if (Array.isArray(value)) {
       for (const v of value) {
-        if (INVALID_VALUE.test(v)) throw invalidRequest(`invalid value of header ${name}`);
-        head += `${name}: ${v}\r\n`;
+        const text = String(v);
+        if (INVALID_VALUE.test(text)) throw invalidRequest(`invalid value of header ${name}`);
+        head += `${name}: ${text}\r\n`;
       }
+    } else {
+      // A number from a module is written as undici writes it.
+      const text = typeof value === 'string' ? value : String(value);
+      if (INVALID_VALUE.test(text)) throw invalidRequest(`invalid value of header ${name}`);
+      head += `${name}: ${text}\r\n`;
     }
   }
-  if (!hasHost) head += `host: ${host}\r\n`;
   if (req.body !== null) head += `content-length: ${req.body.length}\r\n`;
-  else if (EXPECTS_BODY.has(req.method)) head += 'content-length: 0\r\n';
-  return `${head}\r\n`;
+  else if (EXPECTS_BODY.has(method)) head += 'content-length: 0\r\n';
+  // Host first when the client writes it (RFC 9110 §7.2).
+  return `${method} ${path} HTTP/1.1\r\n${hasHost ? '' : `host: ${host}\r\n`}${head}\r\n`;
 }
 
 /** One request and its response: the controller its handler holds. */
@@ -226,6 +236,7 @@ class Connection {
 
   start(ex: Exchange): void {
     this.exchange = ex;
+    this.socket.ref();
     this.headDone = false;
     this.reusable = false;
     ex.run(this);
@@ -258,6 +269,12 @@ class Connection {
     this.paused = false;
     this.socket.resume();
     this.socket.setTimeout(this.pool.opts.responseTimeoutMs);
+  }
+
+  /** Closes the connection; its exchange, if any, fails with `err`. */
+  destroy(err: Error): void {
+    this.error ??= err;
+    this.socket.destroy();
   }
 
   /** Tears the connection down under its exchange (an abort): nothing more is heard from it. */
@@ -308,6 +325,11 @@ class Connection {
       }
       if (end > MAX_HEAD_BYTES) throw new ResponseError('the upstream sent a response head over 16 KiB');
       this.headBuf = undefined;
+      // Late as a whole, even when no wait on the socket was as long as the limit (a slow
+      // upload, a head sent in pieces).
+      const limit = this.pool.opts.responseTimeoutMs;
+      if (limit > 0 && performance.now() - this.sentAt > limit)
+        throw failure(ERRORS.UPSTREAM_RESPONSE_TIMEOUT, 'the upstream did not send its response head in time');
       const head = parseResponseHead(buf.toString('latin1', 0, end));
       buf = buf.subarray(end + 4);
       if (head.status < 200) {
@@ -373,6 +395,8 @@ class Connection {
     } finally {
       if (keep) {
         this.idleUntil = performance.now() + this.idleMs;
+        // A kept connection does not hold the process open (as undici's); start() refs it again.
+        this.socket.unref();
         this.pool.release(this);
       } else this.socket.destroy();
     }
@@ -410,7 +434,8 @@ export class H1Pool {
   private readonly host: string;
   private readonly hostname: string;
   private readonly port: number;
-  private onEmpty: (() => void) | undefined;
+  /** Those waiting in close() for the last connection to close. */
+  private readonly onEmpty: (() => void)[] = [];
   private sweeper: NodeJS.Timeout | undefined;
 
   readonly origin: string;
@@ -503,7 +528,7 @@ export class H1Pool {
     // A request that waited for a connection gets a new one in place of the closed one (also
     // while closing: close() lets every request taken finish).
     if (this.waiting.length > 0) this.open().start(this.waiting.shift()!);
-    if (this.all.size === 0) this.onEmpty?.();
+    if (this.all.size === 0) for (const resolve of this.onEmpty.splice(0)) resolve();
   }
 
   unqueue(ex: Exchange): void {
@@ -518,18 +543,17 @@ export class H1Pool {
     for (const conn of this.idle.splice(0)) conn.socket.destroy();
     if (this.all.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      this.onEmpty = resolve;
+      this.onEmpty.push(resolve);
     });
   }
 
   /** Closes every connection now; running and waiting requests fail. */
   destroy(): Promise<void> {
     this.closed = true;
-    const err = failure(ERRORS.UPSTREAM_RESET, 'the upstream pool was destroyed');
+    // The gateway closed them (a stop), not the upstream: as undici's ClientDestroyedError.
+    const err = failure(ERRORS.UPSTREAM_FAILED, 'the gateway closed the connection to the upstream');
     for (const ex of this.waiting.splice(0)) ex.fail(err);
-    for (const conn of this.all) {
-      conn.socket.destroy();
-    }
+    for (const conn of this.all) conn.destroy(err);
     return this.close();
   }
 }

@@ -1,17 +1,20 @@
 /**
- * One HTTP backend as the gateway sees it: its hosts (host-set.ts: a keep-alive undici pool per
- * host, health, ejection, balancing), and `forward`, which streams a request to one host and its
- * response back to the client. Nothing is buffered on this path: request body chunks go to undici
- * as they arrive, response chunks go to the client as they arrive, and backpressure in either
- * direction pauses the other side.
+ * One HTTP backend as the gateway sees it: its hosts (host-set.ts: a keep-alive connection pool
+ * per host, upstream-client.ts; health, ejection, balancing), and `forward`, which streams a
+ * request to one host and its response back to the client. Nothing is buffered on this path
+ * beyond `request_buffering`: a streamed request body goes upstream as it arrives, response
+ * chunks go to the client as they arrive, and backpressure in either direction pauses the other
+ * side.
  *
  * When an attempt fails before any response byte was written, an idempotent request whose body
  * can be sent again is retried on another host (`retries`, within the route's retry budget);
  * after that the caller may take the failure over (`onFailureBeforeResponse`: the route's
  * fallback), else the client gets a small JSON 502/504.
  *
- * undici was chosen over http-proxy for plain HTTP by measurement (scripts/bench-forwarders.ts);
- * http-proxy still carries WebSocket upgrades (see websocket.ts).
+ * undici was chosen over http-proxy for plain HTTP by measurement (scripts/bench-forwarders.ts),
+ * and the gateway's own HTTP/1.1 client (h1-pool.ts) over undici for most requests (issue 14);
+ * both take the same dispatch handler, this one. http-proxy still carries WebSocket upgrades
+ * (see websocket.ts).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';

@@ -6,11 +6,12 @@
  *
  * Both speak HTTP/1.1 (issue 16: undici 8 would offer h2 to TLS backends; the forwarder's
  * hop-by-hop handling is HTTP/1.1's) and take the same handler. `connections` bounds each of the
- * two: a host that gets both kinds of request can hold up to twice as many.
+ * two: a plain-HTTP host that gets both kinds of request can hold up to twice as many.
  */
 import type { Readable } from 'node:stream';
 import { type Dispatcher, Pool } from 'undici';
 import type { UpstreamClientKind } from '../config/backend-config.js';
+import { ERRORS } from '../errors.js';
 import { H1Pool } from './h1-pool.js';
 
 export interface UpstreamClientOptions {
@@ -49,6 +50,8 @@ export class UpstreamClient {
   private readonly h1: H1Pool | undefined;
   private undici: Pool | undefined;
   private queuedSym: symbol | undefined;
+  /** After close() or destroy(): no undici pool is built any more. */
+  private closed = false;
 
   constructor(
     private readonly url: URL,
@@ -68,6 +71,8 @@ export class UpstreamClient {
 
   private streaming(): Pool {
     if (!this.undici) {
+      // As the own pool does once closed (an undici pool closed would refuse too).
+      if (this.closed) throw Object.assign(new Error('the upstream pool is closed'), { code: ERRORS.UPSTREAM_RESET.code });
       const { connections, connectTimeoutMs, responseTimeoutMs } = this.opts;
       this.undici = new Pool(this.url.origin, {
         connections,
@@ -91,10 +96,12 @@ export class UpstreamClient {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.allSettled([this.h1?.close(), this.undici?.close()]);
   }
 
   async destroy(): Promise<void> {
+    this.closed = true;
     await Promise.allSettled([this.h1?.destroy(), this.undici?.destroy()]);
   }
 }

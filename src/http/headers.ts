@@ -28,9 +28,11 @@ export const FALLBACK_HEADER = 'x-switchyard-fallback';
 const SWITCHYARD_PREFIX = 'x-switchyard-';
 
 function connectionListed(headers: IncomingHttpHeaders): Set<string> | undefined {
-  const c = headers.connection;
+  // node:http joins a repeated Connection of a request; an upstream's response may repeat it (an array).
+  const raw = headers.connection as string | string[] | undefined;
   // The usual values name no header that is not dropped anyway: no Set per message (issue 14).
-  if (!c || c === 'keep-alive' || c === 'close') return undefined;
+  if (!raw || raw === 'keep-alive' || raw === 'close') return undefined;
+  const c = typeof raw === 'string' ? raw : raw.join(',');
   const set = new Set<string>();
   for (const token of c.split(',')) {
     const t = token.trim().toLowerCase();

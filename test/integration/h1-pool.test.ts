@@ -294,10 +294,46 @@ describe('the gateway HTTP/1.1 client', () => {
     expect(heard.error).toBe(ERRORS.CLIENT_ABORTED);
   });
 
+  it('destroy() fails what runs and waits as the gateway’s doing, not the upstream’s, and settles a close() waiting', async () => {
+    const u = await upstream(() => {});
+    const p = pool(u.port, { connections: 1 });
+    const running = send(p);
+    const waiting = send(p);
+    await new Promise<void>((r) => (u.received.length > 0 ? r() : u.server.once('connection', (s) => s.once('data', () => r()))));
+    const closing = p.close();
+    await p.destroy();
+    await closing;
+    expect((await running).error).toBe(ERRORS.UPSTREAM_FAILED);
+    expect((await waiting).error).toBe(ERRORS.UPSTREAM_FAILED);
+  });
+
+  it('a head that is whole only after the response timeout is late, even when no wait was that long', async () => {
+    // Every wait under the limit; the whole head past it.
+    const u = await upstream((s) => {
+      const parts = ['HTTP/1.1 200 OK\r\n', 'X-A: 1\r\n', 'X-B: 2\r\n', 'X-C: 3\r\n', 'Content-Length: 0\r\n\r\n'];
+      const next = () => {
+        if (s.destroyed || parts.length === 0) return;
+        s.write(parts.shift()!);
+        setTimeout(next, 80);
+      };
+      next();
+    });
+    expect((await send(pool(u.port, { responseTimeoutMs: 250 }))).error).toBe(ERRORS.UPSTREAM_RESPONSE_TIMEOUT);
+  });
+
+  it('writes Host first when it is the client’s, and a number as text', async () => {
+    const u = await upstream((s) => s.write(ok('x')));
+    await send(pool(u.port), { headers: { 'x-n': 5 as unknown as string } });
+    expect(u.received[0]).toBe(`GET / HTTP/1.1\r\nhost: 127.0.0.1:${u.port}\r\nx-n: 5\r\n\r\n`);
+  });
+
   it('refuses to write a header that would split the request', () => {
     const p = pool(1);
     expect(() => p.dispatch({ path: '/', method: 'GET', headers: { 'x-a': 'v\r\nx-injected: 1' }, body: null }, {})).toThrow(/invalid value/);
     expect(() => p.dispatch({ path: '/ HTTP/1.1\r\n', method: 'GET', headers: {}, body: null }, {})).toThrow(/invalid request target/);
     expect(() => p.dispatch({ path: '/', method: 'GET', headers: { 'x a': 'v' }, body: null }, {})).toThrow(/invalid header name/);
+    // As undici: origin-form or absolute-form only.
+    expect(() => p.dispatch({ path: '*', method: 'OPTIONS', headers: {}, body: null }, {})).toThrow(/start with a slash/);
+    expect(() => p.dispatch({ path: 'example.com:443', method: 'CONNECT', headers: {}, body: null }, {})).toThrow(/start with a slash/);
   });
 });

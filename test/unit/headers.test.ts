@@ -90,4 +90,9 @@ describe('response headers', () => {
     });
     expect(out).toEqual({ 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] });
   });
+
+  it('reads a repeated Connection header of an upstream response (an array) as one list', () => {
+    const out = withoutHopByHop({ connection: ['keep-alive', 'x-internal'], 'x-internal': 'secret', 'x-kept': '1' });
+    expect(out).toEqual({ 'x-kept': '1' });
+  });
 });
