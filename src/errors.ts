@@ -78,9 +78,27 @@ export const ERRORS = Object.freeze({
   ADMIN_NO_WORKER: def('SWY_ERR_ADMIN_NO_WORKER', 503, 'no_worker', 'no worker answered'),
 });
 
+/** An Error carrying a catalogue entry's code, with its message or `message`. */
+export function errorOf(e: ErrorDef, message = e.message): Error & { code: string } {
+  return Object.assign(new Error(message), { code: e.code });
+}
+
+/**
+ * The entries an error raised on the upstream request's path may carry as its own code: the
+ * gateway's HTTP/1.1 client (forward/h1-pool.ts), the forwarder (a full queue, a client that
+ * stopped reading), the body guard. Built once, from the area each entry is filed under.
+ */
+const PATH_CODES = new Map<string, ErrorDef>(
+  Object.entries(ERRORS)
+    .filter(([name]) => name.startsWith('UPSTREAM_') || name.startsWith('CLIENT_'))
+    .map(([, e]) => [e.code, e]),
+);
+
 /** Maps an error raised by the upstream client (h1-pool.ts, undici, node:net) to its catalogue entry. */
 export function classifyUpstreamError(err: unknown): ErrorDef {
   const { code, name } = (err ?? {}) as { code?: unknown; name?: unknown };
+  const own = typeof code === 'string' ? PATH_CODES.get(code) : undefined;
+  if (own) return own;
   // undici 7 raises HTTPParserError for a response that is not HTTP with `code` undefined (it
   // looks the llhttp error number up in a name-to-number table), so the HPE_ codes below never
   // arrive from it: recognise it by name.
@@ -106,21 +124,6 @@ export function classifyUpstreamError(err: unknown): ErrorDef {
     case 'UND_ERR_ABORTED':
     case 'ABORT_ERR':
       return ERRORS.CLIENT_ABORTED;
-    // Raised by the gateway itself on the upstream request's path (forward/http-backend.ts,
-    // http/body-guard.ts): the client, not the backend, is why it failed.
-    case ERRORS.CLIENT_TIMEOUT.code:
-      return ERRORS.CLIENT_TIMEOUT;
-    case ERRORS.UPSTREAM_BUSY.code:
-      return ERRORS.UPSTREAM_BUSY;
-    // Raised by the gateway's own HTTP/1.1 client (forward/h1-pool.ts) with the catalogue's codes.
-    case ERRORS.UPSTREAM_RESET.code:
-      return ERRORS.UPSTREAM_RESET;
-    case ERRORS.UPSTREAM_CONNECT_TIMEOUT.code:
-      return ERRORS.UPSTREAM_CONNECT_TIMEOUT;
-    case ERRORS.UPSTREAM_RESPONSE_TIMEOUT.code:
-      return ERRORS.UPSTREAM_RESPONSE_TIMEOUT;
-    case ERRORS.UPSTREAM_BAD_RESPONSE.code:
-      return ERRORS.UPSTREAM_BAD_RESPONSE;
     case 'HPE_INVALID_CONSTANT':
     case 'HPE_INVALID_STATUS':
     case 'HPE_INVALID_HEADER_TOKEN':

@@ -26,7 +26,7 @@
 import { channel } from 'node:diagnostics_channel';
 import { connect, type Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
-import { ERRORS } from '../errors.js';
+import { ERRORS, errorOf } from '../errors.js';
 import {
   bodyFraming,
   ChunkedDecoder,
@@ -73,13 +73,9 @@ const sendHeaders = channel('switchyard:upstream:sendHeaders');
 /** How often kept connections past their idle time are closed (a connection is never used past it). */
 const SWEEP_MS = 1000;
 
-function failure(def: { code: string }, message: string): Error {
-  return Object.assign(new Error(message), { code: def.code });
-}
-
 /** A request that cannot be written as it is (a header a module set, say): 502, as undici's InvalidArgumentError. */
 function invalidRequest(message: string): Error {
-  return failure(ERRORS.UPSTREAM_FAILED, message);
+  return errorOf(ERRORS.UPSTREAM_FAILED, message);
 }
 
 /** The request head, validated as undici validates it: a bad name or value never reaches the wire. */
@@ -95,7 +91,9 @@ export function requestHead(req: H1Request, host: string): string {
   for (const name in req.headers) {
     const value = req.headers[name];
     if (value === undefined) continue;
-    const key = name.length < 20 && OWN.has(name) ? name : name.toLowerCase();
+    // Node's own names are lower-case already (toLowerCase then returns them as they are); a
+    // module's may not be, and a `Content-Length` of its own must not go out beside ours.
+    const key = name.toLowerCase();
     if (OWN.has(key)) continue;
     if (!TOKEN.test(name)) throw invalidRequest(`invalid header name ${JSON.stringify(name)}`);
     if (key === 'host') hasHost = true;
@@ -318,7 +316,7 @@ class Connection {
         // The socket's timeout sees silence; this sees a head sent a few bytes at a time.
         const limit = this.pool.opts.responseTimeoutMs;
         if (limit > 0 && performance.now() - this.sentAt > limit)
-          throw failure(ERRORS.UPSTREAM_RESPONSE_TIMEOUT, 'the upstream did not send its response head in time');
+          throw errorOf(ERRORS.UPSTREAM_RESPONSE_TIMEOUT, 'the upstream did not send its response head in time');
         if (buf.indexOf('\n\n') >= 0 || buf.indexOf('\n\r\n') >= 0) throw new ResponseError('the upstream sent a line without CR');
         this.headBuf = buf;
         return;
@@ -329,7 +327,7 @@ class Connection {
       // upload, a head sent in pieces).
       const limit = this.pool.opts.responseTimeoutMs;
       if (limit > 0 && performance.now() - this.sentAt > limit)
-        throw failure(ERRORS.UPSTREAM_RESPONSE_TIMEOUT, 'the upstream did not send its response head in time');
+        throw errorOf(ERRORS.UPSTREAM_RESPONSE_TIMEOUT, 'the upstream did not send its response head in time');
       const head = parseResponseHead(buf.toString('latin1', 0, end));
       buf = buf.subarray(end + 4);
       if (head.status < 200) {
@@ -338,7 +336,7 @@ class Connection {
         // A stream of 1xx answers keeps the socket busy but is no final answer.
         const limit = this.pool.opts.responseTimeoutMs;
         if (limit > 0 && performance.now() - this.sentAt > limit)
-          throw failure(ERRORS.UPSTREAM_RESPONSE_TIMEOUT, 'the upstream did not send its final response head in time');
+          throw errorOf(ERRORS.UPSTREAM_RESPONSE_TIMEOUT, 'the upstream did not send its final response head in time');
         if (buf.length === 0) return;
         continue;
       }
@@ -406,8 +404,8 @@ class Connection {
     const ex = this.exchange;
     if (ex) {
       this.error = !this.connected
-        ? failure(ERRORS.UPSTREAM_CONNECT_TIMEOUT, 'connecting to the upstream timed out')
-        : failure(ERRORS.UPSTREAM_RESPONSE_TIMEOUT, this.headDone ? 'the upstream stopped sending the response' : 'the upstream did not answer in time');
+        ? errorOf(ERRORS.UPSTREAM_CONNECT_TIMEOUT, 'connecting to the upstream timed out')
+        : errorOf(ERRORS.UPSTREAM_RESPONSE_TIMEOUT, this.headDone ? 'the upstream stopped sending the response' : 'the upstream did not answer in time');
     }
     this.socket.destroy();
   }
@@ -419,7 +417,7 @@ class Connection {
     if (!ex) return;
     try {
       if (!this.error && this.headDone && this.framing === 'close') ex.end();
-      else ex.fail(this.error ?? failure(ERRORS.UPSTREAM_RESET, 'the upstream closed the connection'));
+      else ex.fail(this.error ?? errorOf(ERRORS.UPSTREAM_RESET, 'the upstream closed the connection'));
     } catch (err) {
       process.emitWarning(err as Error);
     }
@@ -461,7 +459,7 @@ export class H1Pool {
    * when the request cannot be written: an invalid header, or the pool is closed.
    */
   dispatch(req: H1Request, handler: Dispatcher.DispatchHandler): void {
-    if (this.closed) throw failure(ERRORS.UPSTREAM_RESET, 'the upstream pool is closed');
+    if (this.closed) throw errorOf(ERRORS.UPSTREAM_RESET, 'the upstream pool is closed');
     const ex = new Exchange(this, handler, req.method, req.path, requestHead(req, this.host), req.body);
     handler.onRequestStart?.(ex, {});
     if (ex.aborted) return;
@@ -551,7 +549,7 @@ export class H1Pool {
   destroy(): Promise<void> {
     this.closed = true;
     // The gateway closed them (a stop), not the upstream: as undici's ClientDestroyedError.
-    const err = failure(ERRORS.UPSTREAM_FAILED, 'the gateway closed the connection to the upstream');
+    const err = errorOf(ERRORS.UPSTREAM_FAILED, 'the gateway closed the connection to the upstream');
     for (const ex of this.waiting.splice(0)) ex.fail(err);
     for (const conn of this.all) conn.destroy(err);
     return this.close();

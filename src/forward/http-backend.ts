@@ -20,7 +20,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { BackendConfig } from '../config/gateway-config.js';
-import { classifyUpstreamError, ERRORS, type ErrorDef, errorBody } from '../errors.js';
+import { classifyUpstreamError, ERRORS, type ErrorDef, errorBody, errorOf } from '../errors.js';
 import { hasRequestBody } from '../http/body-guard.js';
 import { withoutHopByHop } from '../http/headers.js';
 import { type Backend, type FailureReason, type ForwardOptions, type ForwardOutcome, failureReasonOf } from './backend.js';
@@ -122,7 +122,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     // request that must wait needs a place in the queue (`queue: 0`: never wait, never refused
     // while a connection is free).
     if (host.active > this.backend.config.connections && host.queued() >= this.backend.config.queue) {
-      this.onResponseError(undefined, Object.assign(new Error(ERRORS.UPSTREAM_BUSY.message), { code: ERRORS.UPSTREAM_BUSY.code }));
+      this.onResponseError(undefined, errorOf(ERRORS.UPSTREAM_BUSY));
       return;
     }
     try {
@@ -246,7 +246,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   private sendTimedOut(): void {
-    const err = Object.assign(new Error('the client did not read the response in time'), { code: ERRORS.CLIENT_TIMEOUT.code });
+    const err = errorOf(ERRORS.CLIENT_TIMEOUT, 'the client did not read the response in time');
     // Settled first, so that the abort's own error (client gone) does not name the exchange.
     this.finish(ERRORS.CLIENT_TIMEOUT, err);
     this.res.destroy();

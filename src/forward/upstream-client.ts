@@ -11,7 +11,7 @@
 import type { Readable } from 'node:stream';
 import { type Dispatcher, Pool } from 'undici';
 import type { UpstreamClientKind } from '../config/backend-config.js';
-import { ERRORS } from '../errors.js';
+import { ERRORS, errorOf } from '../errors.js';
 import { H1Pool } from './h1-pool.js';
 
 export interface UpstreamClientOptions {
@@ -72,7 +72,7 @@ export class UpstreamClient {
   private streaming(): Pool {
     if (!this.undici) {
       // As the own pool does once closed (an undici pool closed would refuse too).
-      if (this.closed) throw Object.assign(new Error('the upstream pool is closed'), { code: ERRORS.UPSTREAM_RESET.code });
+      if (this.closed) throw errorOf(ERRORS.UPSTREAM_RESET, 'the upstream pool is closed');
       const { connections, connectTimeoutMs, responseTimeoutMs } = this.opts;
       this.undici = new Pool(this.url.origin, {
         connections,

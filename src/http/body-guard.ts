@@ -6,11 +6,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
-import { ERRORS } from '../errors.js';
+import { ERRORS, errorOf } from '../errors.js';
 
 /** The error a guarded body fails with when the client stalls; classified as CLIENT_TIMEOUT. */
 export function bodyTimeoutError(): Error {
-  return Object.assign(new Error(ERRORS.CLIENT_TIMEOUT.message), { code: ERRORS.CLIENT_TIMEOUT.code });
+  return errorOf(ERRORS.CLIENT_TIMEOUT);
 }
 
 function abortedError(): Error {

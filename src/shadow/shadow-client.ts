@@ -3,7 +3,7 @@
  * can never take connections from primary traffic) and feeds its response to a capture.
  */
 import type { Dispatcher } from 'undici';
-import { classifyUpstreamError, ERRORS } from '../errors.js';
+import { classifyUpstreamError, ERRORS, errorOf } from '../errors.js';
 import type { UpstreamClient } from '../forward/upstream-client.js';
 import type { ResponseCapture } from './capture.js';
 
@@ -21,13 +21,13 @@ export function sendCopy(pool: UpstreamClient, req: CopyRequest, capture: Respon
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    controller?.abort(Object.assign(new Error('shadow timed out'), { code: SHADOW_TIMEOUT }));
+    controller?.abort(errorOf(ERRORS.SHADOW_TIMEOUT, 'shadow timed out'));
   }, timeoutMs);
   timer.unref();
   const handler: Dispatcher.DispatchHandler = {
     onRequestStart(c) {
       controller = c;
-      if (timedOut) c.abort(Object.assign(new Error('shadow timed out'), { code: SHADOW_TIMEOUT }));
+      if (timedOut) c.abort(errorOf(ERRORS.SHADOW_TIMEOUT, 'shadow timed out'));
     },
     onResponseStart(_c, status, headers) {
       capture.onStart(status, headers);
@@ -41,7 +41,7 @@ export function sendCopy(pool: UpstreamClient, req: CopyRequest, capture: Respon
     },
     onResponseError(_c, err) {
       clearTimeout(timer);
-      capture.onError(timedOut ? Object.assign(new Error('shadow timed out'), { code: SHADOW_TIMEOUT }) : err);
+      capture.onError(timedOut ? errorOf(ERRORS.SHADOW_TIMEOUT, 'shadow timed out') : err);
     },
   };
   try {

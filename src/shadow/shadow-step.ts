@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { GatewayConfig } from '../config/gateway-config.js';
-import { ERRORS } from '../errors.js';
+import { ERRORS, errorOf } from '../errors.js';
 import type { Backend, ResponseTap } from '../forward/backend.js';
 import { SHADOW_HEADER } from '../http/headers.js';
 import { childTraceparent, TRACEPARENT, type TraceContext } from '../http/trace-context.js';
@@ -158,7 +158,7 @@ export function createShadowStep(rt: ShadowDeps): ShadowRuntime {
       void (tee ? tee.body : Promise.resolve(null)).then((body) => {
         if (typeof body === 'string') {
           missing = body;
-          const noBody = Object.assign(new Error(ERRORS.SHADOW_NO_BODY.message), { code: ERRORS.SHADOW_NO_BODY.code });
+          const noBody = errorOf(ERRORS.SHADOW_NO_BODY);
           copy.onError(noBody);
           second?.onError(noBody);
           return;

@@ -1,7 +1,7 @@
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { errors, request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { classifyUpstreamError, ERRORS, type ErrorDef } from '../../src/errors.js';
+import { classifyUpstreamError, ERRORS, type ErrorDef, errorOf } from '../../src/errors.js';
 
 const withCode = (code: string) => Object.assign(new Error(code), { code });
 
@@ -35,6 +35,14 @@ describe('upstream error classification', () => {
     const e = classifyUpstreamError(withCode(code));
     expect(e).toBe(def);
     expect(e.status).toBe(status);
+  });
+
+  it("maps an error raised with an upstream or client entry's own code (the gateway's client, the forwarder) to that entry, and no other", () => {
+    const own = Object.entries(ERRORS).filter(([name]) => name.startsWith('UPSTREAM_') || name.startsWith('CLIENT_'));
+    expect(own.length).toBeGreaterThan(10);
+    for (const [, def] of own) expect(classifyUpstreamError(errorOf(def))).toBe(def);
+    // A shadow's own timeout is not the backend's error: the shadow step reads it itself.
+    expect(classifyUpstreamError(errorOf(ERRORS.SHADOW_TIMEOUT))).toBe(ERRORS.UPSTREAM_FAILED);
   });
 
   it('maps anything without a code to "the request to the backend failed", never throws', () => {
