@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { TOKEN } from '../util/http-syntax.js';
 import { type BackendConfig, backendSchema, DEFAULT_REQUEST_BUFFERING, NO_RETRIES } from './backend-config.js';
 import { cidr } from './cidr.js';
 import { type ListenAddress, listenAddress, optionalListenAddress } from './listen-address.js';
@@ -79,8 +80,6 @@ export interface GatewayConfig {
 }
 
 const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
-/** A header name (RFC 9110 token), where `*` is the wildcard. */
-const REDACT_HEADER = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * Header fields a request may carry (`limits.max_header_count`; the pipeline service's edge
@@ -151,7 +150,7 @@ const schema = object({
       ),
       redact: opt(
         section({
-          headers: opt(list(string({ pattern: REDACT_HEADER, patternHint: "a header name or a pattern with * (letters, digits, !#$%&'+.^_`|~-)" })), []),
+          headers: opt(list(string({ pattern: TOKEN, patternHint: "a header name or a pattern with * (letters, digits, !#$%&'+.^_`|~-)" })), []),
           query: opt(list(string({ nonEmpty: true })), []),
         }),
       ),

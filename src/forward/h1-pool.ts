@@ -27,17 +27,8 @@ import { channel } from 'node:diagnostics_channel';
 import { connect, type Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import { ERRORS, errorOf } from '../errors.js';
-import {
-  bodyFraming,
-  ChunkedDecoder,
-  INVALID_VALUE,
-  keepAliveHintMs,
-  keepsAlive,
-  MAX_HEAD_BYTES,
-  parseResponseHead,
-  ResponseError,
-  TOKEN,
-} from '../http/h1-response.js';
+import { bodyFraming, ChunkedDecoder, keepAliveHintMs, keepsAlive, MAX_HEAD_BYTES, parseResponseHead, ResponseError } from '../http/h1-response.js';
+import { headerKey, INVALID_VALUE, TOKEN } from '../util/http-syntax.js';
 
 export interface H1PoolOptions {
   /** Upper bound of open connections; requests past it wait in order. */
@@ -91,11 +82,11 @@ export function requestHead(req: H1Request, host: string): string {
   for (const name in req.headers) {
     const value = req.headers[name];
     if (value === undefined) continue;
-    // Node's own names are lower-case already (toLowerCase then returns them as they are); a
-    // module's may not be, and a `Content-Length` of its own must not go out beside ours.
-    const key = name.toLowerCase();
+    // Node's own names are lower-case already; a module's may not be, and a `Content-Length` of
+    // its own must not go out beside ours.
+    const key = headerKey(name);
+    if (key === undefined) throw invalidRequest(`invalid header name ${JSON.stringify(name)}`);
     if (OWN.has(key)) continue;
-    if (!TOKEN.test(name)) throw invalidRequest(`invalid header name ${JSON.stringify(name)}`);
     if (key === 'host') hasHost = true;
     if (Array.isArray(value)) {
       for (const v of value) {

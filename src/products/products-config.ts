@@ -8,6 +8,7 @@ import { cidr } from '../config/cidr.js';
 import { boolean, type Check, list, number, object, oneOf, opt, refine, reject, req, section, string, unique, validateDocument } from '../config/schema.js';
 import { ConfigError, type ConfigIssue, parseYamlSource } from '../config/yaml-source.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { TOKEN } from '../util/http-syntax.js';
 import { isDroppedHeaderName } from './edge-limits.js';
 import { checkPortableRegex } from './waf-dialect.js';
 
@@ -70,7 +71,6 @@ export interface ProductsConfig {
 export const EDGE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 export { checkPortableRegex } from './waf-dialect.js';
 
@@ -101,7 +101,7 @@ const requestField = (words: readonly string[], expected: string) =>
     return `header:${m[1]!.toLowerCase()}`;
   });
 
-const headerName = refine(string({ pattern: HEADER_NAME, patternHint: 'a header name' }), (v) => v.toLowerCase());
+const headerName = refine(string({ pattern: TOKEN, patternHint: 'a header name' }), (v) => v.toLowerCase());
 
 const headerRule: Check<HeaderRule> = refine(
   object({ set: opt(headerName), add: opt(headerName), remove: opt(headerName), value: opt(string()) }),

@@ -36,6 +36,11 @@ describe('response head', () => {
     expect(h.headers.constructor).toEqual(['a', 'b']);
     expect(h.headers.__proto__).toBe('c');
     expect(h.headers.tostring).toBe('d');
+    // And inherits none: a header that was not sent is not there.
+    const bare = head('HTTP/1.1 200 OK\r\nX-A: 1').headers;
+    expect(bare.constructor).toBeUndefined();
+    expect('toString' in bare).toBe(false);
+    expect(Object.keys(bare)).toEqual(['x-a']);
   });
 
   it('keeps obs-text bytes of a value as they are', () => {
@@ -53,6 +58,9 @@ describe('response head', () => {
     ['obs-fold', 'HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded'],
     ['bare LF inside a line', 'HTTP/1.1 200 OK\r\nX-A: 1\nX-B: 2'],
     ['bare CR inside a value', 'HTTP/1.1 200 OK\r\nX-A: 1\rX-B: 2'],
+    ['bare CR at the end of a value', 'HTTP/1.1 200 OK\r\nX-A: 1\r'],
+    ['bare LF in the status line', 'HTTP/1.1 200 O\nK\r\nX-A: 1'],
+    ['DEL in a value', 'HTTP/1.1 200 OK\r\nX-A: a\x7fb'],
     ['NUL in a value', 'HTTP/1.1 200 OK\r\nX-A: a\x00b'],
     ['non-token name', 'HTTP/1.1 200 OK\r\nX(A): 1'],
     ['empty name', 'HTTP/1.1 200 OK\r\n: 1'],
