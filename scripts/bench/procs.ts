@@ -62,6 +62,9 @@ process.once('SIGINT', () => {
   process.exit(130);
 });
 
+/** How long a process may take to be ready (bench-instructions.ts starts them under valgrind, some 30 times slower). */
+export const startLimit = { ms: 15_000 };
+
 /** Numbers each process's output file in the work directory (`NAME.N.log`): a name may repeat across runtimes. */
 let procCount = 0;
 
@@ -97,7 +100,7 @@ export function startProc(name: string, cmd: string, args: string[], ready: RegE
     const timer = setTimeout(() => {
       clearInterval(poll);
       reject(new Error(`${name} did not start:\n${output()}`));
-    }, 15_000);
+    }, startLimit.ms);
     const done = (ports: number[]) => {
       clearTimeout(timer);
       clearInterval(poll);

@@ -184,7 +184,7 @@ export const scenarios: Scenario[] = [
     group: 'passthrough',
     node: false,
     start: async (s) => {
-      const p = await startNetFloor(s.proxyCpu, url(await originOf(s), ''));
+      const p = await startNetFloor(s.proxyCpu, url(await originOf(s), ''), s.rt);
       return { proc: p, url: url(p) };
     },
   },
