@@ -31,8 +31,24 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     node: { type: 'string' },
     check: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+
+if (values.help) {
+  process.stdout.write(
+    [
+      'npm run bench [-- --quick] [--rounds N] [--seconds S] [--connections C] [--only NAME|GROUP,…] [--node BIN[@CHECKOUT],…] [--json] [--check]',
+      '  --quick        1 round of 2 s (default 5 rounds of 5 s)',
+      '  --only         scenarios or groups (passthrough, shadow, pipeline) to run',
+      '  --node         run every Node-based proxy once per runtime, side by side (runtimes.ts)',
+      '  --json         print the rows and ratios as JSON',
+      '  --check        start everything, send one request to each, stop',
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
 
 const quick = values.quick;
 const rounds = Number(values.rounds ?? (quick ? 1 : 5));
