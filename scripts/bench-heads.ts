@@ -6,23 +6,27 @@
  * built checkout's code beside this one's (`npm run bench:baseline -- REF DIR` makes one), so
  * that before and after are counted in one process, each call warm.
  *
- * The count of the same loop repeats to within a fraction of a percent (no I/O, no timers; the
- * collector's and the compilers' share is left out as in bench-instructions.ts), so a change of a
- * few hundred instructions per call shows, where `npm run bench` on a shared VM could not tell
- * one of a few percent per request. A script, not a test: it prints, it asserts nothing.
+ * Once settled, the count of the same loop repeats to within a fraction of a percent (no I/O, no
+ * timers; the collector's and the compilers' share is left out: bench/callgrind.ts), so a change
+ * of a few hundred instructions per call shows, where `npm run bench` on a shared VM could not
+ * tell one of a few percent per request. A loop's first runs may still be settling (26,206,
+ * 15,022, 12,899, 12,899 here), so the least of 4 runs is printed, with each run's. A script, not
+ * a test: it prints, it asserts nothing.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { countsOf } from './bench/callgrind.js';
 
 const { values } = parseArgs({
   options: {
     against: { type: 'string' },
     calls: { type: 'string', default: '20000' },
-    repeats: { type: 'string', default: '3' },
+    repeats: { type: 'string', default: '4' },
     child: { type: 'boolean', default: false },
   },
 });
@@ -73,22 +77,10 @@ async function child(): Promise<void> {
   }
 }
 
-const GC =
-  /v8::internal::\S*(?:Marking|MarkCompact|MarkSweep|Sweep|Scaveng|Evacuat|RememberedSet|SlotSet|LiveObjectVisitor|RecordMigratedSlot|GCTracer|Heap::)|IterateObjectCache/;
-const JIT = /v8::internal::(?:compiler|maglev|baseline|turboshaft)::|turboshaft|Zone::|Compiler::|CompilationJob/;
-
 /** The program's instructions in a dump, without the collector's and the compilers'. */
 function ownInstructions(file: string): number {
-  const out = spawnSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', file], { encoding: 'utf8', maxBuffer: 256 << 20 }).stdout;
-  let own = 0;
-  for (const line of out.split('\n')) {
-    const m = /^\s*([\d,]+) \([^)]*\)\s+(.*)$/.exec(line);
-    if (!m) continue;
-    const n = Number(m[1]!.replaceAll(',', ''));
-    if (m[2]!.startsWith('PROGRAM TOTALS')) own += n;
-    else if (GC.test(m[2]!) || JIT.test(m[2]!)) own -= n;
-  }
-  return own;
+  const c = countsOf(file);
+  return c.total - c.gc - c.jit;
 }
 
 async function main(): Promise<void> {
@@ -131,7 +123,10 @@ async function main(): Promise<void> {
       counts.set(name, [...(counts.get(name) ?? []), ownInstructions(join(workdir, dump)) / calls]);
     }
   }
+  // Its last dump is written as it exits: the folder goes after.
+  const exited = once(vg, 'exit');
   vg.kill();
+  await exited;
   rmSync(workdir, { recursive: true, force: true });
   const empty = Math.min(...counts.get('empty')!);
   process.stdout.write(`instructions per call (least of ${values.repeats} runs of ${calls} calls, less the empty loop's ${Math.round(empty)}):\n`);

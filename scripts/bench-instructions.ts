@@ -8,7 +8,7 @@
  * are worth. An instruction count does not move with what else the machine runs: once warm, one
  * gateway counted over 3,000 requests in two rounds gave 159,684 and 159,893 instructions per
  * request here. What does move it is what a process runs by the clock or when V8 decides (see
- * IDLE_MS and GC below): those are counted apart and taken out. It leaves out the kernel's work
+ * IDLE_MS below and bench/callgrind.ts): those are counted apart and taken out. It leaves out the kernel's work
  * (the Node proxies here make the same four system calls per request, two reads and two writes,
  * seen with `strace -c`) and says nothing of cache misses or waits: it complements `npm run
  * bench`, it does not replace it. Use it to tell whether a change to the per-request path costs
@@ -20,7 +20,11 @@
  * the client: exactly N requests on 8 keep-alive connections (fixed-load.ts), first `--warmup`
  * requests uncounted (V8's tiers take a few thousand), then `--rounds` counted runs, each
  * between `callgrind_control --zero --instr=on` and `--dump`. Reported: the least of the rounds
- * of the program's own instructions per request (see GC below), and ratios within the run.
+ * of the program's own instructions per request (see bench/callgrind.ts for what is left out:
+ * V8's collector and optimizing compilers, printed apart), and ratios within the run. The least,
+ * because what is left was only ever more in a round where such an event also left work on the
+ * main thread (a deoptimised function run in a lower tier, an allocation slow path), and came
+ * down from round to round as the code settled.
  * A script, not a test: it prints, it asserts nothing.
  */
 import { spawnSync } from 'node:child_process';
@@ -28,6 +32,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RUNTIME_FLAGS } from '../dist/cli/runtime-tuning.js';
+import { type Count, countsOf } from './bench/callgrind.js';
 import { fixedLoad } from './bench/fixed-load.js';
 import { checkpoint, HARNESS, type Proc, startLimit, startNginx, startPeer, startProc, startSwitchyard, stopAll, workdir } from './bench/procs.js';
 import { type Scenario, type Setup, scenarios, startOrigins } from './bench/scenarios.js';
@@ -119,46 +124,13 @@ function callgrind(pid: number, ...args: string[]): void {
  */
 const IDLE_MS = 5000;
 
-/**
- * What a round counts besides the program's own work, by function name: V8's garbage collector
- * (marking, sweeping, scavenging, evacuation) and its optimizing compilers. Both run when they
- * run, not per request: a major collection that falls in a round added a fifth to its count
- * here, and a late tier-up of some function added as much to another (the compilers run on
- * helper threads, which callgrind counts too). The rest, the program's own instructions, was the
- * same in two rounds to within 0.1 % once warm, and only ever more in a round where some such
- * event also left work behind on the main thread (a deoptimised function run in a lower tier, an
- * allocation slow path): so the least of the rounds is the figure, and the collector's and the
- * compilers' means are shown beside it. The split by name is approximate (a write barrier or an
- * allocation counts as the program's); it is the same for every proxy.
- */
-const GC =
-  /v8::internal::\S*(?:Marking|MarkCompact|MarkSweep|Sweep|Scaveng|Evacuat|RememberedSet|SlotSet|LiveObjectVisitor|RecordMigratedSlot|GCTracer|Heap::|MemoryReducer|ArrayBufferSweeper)|IterateObjectCache/;
-const JIT = /v8::internal::(?:compiler|maglev|baseline|turboshaft)::|turboshaft|Zone::|Compiler::|CompilationJob/;
-
-interface Count {
-  total: number;
-  gc: number;
-  jit: number;
-}
-
 /** The instructions counted since the last zero, from the dump callgrind_control asks for. */
 function counted(pid: number): Count {
   const before = new Set(readdirSync(workdir));
   callgrind(pid, '--dump');
   const dumps = readdirSync(workdir).filter((f) => f.startsWith(`callgrind.${pid}`) && !before.has(f));
   if (dumps.length !== 1) throw new Error(`expected one new callgrind dump of ${pid}, found ${dumps.length}`);
-  const r = spawnSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', join(workdir, dumps[0]!)], { encoding: 'utf8', maxBuffer: 256 << 20 });
-  const total = /^\s*([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS/m.exec(r.stdout);
-  if (!total) throw new Error(`callgrind_annotate ${dumps[0]}: no totals\n${r.stderr}`);
-  let gc = 0;
-  let jit = 0;
-  for (const line of r.stdout.split('\n')) {
-    const m = /^\s*([\d,]+) \([^)]*\)\s+(.*)$/.exec(line);
-    if (!m || m[2]!.startsWith('PROGRAM TOTALS')) continue;
-    if (GC.test(m[2]!)) gc += Number(m[1]!.replaceAll(',', ''));
-    else if (JIT.test(m[2]!)) jit += Number(m[1]!.replaceAll(',', ''));
-  }
-  return { total: Number(total[1]!.replaceAll(',', '')), gc, jit };
+  return countsOf(join(workdir, dumps[0]!));
 }
 
 interface Row {
