@@ -17,9 +17,9 @@ import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { hasTaskset, type LoadResult, loadTool, runLoad } from './load.js';
-import { checkpoint, cpuSeconds, HARNESS, type Proc, ROOT, sampleRss, startNginx, startPeer, startProc, startSwitchyard, stopAll } from './procs.js';
+import { checkpoint, cpuSeconds, HARNESS, type Proc, ROOT, sampleRss, stopAll } from './procs.js';
 import { parseRuntimes, type Runtime } from './runtimes.js';
-import { type Scenario, type Setup, scenarios, startOrigins } from './scenarios.js';
+import { type Scenario, type Setup, scenarios, setupFor, startOrigins } from './scenarios.js';
 
 const { values } = parseArgs({
   options: {
@@ -215,19 +215,9 @@ function ratiosOf(by: (name: string) => Row | undefined): Record<string, number 
   };
 }
 
-/** The Setup a scenario starts with on runtime `rt` (its proxies on rt's Node and checkout). */
-function setupFor(rt: Setup['rt'], tag: string): Setup {
-  return {
-    startNginx,
-    startProc,
-    loadCpu: LOAD_CPU,
-    proxyCpu: PROXY_CPU,
-    rt,
-    tag,
-    // Origins are the load side: the harness's Node, shared by every runtime.
-    startPeer: (kind, cpus, target) => startPeer(kind, cpus, target, kind.endsWith('origin') ? HARNESS : rt),
-    startSwitchyard: (name, cpus, backends, rules, extra, access) => startSwitchyard(name + tag, cpus, backends, rules, extra, rt, access),
-  };
+/** The Setup a scenario starts with on runtime `rt` (scenarios.ts). */
+function setupOn(rt: Setup['rt'], tag: string): Setup {
+  return setupFor(rt, tag, { load: LOAD_CPU, proxy: PROXY_CPU });
 }
 
 interface Running {
@@ -248,7 +238,7 @@ async function startGroup(group: readonly Scenario[], runtimes: readonly Runtime
   const started: Running[] = [];
   for (const s of group) {
     // Runtimes side by side, so that each round measures them back to back.
-    const runs = s.node ? runtimes.map((rt, i) => ({ rt, setup: setupFor(rt, many ? `-${i}` : '') })) : [{ rt: undefined, setup: setupFor(HARNESS, '') }];
+    const runs = s.node ? runtimes.map((rt, i) => ({ rt, setup: setupOn(rt, many ? `-${i}` : '') })) : [{ rt: undefined, setup: setupOn(HARNESS, '') }];
     for (const { rt, setup } of runs) {
       const { proc, path, url, paths } = await s.start(setup);
       const key = many && rt ? `${s.name} [${rt.label}]` : s.name;
@@ -327,7 +317,7 @@ async function main(): Promise<void> {
   const many = runtimes.length > 1;
   // The harness reads the proxies' output and samples /proc: on the load side's core, never the proxy's.
   if (hasTaskset) spawnSync('taskset', ['-a', '-p', '-c', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
-  await startOrigins(setupFor(HARNESS, ''));
+  await startOrigins(setupOn(HARNESS, ''));
   const groups = [...new Set(chosen.map((s) => s.group))].map((g) => chosen.filter((s) => s.group === g));
   const started: Running[] = [];
   const samples = new Map<string, Sample[]>();

@@ -7,7 +7,21 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { manyRoutes } from './many-routes.js';
-import { childrenOf, onFreePort, type PeerKind, type Proc, ROOT, SCRIPTS, startNetFloor, workdir } from './procs.js';
+import {
+  childrenOf,
+  HARNESS,
+  onFreePort,
+  type PeerKind,
+  type Proc,
+  ROOT,
+  SCRIPTS,
+  startNetFloor,
+  startNginx,
+  startPeer,
+  startProc,
+  startSwitchyard,
+  workdir,
+} from './procs.js';
 import type { Runtime } from './runtimes.js';
 
 export { manyRoutes };
@@ -23,6 +37,23 @@ export interface Setup {
   rt: Pick<Runtime, 'node' | 'root'>;
   /** Unique per runtime, for file names. */
   tag: string;
+}
+
+/**
+ * The Setup a scenario starts with on runtime `rt` (its proxies on rt's Node and checkout; the
+ * origins, the load side, on the harness's Node). `nodeArgs` go on every gateway's command line.
+ */
+export function setupFor(rt: Setup['rt'], tag: string, cpus: { load: string; proxy: string }, nodeArgs?: readonly string[]): Setup {
+  return {
+    startNginx,
+    startProc,
+    loadCpu: cpus.load,
+    proxyCpu: cpus.proxy,
+    rt,
+    tag,
+    startPeer: (kind, c, target) => startPeer(kind, c, target, kind.endsWith('origin') ? HARNESS : rt),
+    startSwitchyard: (name, c, backends, rules, extra, access) => startSwitchyard(name + tag, c, backends, rules, extra, rt, access, { nodeArgs }),
+  };
 }
 
 export interface Scenario {
