@@ -83,7 +83,10 @@ export class JsonlFileSink implements SampleSink {
 
   /** The open stream, or a new one on the file; throws when the file cannot be opened. */
   private open(): WriteStream {
-    if (this.stream) return this.stream;
+    // A stream whose write failed is destroyed at once, but its 'error' event (which lets go of
+    // it below) comes a tick later, after the failed lines' callbacks: a sample written in
+    // between must not go to it.
+    if (this.stream && !this.stream.destroyed) return this.stream;
     // Samples hold request data: owner only. The mode applies to a directory this creates; one
     // that exists (/var/log, say) is the operator's and stays as it is.
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
