@@ -28,6 +28,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     rounds: { type: 'string' },
     seconds: { type: 'string' },
+    warmup: { type: 'string' },
     connections: { type: 'string', default: '32' },
     node: { type: 'string' },
     check: { type: 'boolean', default: false },
@@ -38,8 +39,9 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(
     [
-      'npm run bench [-- --quick] [--rounds N] [--seconds S] [--connections C] [--only NAME|GROUP,…] [--node BIN[@CHECKOUT],…] [--json] [--check]',
-      '  --quick        1 round of 2 s (default 5 rounds of 5 s)',
+      'npm run bench [-- --quick] [--rounds N] [--seconds S] [--warmup S] [--connections C] [--only NAME|GROUP,…] [--node BIN[@CHECKOUT],…] [--json] [--check]',
+      '  --quick        1 round of 2 s after 1 s of warm-up (default 5 rounds of 5 s after 10 s)',
+      '  --warmup S     seconds of load each proxy gets before its rounds, reported apart',
       '  --only         scenarios or groups (passthrough, shadow, pipeline) to run',
       '  --node         run every Node-based proxy once per runtime, side by side (runtimes.ts)',
       '  --json         print the rows and ratios as JSON',
@@ -53,6 +55,16 @@ if (values.help) {
 const quick = values.quick;
 const rounds = Number(values.rounds ?? (quick ? 1 : 5));
 const seconds = Number(values.seconds ?? (quick ? 2 : 5));
+/**
+ * Seconds of load each proxy gets before its rounds: until its code is optimized. For its first
+ * seconds under load a Node proxy runs unoptimized code, and then each young-generation collection
+ * promotes megabytes and pauses for tens of ms (--trace-gc; bare undici too, at half the rate);
+ * after TurboFan's last compilations (--trace-opt: about 4 s of load here) and the next
+ * mark-compact, scavenges promote KBs. With 1 s of warm-up, switchyard's first rounds measured that
+ * transient: 0.85× bare undici's req/s, against 0.99× with 10 s. The warm-up's figures are
+ * reported apart (`warm-up req/s`), not dropped.
+ */
+const warmup = Number(values.warmup ?? (quick ? 1 : 10));
 const connections = Number(values.connections);
 const LOAD_CPU = '0';
 const PROXY_CPU = availableParallelism() > 1 ? '1' : '0';
@@ -76,6 +88,11 @@ interface Row {
   peakRssMb: number;
   /** Each round's figures, in order: the ratios pair them round by round (see `paired`). */
   rounds: { rps: number; p99ms: number; cpuUsPerReq?: number }[];
+  /** The warm-up run's req/s: the proxy's first seconds under load, after its start. */
+  warmupRps: number;
+  /** The gateway's event-loop delay during the warm-up: p99 / max (ms). */
+  warmupLoopP99Ms?: number;
+  warmupLoopMaxMs?: number;
   /** The gateway's event-loop delay during the load (switchyard_event_loop_delay_seconds): largest max, median p99. */
   loopMaxMs?: number;
   loopP99Ms?: number;
@@ -161,6 +178,11 @@ function worstOf(r: Row | undefined): string | null {
   return xs?.length ? `${Math.max(...xs)} (rounds: ${xs.join(', ')})` : null;
 }
 
+/** The warm-up's event-loop delay as `p99 / max`. */
+function warmupLoop(r: Row | undefined): string | null {
+  return r?.warmupLoopP99Ms === undefined ? null : `${r.warmupLoopP99Ms} / ${r.warmupLoopMaxMs}`;
+}
+
 /** A paced run's figures as `p99 / max (at N req/s)`. */
 function pacedFigures(r: Row | undefined): string | null {
   return r?.pacedRps === undefined ? null : `${r.pacedLoopP99Ms} / ${r.pacedLoopMaxMs} (at ${r.pacedRps} req/s)`;
@@ -172,6 +194,8 @@ function ratiosOf(by: (name: string) => Row | undefined): Record<string, number 
     'switchyard / http-proxy req/s (target >= 1.5)': paired(by('switchyard'), by('http-proxy'), 'rps'),
     'switchyard / undici req/s (target >= 0.95)': paired(by('switchyard'), by('undici'), 'rps'),
     'switchyard / undici p99 (target <= 1.2)': paired(by('switchyard'), by('undici'), 'p99ms'),
+    // The first seconds under load, after start (the warm-up run), where Node runs unoptimized code.
+    'warm-up: switchyard / undici req/s': ratio(by('switchyard')?.warmupRps, by('undici')?.warmupRps),
     'switchyard access log on / off req/s (target >= 0.95)': paired(by('switchyard'), by('switchyard-access-log-off'), 'rps'),
     'undici / http-proxy req/s': paired(by('undici'), by('http-proxy'), 'rps'),
     // How much of a Node proxy's cost is node:http and undici: a bare-socket relay (net-floor.ts).
@@ -189,6 +213,8 @@ function ratiosOf(by: (name: string) => Row | undefined): Record<string, number 
     'shadow 100% with JSON diff: event-loop delay p99 ms, median of the rounds': by('shadow-diff-100')?.loopP99Ms ?? null,
     'shadow 100% with JSON diff: event-loop delay p99 ms, largest of the rounds (target <= 5)': worstOf(by('shadow-diff-100')),
     'shadow 100% with JSON diff: event-loop delay max ms': by('shadow-diff-100')?.loopMaxMs ?? null,
+    'shadow 100% with JSON diff, warm-up: event-loop delay p99 / max ms': warmupLoop(by('shadow-diff-100')),
+    'no shadow, warm-up: event-loop delay p99 / max ms': warmupLoop(by('switchyard-no-shadow')),
     'no shadow (same rounds): event-loop delay p99 ms': by('switchyard-no-shadow')?.loopP99Ms ?? null,
     'no shadow (same rounds): event-loop delay p99 ms, largest of the rounds': worstOf(by('switchyard-no-shadow')),
     // What the event loop waited for comparisons themselves (switchyard_shadow_compare_seconds).
@@ -262,6 +288,8 @@ async function check(started: readonly Running[]): Promise<void> {
   }
 }
 
+type Warmup = { rps: number; loop?: GatewayStats };
+
 type Sample = {
   load: LoadResult;
   rss: number;
@@ -271,11 +299,17 @@ type Sample = {
 };
 
 /** Warms a group's proxies up, then runs its interleaved rounds. */
-async function measure(started: readonly Running[], samples: Map<string, Sample[]>): Promise<void> {
+async function measure(started: readonly Running[], samples: Map<string, Sample[]>, warmups: Map<string, Warmup>): Promise<void> {
   // A gateway announces its admin port second: its event-loop delay is read around each load run.
   const adminOf = (s: Running) => (s.proc && s.proc.ports.length > 1 && s.proc.name.includes('shadow') ? s.proc.ports[1] : undefined);
-  // Warm-up: JIT, pools and keep-alive connections.
-  for (const s of started) await runLoad({ url: s.url, connections, seconds: 1, cpus: LOAD_CPU, paths: s.paths });
+  // Warm-up: JIT, pools and keep-alive connections (see `warmup`).
+  for (const s of started) {
+    const admin = adminOf(s);
+    if (admin) await gatewayStats(admin); // starts the window
+    const load = await runLoad({ url: s.url, connections, seconds: warmup, cpus: LOAD_CPU, paths: s.paths });
+    const loop = admin ? await gatewayStats(admin) : undefined;
+    warmups.set(s.key, { rps: load.rps, loop });
+  }
   for (let round = 0; round < rounds; round++) {
     for (const s of started) {
       const pids = s.path;
@@ -321,6 +355,7 @@ async function main(): Promise<void> {
   const groups = [...new Set(chosen.map((s) => s.group))].map((g) => chosen.filter((s) => s.group === g));
   const started: Running[] = [];
   const samples = new Map<string, Sample[]>();
+  const warmups = new Map<string, Warmup>();
   // A group that fails (a proxy that does not start) is reported and skipped: the groups measured
   // before and after it still print, and the exit code says that something is missing.
   const failed: string[] = [];
@@ -329,7 +364,7 @@ async function main(): Promise<void> {
     try {
       const running = await startGroup(group, runtimes);
       if (values.check) await check(running);
-      else await measure(running, samples);
+      else await measure(running, samples, warmups);
       started.push(...running);
     } catch (err) {
       failed.push(`group ${group[0]!.group} failed: ${(err as Error).stack ?? err}`);
@@ -342,6 +377,7 @@ async function main(): Promise<void> {
   if (values.check) return;
   const rows: (Row & { key: string })[] = started.map(({ scenario, runtime, key }) => {
     const list = samples.get(key)!;
+    const warm = warmups.get(key);
     return {
       key,
       scenario: scenario.name,
@@ -357,6 +393,8 @@ async function main(): Promise<void> {
         p99ms: round2(x.load.p99ms),
         ...(x.cpu === undefined ? {} : { cpuUsPerReq: Math.round(x.cpu) }),
       })),
+      warmupRps: Math.round(warm?.rps ?? 0),
+      ...(warm?.loop ? { warmupLoopP99Ms: round2(warm.loop.p99), warmupLoopMaxMs: round2(warm.loop.max) } : {}),
       peakRssMb: Math.round(Math.max(...list.map((x) => x.rss)) / 1024 / 102.4) / 10,
       ...(list[0]!.loop
         ? {
@@ -394,9 +432,9 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: MACHINE,
     runtimes: runtimes.map((rt) => ({ label: rt.label, node: rt.node, version: rt.version, checkout: rt.root, undici: rt.undici })),
-    load: `${loadTool()}, ${connections} connections, ${rounds} round(s) × ${seconds}s, interleaved within each group, one group running at a time`,
+    load: `${loadTool()}, ${connections} connections, ${warmup}s of warm-up per proxy, then ${rounds} round(s) × ${seconds}s, interleaved within each group, one group running at a time`,
     pinning: hasTaskset ? `load generator + origin on cpu ${LOAD_CPU}, proxy on cpu ${PROXY_CPU}` : 'none (taskset missing)',
-    command: `npm run bench --${quick ? ' --quick' : ''}${values.rounds ? ` --rounds ${rounds}` : ''}${values.seconds ? ` --seconds ${seconds}` : ''}${values.only ? ` --only ${values.only}` : ''}${values.node ? ` --node ${values.node}` : ''}`,
+    command: `npm run bench --${quick ? ' --quick' : ''}${values.rounds ? ` --rounds ${rounds}` : ''}${values.seconds ? ` --seconds ${seconds}` : ''}${values.warmup ? ` --warmup ${warmup}` : ''}${values.only ? ` --only ${values.only}` : ''}${values.node ? ` --node ${values.node}` : ''}`,
   };
   if (values.json) {
     process.stdout.write(JSON.stringify({ meta, rows: rows.map(({ key: _k, ...r }) => r), ratios, failed }, null, 2) + '\n');
@@ -407,11 +445,11 @@ async function main(): Promise<void> {
     `${meta.load}; ${meta.pinning}`,
     ...meta.runtimes.map((r) => `runtime ${r.label}: ${r.node} ${r.version}, ${r.checkout}, undici ${r.undici}`),
     '',
-    '| scenario | req/s | p50 ms | p99 ms | errors | CPU µs/req | peak RSS MB | loop delay p99 / max ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | req/s | p50 ms | p99 ms | errors | CPU µs/req | peak RSS MB | loop delay p99 / max ms | warm-up req/s | warm-up loop delay p99 / max ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.key} | ${r.rps} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${r.cpuUsPerReq ?? ''} | ${r.peakRssMb} | ${r.loopMaxMs === undefined ? '' : `${r.loopP99Ms} / ${r.loopMaxMs}`} |`,
+        `| ${r.key} | ${r.rps} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${r.cpuUsPerReq ?? ''} | ${r.peakRssMb} | ${r.loopMaxMs === undefined ? '' : `${r.loopP99Ms} / ${r.loopMaxMs}`} | ${r.warmupRps} | ${r.warmupLoopMaxMs === undefined ? '' : `${r.warmupLoopP99Ms} / ${r.warmupLoopMaxMs}`} |`,
     ),
     '',
     ...Object.entries(ratios)
