@@ -235,6 +235,9 @@ function ratiosOf(by: (name: string) => Row | undefined): Record<string, number 
     // The floor in Node: a bare undici proxy, with no product logic, against the legacy layer.
     'bare undici proxy / legacy layer CPU per request (floor of the after-cutover ratio)': paired(by('undici-edge-floor'), by(BEFORE), 'cpuUsPerReq'),
     'bare undici proxy / legacy layer req/s': paired(by('undici-edge-floor'), by(BEFORE), 'rps'),
+    // Under it: Node relaying the same requests' bytes on bare sockets, with no HTTP layer.
+    'bare socket relay / legacy layer CPU per request (Node with no HTTP layer)': paired(by('net-edge-floor'), by(BEFORE), 'cpuUsPerReq'),
+    'bare socket relay / legacy layer req/s': paired(by('net-edge-floor'), by(BEFORE), 'rps'),
     'gateway + in-process pipeline / gateway -> legacy layer CPU per request (target <= 1.0)': paired(by(AFTER), by(DURING), 'cpuUsPerReq'),
     'gateway -> legacy layer / legacy layer CPU per request': paired(by(DURING), by(BEFORE), 'cpuUsPerReq'),
     'gateway -> legacy layer / legacy layer peak RSS': ratio(by(DURING)?.peakRssMb, by(BEFORE)?.peakRssMb),

@@ -419,6 +419,18 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    // Under that floor: the bare socket relay (net-floor.ts) on the same requests, with no HTTP
+    // layer at all: what Node costs per request for the I/O alone, against the legacy layer.
+    name: 'net-edge-floor',
+    group: 'pipeline',
+    node: false,
+    start: async (s) => {
+      const o = await demoOriginOf(s);
+      const p = await startNetFloor(s.proxyCpu, `http://127.0.0.1:${o.port}`, s.rt);
+      return { proc: p, url: `http://127.0.0.1:${p.port}`, paths: EDGE_MIX.filter((x) => !x.startsWith('/catalog/')) };
+    },
+  },
+  {
     // The edge after the cutover: one process, the pipeline at 100%.
     name: 'gateway-with-pipeline-inprocess',
     group: 'pipeline',
