@@ -67,6 +67,9 @@ const COUNTABLE = [
   'switchyard-no-shadow',
   'shadow-diff-100',
   'gateway-with-pipeline-inprocess',
+  // The after-cutover edge's floors on the same edge mix: bare undici, and bare sockets.
+  'undici-edge-floor',
+  'net-edge-floor',
 ];
 /** All but http-proxy, which valgrind makes the slowest and which no instruction figure is set against. */
 const DEFAULT = COUNTABLE.filter((n) => n !== 'http-proxy');
@@ -216,6 +219,8 @@ async function main(): Promise<void> {
     ['http-proxy / bare undici', ratio('http-proxy', 'undici')],
     ['shadow 100% with JSON diff / no shadow', ratio('shadow-diff-100', 'switchyard-no-shadow')],
     ['gateway + in-process pipeline (edge mix) / switchyard', ratio('gateway-with-pipeline-inprocess', 'switchyard')],
+    ['gateway + in-process pipeline / bare undici (edge mix)', ratio('gateway-with-pipeline-inprocess', 'undici-edge-floor')],
+    ['bare socket relay / bare undici (edge mix)', ratio('net-edge-floor', 'undici-edge-floor')],
   ];
   for (const [k, v] of ratios) if (v !== undefined) lines.push(`${k}: ${v}`);
   process.stdout.write(lines.join('\n') + '\n');

@@ -50,6 +50,12 @@ function upstream(): Upstream {
   u.remaining = 0;
   u.on('data', (d: Buffer) => fromUpstream(u, d));
   u.on('error', () => u.client?.destroy());
+  // An origin closes idle keep-alive connections (node:http after 5 s): never hand one out again.
+  u.on('close', () => {
+    const i = idle.indexOf(u);
+    if (i >= 0) idle.splice(i, 1);
+    u.client?.destroy();
+  });
   return u;
 }
 
