@@ -70,9 +70,15 @@ const COUNTABLE = [
   // The after-cutover edge's floors on the same edge mix: bare undici, and bare sockets.
   'undici-edge-floor',
   'net-edge-floor',
+  // The shadow's floor: bare undici sending every request twice (against 'undici').
+  'undici-mirror-100',
 ];
-/** All but http-proxy, which valgrind makes the slowest and which no instruction figure is set against. */
-const DEFAULT = COUNTABLE.filter((n) => n !== 'http-proxy');
+/**
+ * By default switchyard's scenarios and the floors its figures are read against most often (bare
+ * undici, bare sockets); the others (http-proxy, which valgrind makes the slowest, and the edge
+ * mix's and the shadow's floors) with `--only`, each adding several minutes.
+ */
+const DEFAULT = ['undici', 'net-floor', 'switchyard', 'switchyard-access-log-off', 'switchyard-no-shadow', 'shadow-diff-100', 'gateway-with-pipeline-inprocess'];
 
 function has(cmd: string): boolean {
   return spawnSync(cmd, ['--version']).error === undefined;
@@ -218,6 +224,7 @@ async function main(): Promise<void> {
     ['switchyard / bare socket relay', ratio('switchyard', 'net-floor')],
     ['http-proxy / bare undici', ratio('http-proxy', 'undici')],
     ['shadow 100% with JSON diff / no shadow', ratio('shadow-diff-100', 'switchyard-no-shadow')],
+    ['bare undici sending every request twice / bare undici', ratio('undici-mirror-100', 'undici')],
     ['gateway + in-process pipeline (edge mix) / switchyard', ratio('gateway-with-pipeline-inprocess', 'switchyard')],
     ['gateway + in-process pipeline / bare undici (edge mix)', ratio('gateway-with-pipeline-inprocess', 'undici-edge-floor')],
     ['bare socket relay / bare undici (edge mix)', ratio('net-edge-floor', 'undici-edge-floor')],
