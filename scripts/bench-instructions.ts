@@ -78,7 +78,15 @@ const COUNTABLE = [
  * undici, bare sockets); the others (http-proxy, which valgrind makes the slowest, and the edge
  * mix's and the shadow's floors) with `--only`, each adding several minutes.
  */
-const DEFAULT = ['undici', 'net-floor', 'switchyard', 'switchyard-access-log-off', 'switchyard-no-shadow', 'shadow-diff-100', 'gateway-with-pipeline-inprocess'];
+const DEFAULT = [
+  'undici',
+  'net-floor',
+  'switchyard',
+  'switchyard-access-log-off',
+  'switchyard-no-shadow',
+  'shadow-diff-100',
+  'gateway-with-pipeline-inprocess',
+];
 
 function has(cmd: string): boolean {
   return spawnSync(cmd, ['--version']).error === undefined;
