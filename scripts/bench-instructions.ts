@@ -54,29 +54,8 @@ const LOAD_CPU = '0';
 const PROXY_CPU = '1';
 
 /**
- * The scenarios whose every process on the proxied path is a Node process started through the
- * Setup (so under valgrind here): nginx and the legacy layer are not, and a count that left them
- * out would not be the path's.
- */
-const COUNTABLE = [
-  'undici',
-  'http-proxy',
-  'net-floor',
-  'switchyard',
-  'switchyard-access-log-off',
-  'switchyard-no-shadow',
-  'shadow-diff-100',
-  'gateway-with-pipeline-inprocess',
-  // The after-cutover edge's floors on the same edge mix: bare undici, and bare sockets.
-  'undici-edge-floor',
-  'net-edge-floor',
-  // The shadow's floor: bare undici sending every request twice (against 'undici').
-  'undici-mirror-100',
-];
-/**
- * By default switchyard's scenarios and the floors its figures are read against most often (bare
- * undici, bare sockets); the others (http-proxy, which valgrind makes the slowest, and the edge
- * mix's and the shadow's floors) with `--only`, each adding several minutes.
+ * Counted by default: switchyard's scenarios and the floors its figures are read against most
+ * often (bare undici, bare sockets).
  */
 const DEFAULT = [
   'undici',
@@ -87,6 +66,15 @@ const DEFAULT = [
   'shadow-diff-100',
   'gateway-with-pipeline-inprocess',
 ];
+/**
+ * The scenarios whose every process on the proxied path is a Node process started through the
+ * Setup (so under valgrind here): nginx and the legacy layer are not, and a count that left them
+ * out would not be the path's. Beyond the default, with `--only`, each adding several minutes:
+ * http-proxy (which valgrind makes the slowest), the after-cutover edge's floors on the edge mix
+ * (bare undici, bare sockets) and the shadow's (bare undici sending every request twice, read
+ * against 'undici').
+ */
+const COUNTABLE = [...DEFAULT, 'http-proxy', 'undici-edge-floor', 'net-edge-floor', 'undici-mirror-100'];
 
 function has(cmd: string): boolean {
   return spawnSync(cmd, ['--version']).error === undefined;
